@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config is the whole benchmark definition, in the shape of the original
+// plan's YAML (benchmark, services, test_scenarios) plus targets and the
+// workload. Precedence: Default() < preset < file < flags.
+type Config struct {
+	Benchmark     BenchmarkMeta  `json:"benchmark"`
+	Services      Services       `json:"services"`
+	Targets       []TargetConfig `json:"targets,omitempty"`
+	Workload      Workload       `json:"workload"`
+	TestScenarios TestScenarios  `json:"test_scenarios"`
+}
+
+type BenchmarkMeta struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+type Services struct {
+	Namespace  string            `json:"namespace,omitempty"`
+	ManualURLs map[string]string `json:"manual_urls,omitempty"`
+}
+
+// TargetConfig names an endpoint in a config file; --target does the same
+// on the command line.
+type TargetConfig struct {
+	Name  string `json:"name"`
+	Type  string `json:"type,omitempty"`
+	URL   string `json:"url"`
+	API   string `json:"api,omitempty"`
+	Model string `json:"model,omitempty"`
+}
+
+type Workload struct {
+	SystemPrompt string   `json:"system_prompt,omitempty"`
+	Prompts      []string `json:"prompts,omitempty"`
+	// PromptFile holds one prompt per line, or JSONL objects with a
+	// "prompt" string or a "messages" list.
+	PromptFile     string  `json:"prompt_file,omitempty"`
+	MaxTokens      int     `json:"max_tokens"`
+	Temperature    float64 `json:"temperature"`
+	Seed           *int64  `json:"seed,omitempty"`
+	TimeoutSeconds float64 `json:"timeout_seconds"`
+}
+
+type TestScenarios struct {
+	TTFT      TTFTSuite  `json:"ttft"`
+	LoadTests []LoadTest `json:"load_tests"`
+}
+
+type TTFTSuite struct {
+	Enabled    bool    `json:"enabled"`
+	Iterations int     `json:"iterations"`
+	Warmup     int     `json:"warmup"`
+	TargetMS   float64 `json:"target_ms"`
+}
+
+// LoadTest is one load scenario: closed loop when concurrent_users is set
+// and arrival is closed, open loop (constant or poisson) when rate is set.
+type LoadTest struct {
+	Name            string   `json:"name"`
+	Arrival         string   `json:"arrival,omitempty"`
+	ConcurrentUsers int      `json:"concurrent_users,omitempty"`
+	Rate            float64  `json:"rate,omitempty"`
+	MaxConcurrency  int      `json:"max_concurrency,omitempty"`
+	CapPolicy       string   `json:"cap_policy,omitempty"`
+	DurationSeconds float64  `json:"duration_seconds,omitempty"`
+	Requests        int      `json:"requests,omitempty"`
+	ThinkTime       Duration `json:"think_time,omitempty"`
+	WarmupSeconds   float64  `json:"warmup_seconds,omitempty"`
+	TargetP95MS     float64  `json:"target_p95_ms,omitempty"`
+	TargetMetric    string   `json:"target_metric,omitempty"`
+	MaxTokens       int      `json:"max_tokens,omitempty"`
+}
+
+// Duration reads "1.5s", "500ms" or a plain number of seconds.
+type Duration struct{ time.Duration }
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			if f, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+				d.Duration = time.Duration(f * float64(time.Second))
+				return nil
+			}
+			return fmt.Errorf("%q is not a duration; write it like 500ms or 2s", s)
+		}
+		d.Duration = v
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("%s is not a duration; write it like 500ms or 2s", string(b))
+	}
+	d.Duration = time.Duration(f * float64(time.Second))
+	return nil
+}
+
+//go:embed presets/*.yaml
+var presetFS embed.FS
+
+// Presets lists the embedded preset names.
+func Presets() []string {
+	entries, _ := presetFS.ReadDir("presets")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PresetYAML returns a preset's file as embedded.
+func PresetYAML(name string) ([]byte, error) {
+	b, err := presetFS.ReadFile("presets/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("unknown preset %q: use one of %s", name, strings.Join(Presets(), ", "))
+	}
+	return b, nil
+}
+
+// Default is the configuration before any preset or file.
+func Default() Config {
+	seed := int64(42)
+	return Config{
+		Benchmark: BenchmarkMeta{Name: "llmbench"},
+		Workload: Workload{
+			SystemPrompt:   "You are a helpful assistant. Answer clearly and concisely.",
+			Prompts:        []string{"Explain in a few sentences what a Kubernetes Service does."},
+			MaxTokens:      128,
+			Temperature:    0,
+			Seed:           &seed,
+			TimeoutSeconds: 120,
+		},
+		TestScenarios: TestScenarios{TTFT: TTFTSuite{Enabled: true, Iterations: 10, Warmup: 2, TargetMS: 100}},
+	}
+}
+
+// MergeYAML overlays a YAML document on c. Unknown fields are errors that
+// name the field, so a typo never silently falls back to a default.
+func (c *Config) MergeYAML(source string, data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := yaml.UnmarshalStrict(data, c); err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "error unmarshaling JSON: ")
+		msg = strings.TrimPrefix(msg, "while decoding JSON: ")
+		msg = strings.ReplaceAll(msg, "json: ", "")
+		return fmt.Errorf("%s: %s", source, msg)
+	}
+	return nil
+}
+
+// LoadFile overlays a YAML file on c.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config file: %w", err)
+	}
+	return c.MergeYAML(path, b)
+}
+
+// YAML renders the configuration as YAML.
+func (c Config) YAML() ([]byte, error) { return yaml.Marshal(c) }

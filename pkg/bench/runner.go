@@ -1,0 +1,323 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Observer hears about scenario boundaries, for progress displays.
+type Observer interface {
+	ScenarioStarted(t Target, s Scenario)
+	ScenarioFinished(t Target, s Scenario)
+}
+
+// Runner executes scenarios against targets and hands every record to Sink.
+type Runner struct {
+	Targets   []Target
+	Scenarios []Scenario
+	// Prompts are used round-robin by request id; MaxTokens comes from
+	// the scenario.
+	Prompts  []Request
+	HTTP     *http.Client
+	Timeout  time.Duration
+	Clock    Clock
+	RunID    string
+	Sink     Sink
+	Observer Observer
+	// Parallel runs targets at once instead of one after another.
+	Parallel bool
+	// Grace is how long in-flight requests may finish after a stop.
+	Grace time.Duration
+	Seed  int64
+	Log   *slog.Logger
+
+	nextID atomic.Int64
+}
+
+// TargetStatus is the outcome of one target in a run.
+type TargetStatus struct {
+	Target Target     `json:"target"`
+	Info   EngineInfo `json:"info"`
+	Error  string     `json:"error,omitempty"`
+}
+
+// RunResult is what a run did, for the manifest.
+type RunResult struct {
+	Status      string         `json:"status"` // complete | interrupted | failed
+	Targets     []TargetStatus `json:"targets"`
+	StartUnixNS int64          `json:"start_unix_ns"`
+	EndUnixNS   int64          `json:"end_unix_ns"`
+}
+
+// Run probes every target, then runs each scenario against each target that
+// answered. A target that cannot be reached is reported and skipped; the
+// others still run. Cancelling ctx stops new requests at once and gives
+// in-flight ones Grace to finish.
+func (r *Runner) Run(ctx context.Context) RunResult {
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	res := RunResult{StartUnixNS: r.Clock.UnixNS(time.Now())}
+	// Requests outlive the stop signal by Grace so answers already on
+	// their way are measured rather than thrown away.
+	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReq()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finished:
+			return
+		}
+		t := time.NewTimer(r.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelReq()
+		case <-finished:
+		}
+	}()
+
+	res.Targets = make([]TargetStatus, len(r.Targets))
+	runTarget := func(i int) {
+		st := &res.Targets[i]
+		st.Target = r.Targets[i]
+		info, err := Probe(ctx, r.HTTP, st.Target)
+		if err == nil {
+			st.Info = info
+			st.Target.Model, err = ResolveModel(st.Target, info)
+		}
+		if err != nil {
+			st.Error = err.Error()
+			r.Log.Error("target skipped", "target", st.Target.Name, "url", st.Target.BaseURL, "error", err)
+			return
+		}
+		r.Log.Info("target ready", "target", st.Target.Name, "url", st.Target.URL(), "model", st.Target.Model, "version", info.Version)
+		client := &Client{HTTP: r.HTTP, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
+		for _, s := range r.Scenarios {
+			if ctx.Err() != nil {
+				return
+			}
+			if r.Observer != nil {
+				r.Observer.ScenarioStarted(st.Target, s)
+			}
+			r.Log.Info("scenario started", "target", st.Target.Name, "scenario", s.Name, "arrival", s.Arrival)
+			r.runScenario(ctx, reqCtx, client, s)
+			r.Log.Info("scenario finished", "target", st.Target.Name, "scenario", s.Name)
+			if r.Observer != nil {
+				r.Observer.ScenarioFinished(st.Target, s)
+			}
+		}
+	}
+	if r.Parallel {
+		var wg sync.WaitGroup
+		for i := range r.Targets {
+			wg.Add(1)
+			go func() { defer wg.Done(); runTarget(i) }()
+		}
+		wg.Wait()
+	} else {
+		for i := range r.Targets {
+			runTarget(i)
+		}
+	}
+	res.EndUnixNS = r.Clock.UnixNS(time.Now())
+	res.Status = "complete"
+	ok := 0
+	for _, t := range res.Targets {
+		if t.Error == "" {
+			ok++
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		res.Status = "interrupted"
+	case ok == 0:
+		res.Status = "failed"
+	}
+	return res
+}
+
+// scenarioRun carries one scenario's shared state across its workers.
+type scenarioRun struct {
+	r        *Runner
+	client   *Client
+	s        Scenario
+	stop     <-chan struct{}
+	reqCtx   context.Context
+	measured atomic.Int64
+}
+
+func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scenario) {
+	sr := &scenarioRun{r: r, client: c, s: s, stop: stopCtx.Done(), reqCtx: reqCtx}
+	switch s.Arrival {
+	case ArrivalSequential:
+		sr.sequential()
+	case ArrivalClosed:
+		sr.closed()
+	default:
+		sr.open()
+	}
+}
+
+func (sr *scenarioRun) newRecord(phase Phase, worker int) *Record {
+	t := sr.client.Target
+	id := sr.r.nextID.Add(1)
+	return &Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
+		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker}
+}
+
+func (sr *scenarioRun) request(id int64) Request {
+	p := sr.r.Prompts[int(id)%len(sr.r.Prompts)]
+	p.MaxTokens = sr.s.MaxTokens
+	return p
+}
+
+func (sr *scenarioRun) send(rec *Record, intended time.Time) {
+	sr.client.Do(sr.reqCtx, sr.request(rec.RequestID), intended, rec)
+	sr.emit(rec)
+}
+
+func (sr *scenarioRun) emit(rec *Record) {
+	if err := sr.r.Sink.Write(rec); err != nil {
+		sr.r.Log.Error("recording a request failed", "request_id", rec.RequestID, "error", err)
+	}
+}
+
+func (sr *scenarioRun) stopped() bool {
+	select {
+	case <-sr.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sequential sends one request at a time: the idle-engine TTFT suite.
+func (sr *scenarioRun) sequential() {
+	total := sr.s.WarmupRequests + sr.s.Requests
+	for i := 0; i < total && !sr.stopped(); i++ {
+		phase := PhaseMeasure
+		if i < sr.s.WarmupRequests {
+			phase = PhaseWarmup
+		}
+		sr.send(sr.newRecord(phase, 0), time.Now())
+	}
+}
+
+// window returns when measurement starts and ends (zero end: no limit).
+func (sr *scenarioRun) window(start time.Time) (time.Time, time.Time) {
+	measureStart := start.Add(sr.s.WarmupDuration)
+	var end time.Time
+	if sr.s.Duration > 0 {
+		end = measureStart.Add(sr.s.Duration)
+	}
+	return measureStart, end
+}
+
+// admit decides the phase of a request intended at t, or false when the
+// scenario is over.
+func (sr *scenarioRun) admit(t, measureStart, end time.Time) (Phase, bool) {
+	if !end.IsZero() && !t.Before(end) {
+		return "", false
+	}
+	if t.Before(measureStart) {
+		return PhaseWarmup, true
+	}
+	if sr.s.Requests > 0 && sr.measured.Add(1) > int64(sr.s.Requests) {
+		return "", false
+	}
+	return PhaseMeasure, true
+}
+
+// closed runs N users; each sends, waits for the whole answer, thinks, and
+// sends again. In-flight requests are exactly N by construction.
+func (sr *scenarioRun) closed() {
+	start := time.Now()
+	measureStart, end := sr.window(start)
+	var wg sync.WaitGroup
+	for u := 0; u < sr.s.Concurrency; u++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			timer := time.NewTimer(time.Hour)
+			defer timer.Stop()
+			intended := time.Now()
+			for !sr.stopped() {
+				phase, ok := sr.admit(intended, measureStart, end)
+				if !ok {
+					return
+				}
+				rec := sr.newRecord(phase, u)
+				sr.send(rec, intended)
+				intended = time.Now().Add(sr.s.ThinkTime)
+				if !sleepUntil(sr.stop, timer, intended) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// open sends at the pacer's times whatever the server does. With a cap, an
+// arrival that finds the cap full waits (client_queued, lag recorded) or is
+// dropped (recorded with error_class dropped), never silently delayed.
+func (sr *scenarioRun) open() {
+	pace := NewPacer(sr.s.Arrival, sr.s.Rate, sr.r.Seed+int64(len(sr.s.Name))*7919+sr.r.nextID.Load())
+	var sem chan struct{}
+	if sr.s.Concurrency > 0 {
+		sem = make(chan struct{}, sr.s.Concurrency)
+	}
+	start := time.Now()
+	measureStart, end := sr.window(start)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var wg sync.WaitGroup
+	intended := start
+	for {
+		phase, ok := sr.admit(intended, measureStart, end)
+		if !ok || !sleepUntil(sr.stop, timer, intended) {
+			break
+		}
+		rec := sr.newRecord(phase, 0)
+		wg.Add(1)
+		go func(at time.Time) {
+			defer wg.Done()
+			if sem != nil {
+				select {
+				case sem <- struct{}{}:
+				default:
+					if sr.s.CapPolicy == "drop" {
+						rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
+						rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, rec.IntendedStartUnixNS
+						rec.ErrorClass = ErrDropped
+						rec.Error = fmt.Sprintf("client cap of %d requests in flight reached", sr.s.Concurrency)
+						sr.emit(rec)
+						return
+					}
+					rec.ClientQueued = true
+					select {
+					case sem <- struct{}{}:
+					case <-sr.reqCtx.Done():
+						rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
+						rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, sr.r.Clock.UnixNS(time.Now())
+						rec.ErrorClass, rec.Error = ErrCanceled, "stopped while waiting for the client cap"
+						sr.emit(rec)
+						return
+					}
+				}
+				defer func() { <-sem }()
+			}
+			sr.send(rec, at)
+		}(intended)
+		intended = intended.Add(pace())
+	}
+	wg.Wait()
+}

@@ -1,0 +1,319 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// loadServer is a minimal OpenAI-compatible streaming server that records
+// how many requests are in flight while each one is being answered.
+type loadServer struct {
+	delay    time.Duration // between the two content chunks
+	inFlight atomic.Int64
+	mu       sync.Mutex
+	seen     []int64 // in-flight count mid-request, this one included
+}
+
+func (s *loadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1/models" {
+		fmt.Fprint(w, `{"object":"list","data":[{"id":"m","object":"model","owned_by":"me"}]}`)
+		return
+	}
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	w.Header().Set("Content-Type", "text/event-stream")
+	f := w.(http.Flusher)
+	fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n")
+	f.Flush()
+	// Sampled halfway through the answer: users that start together are
+	// all in flight then, whereas at arrival or at the end the order in
+	// which they are served would show fewer.
+	for half := 0; half < 2; half++ {
+		select {
+		case <-time.After(s.delay / 2):
+		case <-r.Context().Done():
+			return
+		}
+		if half == 0 {
+			s.mu.Lock()
+			s.seen = append(s.seen, s.inFlight.Load())
+			s.mu.Unlock()
+		}
+	}
+	fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}]}\n\n")
+	fmt.Fprint(w, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\ndata: [DONE]\n\n")
+}
+
+func runLoad(t *testing.T, ctx context.Context, srv *loadServer, s Scenario) ([]Record, RunResult) {
+	t.Helper()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	col := &Collector{}
+	r := &Runner{
+		Targets:   []Target{{Name: "e", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat}},
+		Scenarios: []Scenario{s},
+		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
+		HTTP:      NewHTTPClient(HTTPOptions{}),
+		Timeout:   10 * time.Second, Clock: NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
+	}
+	res := r.Run(ctx)
+	return col.Snapshot(), res
+}
+
+func TestClosedLoopKeepsExactlyNInFlight(t *testing.T) {
+	// A long answer makes the instant between a user's answer and their
+	// next question negligible, so arrivals should see all N in flight.
+	srv := &loadServer{delay: 100 * time.Millisecond}
+	const users = 6
+	recs, res := runLoad(t, context.Background(), srv, Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed,
+		Concurrency: users, Requests: 120, MaxTokens: 2})
+	if res.Status != "complete" {
+		t.Fatalf("status %q, targets %+v", res.Status, res.Targets)
+	}
+	if len(recs) != 120 {
+		t.Fatalf("got %d records, want exactly 120", len(recs))
+	}
+	srv.mu.Lock()
+	seen := append([]int64(nil), srv.seen...)
+	srv.mu.Unlock()
+	sort.Slice(seen, func(i, j int) bool { return seen[i] < seen[j] })
+	if max := seen[len(seen)-1]; max != users {
+		t.Errorf("max in flight %d, want exactly %d", max, users)
+	}
+	if med := seen[len(seen)/2]; med != users {
+		t.Errorf("median in flight %d, want %d (users must resend at once with no think time)", med, users)
+	}
+	workers := map[int]int{}
+	for _, r := range recs {
+		if !r.OK {
+			t.Fatalf("request failed: %s %s", r.ErrorClass, r.Error)
+		}
+		workers[r.Worker]++
+	}
+	if len(workers) != users {
+		t.Errorf("records came from %d workers, want %d", len(workers), users)
+	}
+}
+
+// openLoopSends runs an open-loop scenario and returns the actual send
+// times in seconds from the first send.
+func openLoopSends(t *testing.T, a Arrival, rate float64, n int) ([]float64, []Record) {
+	t.Helper()
+	srv := &loadServer{delay: time.Millisecond}
+	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: a, Rate: rate,
+		Requests: n, MaxTokens: 2, CapPolicy: "wait"})
+	if len(recs) != n {
+		t.Fatalf("got %d records, want %d", len(recs), n)
+	}
+	var starts []float64
+	for _, r := range recs {
+		starts = append(starts, float64(r.IntendedStartUnixNS))
+	}
+	sort.Float64s(starts)
+	base := starts[0]
+	for i := range starts {
+		starts[i] = (starts[i] - base) / 1e9
+	}
+	return starts, recs
+}
+
+func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
+	const rate, n = 200.0, 600
+	starts, recs := openLoopSends(t, ArrivalPoisson, rate, n)
+	achieved := float64(n-1) / starts[n-1]
+	if math.Abs(achieved-rate)/rate > 0.08 {
+		t.Errorf("achieved %.1f req/s, want %.0f within 8%%", achieved, rate)
+	}
+	var gaps []float64
+	for i := 1; i < n; i++ {
+		gaps = append(gaps, starts[i]-starts[i-1])
+	}
+	// Exponential gaps: coefficient of variation 1 (constant pacing gives 0),
+	// and a Kolmogorov–Smirnov distance to Exp(rate) that a sample of this
+	// size passes at the 1% level (1.63/sqrt(n)).
+	mean, sd := meanSD(gaps)
+	if cv := sd / mean; cv < 0.85 || cv > 1.15 {
+		t.Errorf("gap coefficient of variation %.2f, want about 1 for Poisson arrivals", cv)
+	}
+	sort.Float64s(gaps)
+	d := 0.0
+	for i, g := range gaps {
+		cdf := 1 - math.Exp(-rate*g)
+		d = math.Max(d, math.Max(math.Abs(cdf-float64(i)/float64(len(gaps))), math.Abs(cdf-float64(i+1)/float64(len(gaps)))))
+	}
+	if limit := 1.63 / math.Sqrt(float64(len(gaps))); d > limit {
+		t.Errorf("KS distance to Exp(%g) = %.3f > %.3f", rate, d, limit)
+	}
+	lags := sorted(lagsOf(recs))
+	t.Logf("achieved %.1f req/s, gap CV %.2f, KS %.3f, schedule lag p50 %.3f ms p99 %.3f ms", achieved, sd/mean, d, Percentile(lags, 50), Percentile(lags, 99))
+}
+
+func TestConstantArrivalsHitRate(t *testing.T) {
+	const rate, n = 100.0, 200
+	starts, recs := openLoopSends(t, ArrivalConstant, rate, n)
+	want := float64(n-1) / rate
+	if math.Abs(starts[n-1]-want)/want > 0.01 {
+		t.Errorf("intended schedule spans %.3fs, want %.3fs", starts[n-1], want)
+	}
+	var actual []float64
+	for _, r := range recs {
+		actual = append(actual, float64(r.StartUnixNS))
+	}
+	sort.Float64s(actual)
+	span := (actual[n-1] - actual[0]) / 1e9
+	if math.Abs(span-want)/want > 0.03 {
+		t.Errorf("actual sends span %.3fs, want %.3fs within 3%%", span, want)
+	}
+}
+
+// TestOpenLoopIsNotPacedByResponses sends faster than a slow server
+// answers: the arrivals must keep their schedule, so many requests are in
+// flight at once and the lag stays small.
+func TestOpenLoopIsNotPacedByResponses(t *testing.T) {
+	srv := &loadServer{delay: 300 * time.Millisecond}
+	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+		Rate: 100, Requests: 50, MaxTokens: 2, CapPolicy: "wait"})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	var peak int64
+	for _, n := range srv.seen {
+		peak = max(peak, n)
+	}
+	if peak < 20 {
+		t.Errorf("peak in flight %d: the open loop waited for responses", peak)
+	}
+	if p := Percentile(sorted(lagsOf(recs)), 99); p > 50 {
+		t.Errorf("schedule lag p99 %.1f ms, want small for an uncapped open loop", p)
+	}
+}
+
+func TestOpenLoopCapCountsWaitsAndDrops(t *testing.T) {
+	for _, policy := range []string{"wait", "drop"} {
+		t.Run(policy, func(t *testing.T) {
+			srv := &loadServer{delay: 200 * time.Millisecond}
+			recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+				Rate: 100, Requests: 30, Concurrency: 2, CapPolicy: policy, MaxTokens: 2})
+			if len(recs) != 30 {
+				t.Fatalf("got %d records, want 30: a capped request must never vanish", len(recs))
+			}
+			queued, dropped := 0, 0
+			for _, r := range recs {
+				if r.ClientQueued {
+					queued++
+				}
+				if r.ErrorClass == ErrDropped {
+					dropped++
+				}
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			for _, n := range srv.seen {
+				if n > 2 {
+					t.Fatalf("server saw %d in flight, cap is 2", n)
+				}
+			}
+			if policy == "wait" && (queued == 0 || dropped != 0) {
+				t.Errorf("wait: queued %d dropped %d; want queued > 0 and none dropped", queued, dropped)
+			}
+			if policy == "drop" && (dropped == 0 || queued != 0) {
+				t.Errorf("drop: queued %d dropped %d; want dropped > 0 and none queued", queued, dropped)
+			}
+			s := Summarize("t", recs, nil)
+			if policy == "drop" && s.Groups[0].Dropped != dropped {
+				t.Errorf("summary dropped %d, records %d", s.Groups[0].Dropped, dropped)
+			}
+		})
+	}
+}
+
+func TestStopIsInterruptedAndKeepsMeasuredRecords(t *testing.T) {
+	srv := &loadServer{delay: 50 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	recs, res := runLoad(t, ctx, srv, Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed,
+		Concurrency: 3, Duration: time.Minute, MaxTokens: 2})
+	if res.Status != "interrupted" {
+		t.Errorf("status %q, want interrupted", res.Status)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("stop took %s; in-flight requests should finish within the grace period", el)
+	}
+	ok := 0
+	for _, r := range recs {
+		if r.OK {
+			ok++
+		}
+	}
+	if ok < 5 {
+		t.Errorf("only %d successful records kept after the stop", ok)
+	}
+}
+
+func TestUnreachableTargetIsReportedAndOthersRun(t *testing.T) {
+	srv := &loadServer{delay: time.Millisecond}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	col := &Collector{}
+	r := &Runner{
+		Targets: []Target{{Name: "dead", Type: EngineVLLM, BaseURL: deadURL, API: APIChat},
+			{Name: "alive", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat}},
+		Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 3, MaxTokens: 2}},
+		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
+		HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second,
+	}
+	res := r.Run(context.Background())
+	if res.Status != "complete" {
+		t.Errorf("status %q, want complete when one engine answered", res.Status)
+	}
+	if e := res.Targets[0].Error; e == "" || !containsAll(e, "dead", deadURL) {
+		t.Errorf("dead target error %q must name the target and its URL", e)
+	}
+	if n := len(col.Snapshot()); n != 3 {
+		t.Errorf("alive target recorded %d requests, want 3", n)
+	}
+}
+
+func lagsOf(recs []Record) []float64 {
+	var out []float64
+	for _, r := range recs {
+		out = append(out, r.ScheduleLagMS)
+	}
+	return out
+}
+
+func sorted(xs []float64) []float64 { sort.Float64s(xs); return xs }
+
+func meanSD(xs []float64) (float64, float64) {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	m := s / float64(len(xs))
+	var q float64
+	for _, x := range xs {
+		q += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(q / float64(len(xs)-1))
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

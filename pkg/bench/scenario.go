@@ -1,0 +1,250 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Arrival is how a scenario's requests are scheduled.
+type Arrival string
+
+const (
+	ArrivalSequential Arrival = "sequential" // one at a time, back to back
+	ArrivalClosed     Arrival = "closed"     // N users, each waits for its answer, thinks, asks again
+	ArrivalConstant   Arrival = "constant"   // open loop, evenly spaced at Rate
+	ArrivalPoisson    Arrival = "poisson"    // open loop, exponential gaps at mean Rate
+)
+
+// Suites.
+const (
+	SuiteTTFT = "ttft"
+	SuiteLoad = "load"
+)
+
+// Scenario is one validated load shape.
+type Scenario struct {
+	Name    string  `json:"name"`
+	Suite   string  `json:"suite"`
+	Arrival Arrival `json:"arrival"`
+	// Concurrency is the number of users (closed loop) or, for open loop,
+	// an optional cap on requests in flight (0 = none).
+	Concurrency int `json:"concurrency,omitempty"`
+	// CapPolicy says what an open-loop arrival does at the cap: "wait"
+	// (sent late, counted as client_queued) or "drop" (recorded, not sent).
+	CapPolicy string        `json:"cap_policy,omitempty"`
+	Rate      float64       `json:"rate,omitempty"`
+	ThinkTime time.Duration `json:"think_time_ns,omitempty"`
+	// The scenario stops at whichever of Duration or Requests comes first
+	// (zero = unbounded), counting measured requests only.
+	Duration       time.Duration `json:"duration_ns,omitempty"`
+	Requests       int           `json:"requests,omitempty"`
+	WarmupRequests int           `json:"warmup_requests,omitempty"`
+	WarmupDuration time.Duration `json:"warmup_ns,omitempty"`
+	MaxTokens      int           `json:"max_tokens"`
+	Target         *Goal         `json:"target,omitempty"`
+}
+
+// Goal is a latency target: the percentile of a metric must not exceed LimitMS.
+type Goal struct {
+	Metric     string  `json:"metric"`
+	Percentile float64 `json:"percentile"`
+	LimitMS    float64 `json:"limit_ms"`
+}
+
+func (g Goal) String() string {
+	return fmt.Sprintf("%s p%g ≤ %g ms", g.Metric, g.Percentile, g.LimitMS)
+}
+
+var goalMetrics = []string{"ttft", "ttfb", "e2e", "tpot", "itl"}
+
+// Scenarios validates the configuration and returns the scenarios to run
+// for a suite filter ("ttft", "load" or "all"). Every error names the field,
+// the value and what is allowed; all errors are reported at once.
+func (c Config) Scenarios(suite string) ([]Scenario, error) {
+	var errs []error
+	bad := func(field string, value any, allowed string) {
+		errs = append(errs, fmt.Errorf("%s: %v is not allowed; %s", field, value, allowed))
+	}
+	w := c.Workload
+	if w.MaxTokens < 1 {
+		bad("workload.max_tokens", w.MaxTokens, "use a whole number ≥ 1")
+	}
+	if w.Temperature < 0 || w.Temperature > 2 {
+		bad("workload.temperature", w.Temperature, "use a number from 0 to 2")
+	}
+	if w.TimeoutSeconds <= 0 {
+		bad("workload.timeout_seconds", w.TimeoutSeconds, "use a number of seconds > 0")
+	}
+	if len(w.Prompts) == 0 && w.PromptFile == "" {
+		errs = append(errs, errors.New("workload.prompts: empty; give at least one prompt or workload.prompt_file"))
+	}
+	switch suite {
+	case "", "all", SuiteTTFT, SuiteLoad:
+	default:
+		bad("--suite", fmt.Sprintf("%q", suite), "use ttft, load or all")
+	}
+	var out []Scenario
+	t := c.TestScenarios.TTFT
+	if t.Enabled && (suite == "" || suite == "all" || suite == SuiteTTFT) {
+		if t.Iterations < 1 {
+			bad("test_scenarios.ttft.iterations", t.Iterations, "use a whole number ≥ 1")
+		}
+		if t.Warmup < 0 {
+			bad("test_scenarios.ttft.warmup", t.Warmup, "use a whole number ≥ 0")
+		}
+		if t.TargetMS < 0 {
+			bad("test_scenarios.ttft.target_ms", t.TargetMS, "use milliseconds ≥ 0 (0 = no target)")
+		}
+		s := Scenario{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Concurrency: 1,
+			Requests: t.Iterations, WarmupRequests: t.Warmup, MaxTokens: w.MaxTokens}
+		if t.TargetMS > 0 {
+			s.Target = &Goal{Metric: "ttft", Percentile: 95, LimitMS: t.TargetMS}
+		}
+		out = append(out, s)
+	}
+	if suite == "" || suite == "all" || suite == SuiteLoad {
+		seen := map[string]bool{"ttft": true}
+		for i, lt := range c.TestScenarios.LoadTests {
+			s, lerrs := lt.scenario(fmt.Sprintf("test_scenarios.load_tests[%d]", i), w.MaxTokens)
+			errs = append(errs, lerrs...)
+			if seen[s.Name] {
+				bad(fmt.Sprintf("test_scenarios.load_tests[%d].name", i), fmt.Sprintf("%q", s.Name), "names must be unique and not \"ttft\"")
+			}
+			seen[s.Name] = true
+			out = append(out, s)
+		}
+	}
+	if len(errs) == 0 && len(out) == 0 {
+		errs = append(errs, fmt.Errorf("nothing to run: suite %q selects no enabled scenario; enable test_scenarios.ttft or add test_scenarios.load_tests", suite))
+	}
+	return out, errors.Join(errs...)
+}
+
+func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
+	var errs []error
+	bad := func(f string, value any, allowed string) {
+		errs = append(errs, fmt.Errorf("%s.%s: %v is not allowed; %s", field, f, value, allowed))
+	}
+	s := Scenario{Name: lt.Name, Suite: SuiteLoad, Rate: lt.Rate, ThinkTime: lt.ThinkTime.Duration,
+		Requests: lt.Requests, CapPolicy: lt.CapPolicy, MaxTokens: maxTokens,
+		Duration:       time.Duration(lt.DurationSeconds * float64(time.Second)),
+		WarmupDuration: time.Duration(lt.WarmupSeconds * float64(time.Second))}
+	if lt.MaxTokens != 0 {
+		s.MaxTokens = lt.MaxTokens
+		if lt.MaxTokens < 1 {
+			bad("max_tokens", lt.MaxTokens, "use a whole number ≥ 1")
+		}
+	}
+	if strings.TrimSpace(lt.Name) == "" {
+		errs = append(errs, fmt.Errorf("%s.name: missing; give each load test a name", field))
+	}
+	arrival := Arrival(strings.ToLower(lt.Arrival))
+	if arrival == "" {
+		arrival = ArrivalClosed
+		if lt.Rate > 0 {
+			arrival = ArrivalConstant
+		}
+	}
+	s.Arrival = arrival
+	switch arrival {
+	case ArrivalClosed:
+		if lt.ConcurrentUsers < 1 {
+			bad("concurrent_users", lt.ConcurrentUsers, "a closed-loop test needs a whole number of users ≥ 1")
+		}
+		if lt.Rate != 0 {
+			bad("rate", lt.Rate, "rate applies to arrival constant or poisson; remove it or change arrival")
+		}
+		s.Concurrency = lt.ConcurrentUsers
+	case ArrivalConstant, ArrivalPoisson:
+		if lt.Rate <= 0 {
+			bad("rate", lt.Rate, "an open-loop test needs requests per second > 0")
+		}
+		if lt.MaxConcurrency < 0 {
+			bad("max_concurrency", lt.MaxConcurrency, "use 0 (no cap) or a whole number ≥ 1")
+		}
+		s.Concurrency = lt.MaxConcurrency
+		if lt.ConcurrentUsers != 0 {
+			bad("concurrent_users", lt.ConcurrentUsers, "users apply to arrival closed; use max_concurrency to cap an open loop")
+		}
+	default:
+		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "use closed, constant or poisson")
+	}
+	switch lt.CapPolicy {
+	case "", "wait", "drop":
+		if s.CapPolicy == "" {
+			s.CapPolicy = "wait"
+		}
+	default:
+		bad("cap_policy", fmt.Sprintf("%q", lt.CapPolicy), "use wait or drop")
+	}
+	if lt.DurationSeconds < 0 {
+		bad("duration_seconds", lt.DurationSeconds, "use seconds > 0")
+	}
+	if lt.Requests < 0 {
+		bad("requests", lt.Requests, "use a whole number ≥ 1")
+	}
+	if lt.DurationSeconds == 0 && lt.Requests == 0 {
+		errs = append(errs, fmt.Errorf("%s: no stop condition; set duration_seconds or requests", field))
+	}
+	if lt.ThinkTime.Duration < 0 {
+		bad("think_time", lt.ThinkTime, "use a duration ≥ 0 like 500ms")
+	}
+	if lt.WarmupSeconds < 0 {
+		bad("warmup_seconds", lt.WarmupSeconds, "use seconds ≥ 0")
+	}
+	if lt.TargetP95MS < 0 {
+		bad("target_p95_ms", lt.TargetP95MS, "use milliseconds ≥ 0 (0 = no target)")
+	}
+	metric := lt.TargetMetric
+	if metric == "" {
+		metric = "ttft"
+	}
+	if !contains(goalMetrics, metric) {
+		bad("target_metric", fmt.Sprintf("%q", lt.TargetMetric), "use one of "+strings.Join(goalMetrics, ", "))
+	}
+	if lt.TargetP95MS > 0 {
+		s.Target = &Goal{Metric: metric, Percentile: 95, LimitMS: lt.TargetP95MS}
+	}
+	return s, errs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpectedRequests estimates a scenario's request count for the dry-run
+// plan; -1 means it depends on the server's speed (closed loop by duration).
+func (s Scenario) ExpectedRequests() int {
+	switch s.Arrival {
+	case ArrivalSequential:
+		return s.Requests + s.WarmupRequests
+	case ArrivalConstant, ArrivalPoisson:
+		n := int(s.Rate * (s.Duration + s.WarmupDuration).Seconds())
+		if s.Requests > 0 && (s.Duration == 0 || s.Requests < n) {
+			n = s.Requests + int(s.Rate*s.WarmupDuration.Seconds())
+		}
+		return n
+	}
+	if s.Duration == 0 {
+		return s.Requests
+	}
+	return -1
+}
+
+// ExpectedDuration estimates wall time; zero when it depends on the server.
+func (s Scenario) ExpectedDuration() time.Duration {
+	if s.Duration > 0 {
+		return s.Duration + s.WarmupDuration
+	}
+	if s.Arrival == ArrivalConstant || s.Arrival == ArrivalPoisson {
+		return time.Duration(float64(s.Requests)/s.Rate*float64(time.Second)) + s.WarmupDuration
+	}
+	return 0
+}

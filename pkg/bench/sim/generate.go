@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// job is one generation request after parsing and validation.
+type job struct {
+	arrived      time.Time
+	seq          uint64     // the engine's request number
+	rng          *rand.Rand // seeded by (Seed, seq): texts and jitter
+	promptTokens int
+	maxTokens    int
+	// forceLength is vLLM's ignore_eos: no natural stop.
+	forceLength bool
+	// minTokens is vLLM's min_tokens: EOS is suppressed before it.
+	minTokens int
+	// unlimited is Ollama's num_predict <= 0: maxTokens is only the
+	// simulator's cap and the generation ends as a natural stop.
+	unlimited bool
+	// eosIsToken: vLLM and TGI count the EOS token in the output and emit a
+	// chunk for it (empty text, or special:true on TGI's native API).
+	// Ollama does not.
+	eosIsToken bool
+}
+
+// outcome is how a generation will end, known before it starts.
+type outcome struct {
+	tokens int
+	eos    bool // natural stop (stop / eos_token) rather than length
+}
+
+// timing holds monotonic instants of one generation.
+type timing struct {
+	arrived  time.Time
+	queued   time.Time // parsed and validated; starts waiting for a slot
+	admitted time.Time // got a batch slot
+	loaded   time.Time // model load done (Ollama's cold start)
+	first    time.Time
+	last     time.Time
+}
+
+// emitFunc sends token i. last marks the final token.
+type emitFunc func(i int, w *word, last bool) error
+
+func (e *engine) newJob(arrived time.Time) *job {
+	seq := e.requests.Add(1)
+	return &job{arrived: arrived, seq: seq, rng: newRequestRNG(e.seed, seq)}
+}
+
+func (e *engine) plan(j *job) outcome {
+	o := outcome{tokens: j.maxTokens}
+	if j.unlimited {
+		o.eos = true
+	}
+	if !j.forceLength && e.prof.NaturalStopTokens > 0 {
+		stopAt := max(e.prof.NaturalStopTokens, j.minTokens, 1)
+		if stopAt < o.tokens {
+			o.tokens, o.eos = stopAt, true
+		}
+	}
+	return o
+}
+
+// run waits for a batch slot, the model load and the prefill, then emits
+// each token at its modelled time. Deadlines accumulate from the first token
+// rather than from each write, so write overhead does not stretch the model.
+func (e *engine) run(ctx context.Context, j *job, o outcome, emit emitFunc) (timing, error) {
+	tm := timing{arrived: j.arrived}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	tm.queued = time.Now()
+	if err := e.acquire(ctx); err != nil {
+		return tm, err
+	}
+	defer e.release()
+	tm.admitted = time.Now()
+	if err := e.waitLoaded(ctx, timer); err != nil {
+		return tm, err
+	}
+	tm.loaded = time.Now()
+
+	next := tm.loaded.Add(e.prof.prefill(j.promptTokens))
+	for i := 0; i < o.tokens; i++ {
+		if err := sleepUntil(ctx, timer, next); err != nil {
+			return tm, err
+		}
+		w := &vocab[j.rng.IntN(len(vocab))]
+		u := j.rng.Float64()
+		last := i == o.tokens-1
+		if last && o.eos && j.eosIsToken {
+			w = &eosWord
+		}
+		now := time.Now()
+		if i == 0 {
+			tm.first = now
+		}
+		tm.last = now
+		if err := emit(i, w, last); err != nil {
+			return tm, err
+		}
+		if !last {
+			gap := e.prof.decodeGap(e.runningNow.Load(), u)
+			if e.trace != nil {
+				e.trace(j.seq, i, gap)
+			}
+			next = next.Add(gap)
+		}
+	}
+	e.lastUsed.Store(time.Now().UnixNano())
+	return tm, nil
+}

@@ -1,0 +1,147 @@
+// Package sim serves in-process imitations of vLLM, TGI and Ollama. Their
+// wire formats follow shared/reference/transcripts byte for byte (key order,
+// nulls, framing); their latency follows a small queueing model (Profile), so
+// that a benchmark run against the simulator has the shape of a real one.
+package sim
+
+import (
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// Profile is the latency model of one engine.
+type Profile struct {
+	Engine bench.EngineType
+	// Model is the served model name. Ollama names carry a tag
+	// ("llama3.2:latest"); requests may leave ":latest" off.
+	Model string
+
+	PrefillBase     time.Duration // fixed cost before the first token
+	PrefillPerToken time.Duration // added per prompt token
+	// DecodePerToken is the gap between tokens with one sequence running;
+	// with more it is DecodePerToken * (1 + DecodeSlowdownPerSeq*(running-1)).
+	DecodePerToken       time.Duration
+	DecodeSlowdownPerSeq float64
+	// MaxBatch is how many sequences decode at once; later requests wait in
+	// FIFO order for a slot.
+	MaxBatch int
+	// Jitter is the relative spread of each token gap (0.05 = ±5%, uniform).
+	Jitter float64
+	// ColdLoad delays the first request of the server's life (the model
+	// load) and shows up in Ollama's load_duration. 0 = model already hot.
+	ColdLoad time.Duration
+	// NaturalStopTokens, when > 0, ends a generation with EOS after this
+	// many tokens if that is below the requested maximum and the request
+	// does not force its length (only vLLM's ignore_eos can). 0 = always
+	// run to the maximum.
+	NaturalStopTokens int
+
+	// MaxConcurrentRequests caps TGI's requests in flight (its
+	// --max-concurrent-requests); beyond it TGI answers "Model is
+	// overloaded". 0 = 128, TGI's default.
+	MaxConcurrentRequests int
+	// MaxQueue caps Ollama's waiting requests (OLLAMA_MAX_QUEUE); beyond
+	// MaxBatch+MaxQueue in flight Ollama answers 503. 0 = 512.
+	MaxQueue int
+}
+
+const (
+	defaultMaxConcurrentRequests = 128
+	defaultMaxQueue              = 512
+)
+
+// DefaultProfiles returns one profile per simulated engine. The numbers tell
+// the usual story of a single 8B-class model on one GPU: vLLM has the
+// quickest first token and scales best with concurrency, TGI is close behind
+// with a smaller batch, and Ollama is slowest, decodes only OLLAMA_NUM_PARALLEL
+// sequences at once (so it queues early) and pays a model load on first use.
+func DefaultProfiles() map[bench.EngineType]Profile {
+	return map[bench.EngineType]Profile{
+		bench.EngineVLLM: {
+			Engine:               bench.EngineVLLM,
+			Model:                "meta-llama/Llama-3.1-8B-Instruct",
+			PrefillBase:          20 * time.Millisecond,
+			PrefillPerToken:      60 * time.Microsecond,
+			DecodePerToken:       8 * time.Millisecond,
+			DecodeSlowdownPerSeq: 0.01,
+			MaxBatch:             64,
+			Jitter:               0.05,
+		},
+		bench.EngineTGI: {
+			Engine:                bench.EngineTGI,
+			Model:                 "meta-llama/Llama-3.1-8B-Instruct",
+			PrefillBase:           30 * time.Millisecond,
+			PrefillPerToken:       80 * time.Microsecond,
+			DecodePerToken:        9 * time.Millisecond,
+			DecodeSlowdownPerSeq:  0.02,
+			MaxBatch:              32,
+			Jitter:                0.06,
+			MaxConcurrentRequests: defaultMaxConcurrentRequests,
+		},
+		bench.EngineOllama: {
+			Engine:               bench.EngineOllama,
+			Model:                "llama3.2:latest",
+			PrefillBase:          40 * time.Millisecond,
+			PrefillPerToken:      200 * time.Microsecond,
+			DecodePerToken:       11 * time.Millisecond,
+			DecodeSlowdownPerSeq: 0.15,
+			MaxBatch:             4,
+			Jitter:               0.08,
+			ColdLoad:             400 * time.Millisecond,
+			MaxQueue:             defaultMaxQueue,
+		},
+	}
+}
+
+// simulatedEngines are the engines a Server serves, in StartAll order.
+var simulatedEngines = []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama}
+
+// Options configure a Server.
+type Options struct {
+	// Seed makes texts and jitter reproducible.
+	Seed int64
+	// Profiles replaces the default profile of the engines it names.
+	Profiles map[bench.EngineType]Profile
+	// TimeScale multiplies every latency; 1 (or 0) keeps the profile's.
+	TimeScale float64
+}
+
+// resolveProfile picks the profile for an engine, fills the fields a caller
+// may leave zero, and applies the time scale.
+func resolveProfile(engine bench.EngineType, opts Options) Profile {
+	def := DefaultProfiles()[engine]
+	p, ok := opts.Profiles[engine]
+	if !ok {
+		p = def
+	}
+	p.Engine = engine
+	if p.Model == "" {
+		p.Model = def.Model
+	}
+	if p.MaxBatch <= 0 {
+		p.MaxBatch = def.MaxBatch
+	}
+	if p.MaxConcurrentRequests <= 0 {
+		p.MaxConcurrentRequests = defaultMaxConcurrentRequests
+	}
+	if p.MaxQueue <= 0 {
+		p.MaxQueue = defaultMaxQueue
+	}
+	if p.Jitter < 0 {
+		p.Jitter = 0
+	}
+	scale := opts.TimeScale
+	if scale <= 0 {
+		scale = 1
+	}
+	p.PrefillBase = scaleDuration(p.PrefillBase, scale)
+	p.PrefillPerToken = scaleDuration(p.PrefillPerToken, scale)
+	p.DecodePerToken = scaleDuration(p.DecodePerToken, scale)
+	p.ColdLoad = scaleDuration(p.ColdLoad, scale)
+	return p
+}
+
+func scaleDuration(d time.Duration, scale float64) time.Duration {
+	return time.Duration(float64(d) * scale)
+}

@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// Server simulates vLLM, TGI and Ollama. Each engine has its own scheduler,
+// so concurrent benchmarks of several engines do not slow each other.
+type Server struct {
+	engines  map[bench.EngineType]*engine
+	handlers map[bench.EngineType]http.Handler
+
+	mu      sync.Mutex
+	servers []*http.Server
+	closed  bool
+	done    chan struct{}
+}
+
+// New builds a simulator. Nothing listens until Start or StartAll.
+func New(opts Options) *Server {
+	s := &Server{
+		engines:  make(map[bench.EngineType]*engine, len(simulatedEngines)),
+		handlers: make(map[bench.EngineType]http.Handler, len(simulatedEngines)),
+		done:     make(chan struct{}),
+	}
+	created := time.Now()
+	for _, kind := range simulatedEngines {
+		e := newEngine(kind, opts, created)
+		s.engines[kind] = e
+		switch kind {
+		case bench.EngineVLLM:
+			s.handlers[kind] = e.vllmHandler()
+		case bench.EngineTGI:
+			s.handlers[kind] = e.tgiHandler()
+		case bench.EngineOllama:
+			s.handlers[kind] = e.ollamaHandler()
+		}
+	}
+	return s
+}
+
+// Handler is one engine's whole HTTP surface. An engine the simulator does
+// not imitate gets a handler that answers 404.
+func (s *Server) Handler(engine bench.EngineType) http.Handler {
+	if h, ok := s.handlers[engine]; ok {
+		return h
+	}
+	return http.NotFoundHandler()
+}
+
+// Start serves one engine on addr (for example "127.0.0.1:0") until ctx is
+// done or Close is called, and returns its base URL.
+func (s *Server) Start(ctx context.Context, engine bench.EngineType, addr string) (string, error) {
+	u, _, err := s.start(ctx, engine, addr)
+	return u, err
+}
+
+func (s *Server) start(ctx context.Context, engine bench.EngineType, addr string) (string, *http.Server, error) {
+	h, ok := s.handlers[engine]
+	if !ok {
+		return "", nil, fmt.Errorf("no simulator for engine %q: use vllm, tgi or ollama", engine)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", nil, errors.New("simulator is closed")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listening for the %s simulator on %s: %w", engine, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = srv.Close()
+		case <-s.done:
+		}
+	}()
+	return baseURL(ln.Addr()), srv, nil
+}
+
+// baseURL names a listener the way a client reaches it: a wildcard address
+// becomes loopback.
+func baseURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		if ip.To4() == nil && ip != nil {
+			ip = net.IPv6loopback
+		} else {
+			ip = net.IPv4(127, 0, 0, 1)
+		}
+	}
+	return "http://" + net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// StartAll serves vLLM, TGI and Ollama on free ports of host (default
+// 127.0.0.1) and returns their base URLs.
+func (s *Server) StartAll(ctx context.Context, host string) (map[bench.EngineType]string, error) {
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	urls := make(map[bench.EngineType]string, len(simulatedEngines))
+	var started []*http.Server
+	for _, kind := range simulatedEngines {
+		u, srv, err := s.start(ctx, kind, net.JoinHostPort(host, "0"))
+		if err != nil {
+			for _, srv := range started {
+				_ = srv.Close()
+			}
+			return nil, err
+		}
+		started = append(started, srv)
+		urls[kind] = u
+	}
+	return urls, nil
+}
+
+// Close stops every listener and ends streams in progress.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	var errs []error
+	for _, srv := range s.servers {
+		if err := srv.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,58 @@
+package bench
+
+import "sync"
+
+// Sink receives each finished Record once. The journal, the progress view
+// and the in-memory collector are sinks side by side.
+type Sink interface {
+	Write(rec *Record) error
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(rec *Record) error
+
+func (f SinkFunc) Write(rec *Record) error { return f(rec) }
+
+// MultiSink fans a record out to several sinks, one record at a time, so
+// no sink needs its own locking.
+type MultiSink struct {
+	mu    sync.Mutex
+	sinks []Sink
+}
+
+func NewMultiSink(sinks ...Sink) *MultiSink { return &MultiSink{sinks: sinks} }
+
+func (m *MultiSink) Write(rec *Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var first error
+	for _, s := range m.sinks {
+		if err := s.Write(rec); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Collector keeps the records of a run in memory for the summary.
+type Collector struct {
+	mu      sync.Mutex
+	Records []Record
+}
+
+func (c *Collector) Write(rec *Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := *rec
+	// Offsets are in the journal; the summary needs the gaps only.
+	r.ChunkOffsetMS = nil
+	c.Records = append(c.Records, r)
+	return nil
+}
+
+// Snapshot returns a copy of the records so far.
+func (c *Collector) Snapshot() []Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Record(nil), c.Records...)
+}

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"math"
+	"sort"
+)
+
+// Stats describes one metric's distribution over successful measured
+// requests. Percentiles interpolate linearly between order statistics (the
+// numpy default, as vLLM bench serve uses).
+type Stats struct {
+	Count  int     `json:"count"`
+	Min    float64 `json:"min"`
+	Mean   float64 `json:"mean"`
+	StdDev float64 `json:"stddev"`
+	P50    float64 `json:"p50"`
+	P90    float64 `json:"p90"`
+	P95    float64 `json:"p95"`
+	P99    float64 `json:"p99"`
+	Max    float64 `json:"max"`
+}
+
+// Describe computes Stats; it sorts xs in place.
+func Describe(xs []float64) Stats {
+	if len(xs) == 0 {
+		return Stats{}
+	}
+	sort.Float64s(xs)
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	mean := sum / float64(len(xs))
+	var sq float64
+	for _, x := range xs {
+		sq += (x - mean) * (x - mean)
+	}
+	sd := 0.0
+	if len(xs) > 1 {
+		sd = math.Sqrt(sq / float64(len(xs)-1))
+	}
+	return Stats{Count: len(xs), Min: xs[0], Mean: mean, StdDev: sd,
+		P50: Percentile(xs, 50), P90: Percentile(xs, 90), P95: Percentile(xs, 95), P99: Percentile(xs, 99), Max: xs[len(xs)-1]}
+}
+
+// Percentile of sorted xs, p in [0,100], linear interpolation.
+func Percentile(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n == 1 {
+		return sorted[0]
+	}
+	rank := p / 100 * float64(n-1)
+	lo := int(math.Floor(rank))
+	if lo >= n-1 {
+		return sorted[n-1]
+	}
+	frac := rank - float64(lo)
+	return sorted[lo] + frac*(sorted[lo+1]-sorted[lo])
+}
+
+// At returns the statistic for a percentile the Stats hold.
+func (s Stats) At(p float64) float64 {
+	switch p {
+	case 50:
+		return s.P50
+	case 90:
+		return s.P90
+	case 95:
+		return s.P95
+	case 99:
+		return s.P99
+	case 100:
+		return s.Max
+	case 0:
+		return s.Min
+	}
+	return math.NaN()
+}

@@ -1,0 +1,264 @@
+package bench
+
+import (
+	"sort"
+)
+
+// Metric names in summaries, as in the journal.
+const (
+	MetricTTFB         = "ttfb_ms"
+	MetricTTFT         = "ttft_ms"
+	MetricTTFTContent  = "ttft_content_ms"
+	MetricTPOT         = "tpot_ms"
+	MetricITL          = "itl_ms"
+	MetricE2E          = "e2e_ms"
+	MetricNTPOT        = "ntpot_ms"
+	MetricTokensPerS   = "output_tokens_per_s"
+	MetricScheduleLag  = "schedule_lag_ms"
+	MetricPromptTokens = "prompt_tokens"
+	MetricOutputTokens = "output_tokens"
+	MetricServerLoad   = "server_load_ms"
+	MetricServerPrompt = "server_prompt_eval_ms"
+	MetricServerEval   = "server_eval_ms"
+)
+
+// Summary is every aggregate of a run, derived from its records alone.
+type Summary struct {
+	RunID   string    `json:"run_id"`
+	Groups  []Group   `json:"groups"`
+	Fastest []Fastest `json:"fastest"`
+}
+
+// Group aggregates one engine × scenario.
+type Group struct {
+	Engine     string     `json:"engine"`
+	EngineType EngineType `json:"engine_type"`
+	Model      string     `json:"model"`
+	Suite      string     `json:"suite"`
+	Scenario   string     `json:"scenario"`
+
+	// Requests counts measured requests that were sent (not dropped by
+	// the client and not cancelled by the user).
+	Requests  int            `json:"requests"`
+	Succeeded int            `json:"succeeded"`
+	Failed    int            `json:"failed"`
+	Errors    map[string]int `json:"errors_by_class"`
+	ErrorRate float64        `json:"error_rate"`
+	Warmup    int            `json:"warmup_requests"`
+	Dropped   int            `json:"dropped_by_client"`
+	Canceled  int            `json:"canceled"`
+	// ClientQueued counts requests the client's own cap delayed.
+	ClientQueued int `json:"client_queued"`
+	// OutputMismatch counts successes whose output length differed from
+	// the request (EOS where the engine cannot ignore it, model limits).
+	OutputMismatch int `json:"output_mismatch"`
+	// TokensEstimated counts successes whose output tokens were counted
+	// from chunks because the server reported no usage.
+	TokensEstimated int `json:"tokens_estimated"`
+
+	// WindowS runs from the first measured send to the last measured end.
+	WindowS           float64 `json:"window_s"`
+	RequestsPerS      float64 `json:"requests_per_s"`
+	OutputTokensPerS  float64 `json:"output_tokens_per_s"`
+	OutputTokensTotal int     `json:"output_tokens_total"`
+
+	Metrics map[string]Stats `json:"metrics"`
+	Target  *GoalResult      `json:"target,omitempty"`
+}
+
+// GoalResult says whether a scenario's target was met.
+type GoalResult struct {
+	Goal
+	Value float64 `json:"value"`
+	Met   bool    `json:"met"`
+}
+
+// Fastest names the best engine of a scenario for one metric, and by how
+// much it beat the runner-up.
+type Fastest struct {
+	Scenario string  `json:"scenario"`
+	Metric   string  `json:"metric"`
+	Stat     string  `json:"statistic"`
+	Engine   string  `json:"engine"`
+	Value    float64 `json:"value"`
+	RunnerUp string  `json:"runner_up,omitempty"`
+	// MarginPct is how much better than the runner-up, in percent of the
+	// runner-up's value.
+	MarginPct      float64 `json:"margin_pct,omitempty"`
+	HigherIsBetter bool    `json:"higher_is_better,omitempty"`
+}
+
+type groupKey struct{ engine, scenario string }
+
+// Summarize derives the summary from records. goals maps scenario names to
+// their targets. Group order follows first appearance in records.
+func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
+	idx := map[groupKey]int{}
+	var groups []Group
+	samples := map[groupKey]map[string][]float64{}
+	first := map[groupKey]int64{}
+	last := map[groupKey]int64{}
+	for i := range records {
+		r := &records[i]
+		k := groupKey{r.Engine, r.Scenario}
+		gi, ok := idx[k]
+		if !ok {
+			gi = len(groups)
+			idx[k] = gi
+			groups = append(groups, Group{Engine: r.Engine, EngineType: r.EngineType, Model: r.Model,
+				Suite: r.Suite, Scenario: r.Scenario, Errors: map[string]int{}})
+			samples[k] = map[string][]float64{}
+		}
+		g := &groups[gi]
+		if r.Phase == PhaseWarmup {
+			g.Warmup++
+			continue
+		}
+		switch r.ErrorClass {
+		case ErrDropped:
+			g.Dropped++
+			continue
+		case ErrCanceled:
+			g.Canceled++
+			continue
+		}
+		g.Requests++
+		if r.ClientQueued {
+			g.ClientQueued++
+		}
+		s := samples[k]
+		s[MetricScheduleLag] = append(s[MetricScheduleLag], r.ScheduleLagMS)
+		if f, ok := first[k]; !ok || r.StartUnixNS < f {
+			first[k] = r.StartUnixNS
+		}
+		if r.EndUnixNS > last[k] {
+			last[k] = r.EndUnixNS
+		}
+		if !r.OK {
+			g.Failed++
+			g.Errors[r.ErrorClass]++
+			continue
+		}
+		g.Succeeded++
+		g.OutputTokensTotal += r.OutputTokens
+		if r.OutputMismatch {
+			g.OutputMismatch++
+		}
+		if r.OutputTokensSource == TokensFromChunks {
+			g.TokensEstimated++
+		}
+		add := func(name string, v *float64) {
+			if v != nil {
+				s[name] = append(s[name], *v)
+			}
+		}
+		add(MetricTTFB, r.TTFBMS)
+		add(MetricTTFT, r.TTFTMS)
+		add(MetricTTFTContent, r.TTFTContentMS)
+		add(MetricTPOT, r.TPOTMS)
+		add(MetricE2E, r.E2EMS)
+		add(MetricNTPOT, r.NTPOTMS)
+		add(MetricTokensPerS, r.OutputTokensPerS)
+		add(MetricServerLoad, r.ServerLoadMS)
+		add(MetricServerPrompt, r.ServerPromptEvalMS)
+		add(MetricServerEval, r.ServerEvalMS)
+		s[MetricITL] = append(s[MetricITL], r.ITLMS...)
+		s[MetricPromptTokens] = append(s[MetricPromptTokens], float64(r.PromptTokens))
+		s[MetricOutputTokens] = append(s[MetricOutputTokens], float64(r.OutputTokens))
+	}
+	for k, gi := range idx {
+		g := &groups[gi]
+		g.Metrics = map[string]Stats{}
+		for name, xs := range samples[k] {
+			g.Metrics[name] = Describe(xs)
+		}
+		if g.Requests > 0 {
+			g.ErrorRate = float64(g.Failed) / float64(g.Requests)
+		}
+		if w := float64(last[k]-first[k]) / 1e9; w > 0 {
+			g.WindowS = w
+			g.RequestsPerS = float64(g.Succeeded) / w
+			g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
+		}
+		if goal := goals[g.Scenario]; goal != nil {
+			st := g.Metrics[goal.Metric+"_ms"]
+			v := st.At(goal.Percentile)
+			g.Target = &GoalResult{Goal: *goal, Value: v, Met: st.Count > 0 && v <= goal.LimitMS}
+		}
+	}
+	return Summary{RunID: runID, Groups: groups, Fastest: fastest(groups)}
+}
+
+// fastestMetrics are the comparisons the terminal and reports lead with.
+var fastestMetrics = []struct {
+	metric, stat string
+	higher       bool
+}{
+	{MetricTTFT, "p50", false},
+	{MetricTTFT, "p95", false},
+	{MetricTPOT, "p50", false},
+	{MetricITL, "p50", false},
+	{MetricE2E, "p50", false},
+	{"throughput_output_tokens_per_s", "total", true},
+}
+
+func fastest(groups []Group) []Fastest {
+	var scenarios []string
+	byScenario := map[string][]Group{}
+	for _, g := range groups {
+		if _, ok := byScenario[g.Scenario]; !ok {
+			scenarios = append(scenarios, g.Scenario)
+		}
+		byScenario[g.Scenario] = append(byScenario[g.Scenario], g)
+	}
+	var out []Fastest
+	for _, sc := range scenarios {
+		gs := byScenario[sc]
+		for _, m := range fastestMetrics {
+			type cand struct {
+				engine string
+				v      float64
+			}
+			var cs []cand
+			for _, g := range gs {
+				if g.Succeeded == 0 {
+					continue
+				}
+				var v float64
+				if m.higher {
+					v = g.OutputTokensPerS
+				} else {
+					st, ok := g.Metrics[m.metric]
+					if !ok || st.Count == 0 {
+						continue
+					}
+					v = st.P50
+					if m.stat == "p95" {
+						v = st.P95
+					}
+				}
+				cs = append(cs, cand{g.Engine, v})
+			}
+			if len(cs) == 0 {
+				continue
+			}
+			sort.SliceStable(cs, func(i, j int) bool {
+				if m.higher {
+					return cs[i].v > cs[j].v
+				}
+				return cs[i].v < cs[j].v
+			})
+			f := Fastest{Scenario: sc, Metric: m.metric, Stat: m.stat, Engine: cs[0].engine, Value: cs[0].v, HigherIsBetter: m.higher}
+			if len(cs) > 1 && cs[1].v != 0 {
+				f.RunnerUp = cs[1].engine
+				if m.higher {
+					f.MarginPct = (cs[0].v - cs[1].v) / cs[1].v * 100
+				} else {
+					f.MarginPct = (cs[1].v - cs[0].v) / cs[1].v * 100
+				}
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}

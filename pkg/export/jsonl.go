@@ -1,0 +1,81 @@
+// Package export writes a run's records and summaries: the journal, JSON
+// files and the terminal table. It reads records and summaries, never
+// engines.
+package export
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// JournalFile is the per-request journal inside a run folder.
+const JournalFile = "requests.jsonl"
+
+// Journal appends one JSON line per record and hands it to the OS before
+// returning, so a crash or Ctrl-C loses nothing already measured.
+type Journal struct {
+	f   *os.File
+	buf []byte
+}
+
+// OpenJournal creates (or appends to) a journal file.
+func OpenJournal(path string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening journal: %w", err)
+	}
+	return &Journal{f: f}, nil
+}
+
+// Write appends a record; callers serialize calls (bench.MultiSink does).
+func (j *Journal) Write(rec *bench.Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding record %d: %w", rec.RequestID, err)
+	}
+	j.buf = append(append(j.buf[:0], b...), '\n')
+	if _, err := j.f.Write(j.buf); err != nil {
+		return fmt.Errorf("appending to journal %s: %w", j.f.Name(), err)
+	}
+	return nil
+}
+
+// Close syncs and closes the journal.
+func (j *Journal) Close() error {
+	if err := j.f.Sync(); err != nil {
+		j.f.Close()
+		return fmt.Errorf("syncing journal: %w", err)
+	}
+	return j.f.Close()
+}
+
+// ReadJournal reads every record of a journal. A torn last line (a crash
+// mid-write) is skipped and reported, not fatal.
+func ReadJournal(r io.Reader) ([]bench.Record, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var recs []bench.Record
+	line := 0
+	var bad error
+	for sc.Scan() {
+		line++
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var rec bench.Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			bad = fmt.Errorf("journal line %d is not a record (skipped): %w", line, err)
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return recs, fmt.Errorf("reading journal: %w", err)
+	}
+	return recs, bad
+}

@@ -1,0 +1,122 @@
+package plugin
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/spf13/cobra"
+)
+
+// benchFlags are the flags that shape a benchmark's configuration; run and
+// config share them so `config` prints exactly what `run` would use.
+type benchFlags struct {
+	preset      string
+	file        string
+	name        string
+	suite       string
+	iterations  int
+	arrival     string
+	rate        float64
+	concurrency int
+	duration    time.Duration
+	requests    int
+	thinkTime   time.Duration
+	maxTokens   int
+	promptFile  string
+	timeout     time.Duration
+	seed        int64
+}
+
+func (f *benchFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.preset, "preset", "", "embedded preset: "+strings.Join(bench.Presets(), ", ")+" (default quick when no -f is given)")
+	fs.StringVarP(&f.file, "config", "f", "", "YAML configuration file (see `kubectl llmbench init`)")
+	fs.StringVar(&f.name, "name", "", "run name used in the results folder (default: benchmark.name)")
+	fs.StringVar(&f.suite, "suite", "all", "which suite to run: ttft, load or all")
+	fs.IntVar(&f.iterations, "iterations", 0, "measured requests of the sequential TTFT suite")
+	fs.StringVar(&f.arrival, "arrival", "", "load arrival process: closed (N users), constant or poisson (open loop at --rate)")
+	fs.Float64Var(&f.rate, "rate", 0, "open-loop request rate in requests/s")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "closed loop: number of users; open loop: cap on requests in flight")
+	fs.DurationVar(&f.duration, "duration", 0, "measured duration of the load scenario, e.g. 30s")
+	fs.IntVar(&f.requests, "requests", 0, "measured requests of the load scenario")
+	fs.DurationVar(&f.thinkTime, "think-time", 0, "closed loop: pause between a user's answer and their next question")
+	fs.IntVar(&f.maxTokens, "max-tokens", 0, "output tokens to request")
+	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
+	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
+	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
+}
+
+// config applies defaults < preset < file < flags.
+func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
+	cfg := bench.Default()
+	preset := f.preset
+	if preset == "" && f.file == "" {
+		preset = "quick"
+	}
+	if preset != "" {
+		b, err := bench.PresetYAML(preset)
+		if err != nil {
+			return cfg, fmt.Errorf("--preset: %w", err)
+		}
+		if err := cfg.MergeYAML("preset "+preset, b); err != nil {
+			return cfg, err
+		}
+	}
+	if f.file != "" {
+		if err := cfg.LoadFile(f.file); err != nil {
+			return cfg, fmt.Errorf("-f %s: %w", f.file, err)
+		}
+	}
+	changed := cmd.Flags().Changed
+	if f.name != "" {
+		cfg.Benchmark.Name = f.name
+	}
+	if changed("iterations") {
+		cfg.TestScenarios.TTFT.Iterations = f.iterations
+		cfg.TestScenarios.TTFT.Enabled = true
+	}
+	if changed("max-tokens") {
+		cfg.Workload.MaxTokens = f.maxTokens
+	}
+	if changed("prompt-file") {
+		cfg.Workload.PromptFile = f.promptFile
+	}
+	if changed("timeout") {
+		cfg.Workload.TimeoutSeconds = f.timeout.Seconds()
+	}
+	if changed("seed") {
+		s := f.seed
+		cfg.Workload.Seed = &s
+	}
+	if changed("arrival") || changed("rate") || changed("concurrency") || changed("duration") || changed("requests") || changed("think-time") {
+		cfg.TestScenarios.LoadTests = []bench.LoadTest{f.loadTest()}
+	}
+	return cfg, nil
+}
+
+// loadTest builds the one load scenario the command line describes.
+func (f *benchFlags) loadTest() bench.LoadTest {
+	lt := bench.LoadTest{Name: "cli", Arrival: f.arrival, Rate: f.rate,
+		DurationSeconds: f.duration.Seconds(), Requests: f.requests, ThinkTime: bench.Duration{Duration: f.thinkTime}}
+	if lt.Arrival == "" {
+		lt.Arrival = string(bench.ArrivalClosed)
+		if f.rate > 0 {
+			lt.Arrival = string(bench.ArrivalConstant)
+		}
+	}
+	if lt.Arrival == string(bench.ArrivalClosed) {
+		lt.ConcurrentUsers = f.concurrency
+		if lt.ConcurrentUsers == 0 {
+			lt.ConcurrentUsers = 1
+		}
+	} else {
+		lt.MaxConcurrency = f.concurrency
+	}
+	if lt.DurationSeconds == 0 && lt.Requests == 0 {
+		lt.DurationSeconds = 30
+	}
+	lt.Name = fmt.Sprintf("%s", lt.Arrival)
+	return lt
+}

@@ -1,0 +1,71 @@
+package plugin
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// loadPrompts builds the request templates: the system prompt, then each
+// prompt from the config and the prompt file as the user turn.
+func loadPrompts(w bench.Workload) ([]bench.Request, error) {
+	var out []bench.Request
+	mk := func(user string) bench.Request {
+		var msgs []bench.Message
+		if w.SystemPrompt != "" {
+			msgs = append(msgs, bench.Message{Role: "system", Content: w.SystemPrompt})
+		}
+		msgs = append(msgs, bench.Message{Role: "user", Content: user})
+		return bench.Request{Messages: msgs, Temperature: w.Temperature, Seed: w.Seed}
+	}
+	for _, p := range w.Prompts {
+		out = append(out, mk(p))
+	}
+	if w.PromptFile != "" {
+		f, err := os.Open(w.PromptFile)
+		if err != nil {
+			return nil, fmt.Errorf("workload.prompt_file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		n := 0
+		for sc.Scan() {
+			n++
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !strings.HasPrefix(line, "{") {
+				out = append(out, mk(line))
+				continue
+			}
+			var obj struct {
+				Prompt   string          `json:"prompt"`
+				Messages []bench.Message `json:"messages"`
+			}
+			if err := json.Unmarshal([]byte(line), &obj); err != nil {
+				return nil, fmt.Errorf("%s line %d: not a JSON object with \"prompt\" or \"messages\": %w", w.PromptFile, n, err)
+			}
+			switch {
+			case len(obj.Messages) > 0:
+				out = append(out, bench.Request{Messages: obj.Messages, Temperature: w.Temperature, Seed: w.Seed})
+			case obj.Prompt != "":
+				out = append(out, mk(obj.Prompt))
+			default:
+				return nil, fmt.Errorf("%s line %d: give \"prompt\" or \"messages\"", w.PromptFile, n)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", w.PromptFile, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no prompts: set workload.prompts or a non-empty --prompt-file")
+	}
+	return out, nil
+}

@@ -1,0 +1,40 @@
+// Package plugin holds the kubectl llmbench commands. Each command turns
+// flags into typed configuration and calls pkg/bench; nothing below this
+// package knows about cobra or flags.
+package plugin
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// NewCmdRoot builds `kubectl llmbench` with kubectl's global flags.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	kube := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "llmbench",
+		Short: "Benchmark vLLM, TGI and Ollama serving chat users, from your kubeconfig",
+		Long: `kubectl llmbench streams real chat requests to LLM inference engines (vLLM,
+Hugging Face TGI, Ollama, or any OpenAI-compatible server), times every token
+on a monotonic clock under sequential, closed-loop and open-loop load, and
+tells you which engine serves your users fastest, and by how much.
+
+Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl llmbench"},
+	}
+	kube.AddFlags(root.PersistentFlags())
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.AddCommand(
+		NewCmdRun(streams, kube),
+		NewCmdSim(streams),
+		NewCmdInit(streams),
+		NewCmdConfig(streams),
+		NewCmdVersion(streams),
+	)
+	return root
+}

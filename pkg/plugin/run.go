@@ -1,0 +1,151 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// apiKeyEnv is read when --api-key is not given.
+const apiKeyEnv = "LLMBENCH_API_KEY"
+
+// RunOptions is `kubectl llmbench run`.
+type RunOptions struct {
+	genericiooptions.IOStreams
+	kube *genericclioptions.ConfigFlags
+
+	flags     benchFlags
+	targets   []string
+	engines   []string
+	models    []string
+	simulate  bool
+	parallel  bool
+	outputDir string
+	apiKey    string
+	dryRun    bool
+	verbose   bool
+	insecure  bool
+
+	// Filled by Complete.
+	cfg       bench.Config
+	scenarios []bench.Scenario
+	resolved  []bench.Target
+	prompts   []bench.Request
+}
+
+func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &RunOptions{IOStreams: streams, kube: kube}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Benchmark engines and write a results folder",
+		Example: `  # No cluster needed: built-in simulators of vLLM, TGI and Ollama
+  kubectl llmbench run --simulate --preset quick
+
+  # Engines you can reach (port-forwards, routes, local servers)
+  kubectl llmbench run --target vllm=http://127.0.0.1:8000 --target tgi=http://127.0.0.1:8080 \
+      --target ollama=http://127.0.0.1:11434 --model ollama=llama3.2 --preset standard
+
+  # 200 Poisson arrivals per second for 30 s against one OpenAI-compatible server
+  kubectl llmbench run --target mine=openai+https://llm.example.com --arrival poisson --rate 200 --duration 30s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.flags.add(cmd)
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.targets, "target", nil, "engine to benchmark: NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
+	fs.StringSliceVar(&o.engines, "engines", nil, "only benchmark these targets (names or types, comma-separated)")
+	fs.StringArrayVar(&o.models, "model", nil, "model to request: NAME for every target or TARGET=NAME; default: the one the engine serves")
+	fs.BoolVar(&o.simulate, "simulate", false, "benchmark the built-in vLLM, TGI and Ollama simulators on loopback (no cluster needed)")
+	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
+	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
+	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines (default $"+apiKeyEnv+"); never written to results or logs")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
+	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes); insecure")
+	return cmd
+}
+
+// Complete turns flags and files into typed configuration.
+func (o *RunOptions) Complete(cmd *cobra.Command) error {
+	cfg, err := o.flags.config(cmd)
+	if err != nil {
+		return err
+	}
+	o.cfg = cfg
+	if o.apiKey == "" {
+		o.apiKey = os.Getenv(apiKeyEnv)
+	}
+	if o.simulate {
+		if len(o.targets) > 0 {
+			return errors.New("--simulate and --target cannot be combined: drop --target to benchmark the simulators, or drop --simulate")
+		}
+		// Placeholders; the simulator's ports are known once it starts.
+		for _, t := range []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama} {
+			o.resolved = append(o.resolved, bench.Target{Name: string(t), Type: t, API: bench.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
+		}
+	} else {
+		if o.resolved, err = targetsFrom(o.targets, cfg); err != nil {
+			return err
+		}
+	}
+	if o.resolved, err = filterTargets(o.resolved, o.engines); err != nil {
+		return err
+	}
+	if err := applyModels(o.resolved, o.models); err != nil {
+		return err
+	}
+	for i := range o.resolved {
+		o.resolved[i].APIKey = o.apiKey
+	}
+	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Validate checks everything that can be checked before sending.
+func (o *RunOptions) Validate() error {
+	if len(o.resolved) == 0 {
+		ns := ""
+		if o.kube != nil && o.kube.Namespace != nil && *o.kube.Namespace != "" {
+			ns = fmt.Sprintf(" (namespace %q was given, but cluster discovery is not available in this version)", *o.kube.Namespace)
+		}
+		return fmt.Errorf("no engines to benchmark%s: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), set services.manual_urls in a -f config file, or try --simulate", ns)
+	}
+	scenarios, err := o.cfg.Scenarios(o.flags.suite)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	o.scenarios = scenarios
+	if o.outputDir == "" {
+		return errors.New("--output-dir: empty; give a folder for the results")
+	}
+	return nil
+}
+
+func indent(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func (o *RunOptions) timeout() time.Duration {
+	return time.Duration(o.cfg.Workload.TimeoutSeconds * float64(time.Second))
+}

@@ -1,0 +1,184 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
+)
+
+// graceAfterStop is how long in-flight requests may finish after Ctrl-C.
+const graceAfterStop = 5 * time.Second
+
+// Run executes the benchmark and writes the run folder.
+func (o *RunOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.dryRun {
+		return o.printPlan()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if o.simulate {
+		s := sim.New(sim.Options{Seed: o.seed()})
+		defer s.Close()
+		urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
+		if err != nil {
+			return fmt.Errorf("starting the simulators: %w", err)
+		}
+		for i := range o.resolved {
+			o.resolved[i].BaseURL = urls[o.resolved[i].Type]
+		}
+	}
+	if o.insecure {
+		fmt.Fprintln(o.ErrOut, "warning: TLS verification of the engines is off (--insecure-skip-engine-tls-verify); use it only for self-signed test endpoints")
+	}
+
+	clock := bench.NewClock()
+	dir, runID, err := createRunFolder(o.outputDir, o.cfg.Benchmark.Name, clock.Anchor())
+	if err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "run.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("creating run.log: %w", err)
+	}
+	defer logFile.Close()
+	handlers := []slog.Handler{slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})}
+	if o.verbose {
+		handlers = append(handlers, slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	log := slog.New(slog.NewMultiHandler(handlers...))
+
+	man := newManifest(runID, o, clock)
+	if err := export.WriteJSON(filepath.Join(dir, manifestFile), man); err != nil {
+		return err
+	}
+	journal, err := export.OpenJournal(filepath.Join(dir, export.JournalFile))
+	if err != nil {
+		return err
+	}
+	collector := &bench.Collector{}
+	progress := newProgress(o.ErrOut, o.expected())
+	runner := &bench.Runner{
+		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
+		HTTP:    bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure}),
+		Timeout: o.timeout(), Clock: clock, RunID: runID,
+		Sink:     bench.NewMultiSink(journal, collector, progress),
+		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,
+	}
+	fmt.Fprintf(o.ErrOut, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(o.resolved), len(o.scenarios), dir)
+	res := runner.Run(ctx)
+	progress.Done()
+	if err := journal.Close(); err != nil {
+		log.Error("closing journal", "error", err)
+	}
+
+	goals := map[string]*bench.Goal{}
+	for _, s := range o.scenarios {
+		goals[s.Name] = s.Target
+	}
+	summary := bench.Summarize(runID, collector.Snapshot(), goals)
+	man.finish(res)
+	if err := export.WriteJSON(filepath.Join(dir, summaryFile), summary); err != nil {
+		return err
+	}
+	if err := export.WriteJSON(filepath.Join(dir, manifestFile), man); err != nil {
+		return err
+	}
+	for _, t := range res.Targets {
+		if t.Error != "" {
+			fmt.Fprintf(o.ErrOut, "engine %s skipped: %s\n", t.Target.Name, t.Error)
+		}
+	}
+	if err := export.WriteTable(o.Out, summary); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "\nResults: %s (status %s)\n", dir, res.Status)
+	log.Info("run finished", "status", res.Status, "dir", dir)
+	switch res.Status {
+	case "interrupted":
+		return &ExitError{Code: 130, Err: fmt.Errorf("interrupted: the summary of what was measured is in %s", dir)}
+	case "failed":
+		return fmt.Errorf("no engine could be benchmarked; see the errors above and %s", filepath.Join(dir, "run.log"))
+	}
+	return nil
+}
+
+func (o *RunOptions) seed() int64 {
+	if o.cfg.Workload.Seed != nil {
+		return *o.cfg.Workload.Seed
+	}
+	return 42
+}
+
+// expected is the number of requests per scenario, or -1 when unknown.
+func (o *RunOptions) expected() map[string]int {
+	m := map[string]int{}
+	for _, s := range o.scenarios {
+		m[s.Name] = s.ExpectedRequests()
+	}
+	return m
+}
+
+// printPlan is --dry-run: what would be sent, and for how long.
+func (o *RunOptions) printPlan() error {
+	w := o.Out
+	fmt.Fprintf(w, "Plan for %q (nothing will be sent)\n\nEngines (one after another%s):\n", o.cfg.Benchmark.Name, map[bool]string{true: "; --parallel: at once", false: ""}[o.parallel])
+	for _, t := range o.resolved {
+		model := t.Model
+		if model == "" {
+			model = "(discovered at start)"
+		}
+		url := t.URL()
+		if t.Access == "simulator" {
+			url = "built-in simulator on 127.0.0.1"
+		}
+		fmt.Fprintf(w, "  %-10s %-7s %s  model %s\n", t.Name, t.Type, url, model)
+	}
+	fmt.Fprintln(w, "\nScenarios per engine:")
+	var total time.Duration
+	for _, s := range o.scenarios {
+		n := s.ExpectedRequests()
+		count := fmt.Sprintf("%d requests", n)
+		if n < 0 {
+			count = "requests as fast as answers come"
+		}
+		shape := string(s.Arrival)
+		switch s.Arrival {
+		case bench.ArrivalClosed:
+			shape = fmt.Sprintf("closed loop, %d users, think %s", s.Concurrency, s.ThinkTime)
+		case bench.ArrivalConstant, bench.ArrivalPoisson:
+			shape = fmt.Sprintf("open loop, %s at %g req/s", s.Arrival, s.Rate)
+			if s.Concurrency > 0 {
+				shape += fmt.Sprintf(", cap %d in flight (%s)", s.Concurrency, s.CapPolicy)
+			}
+		}
+		d := s.ExpectedDuration()
+		total += d
+		dur := "until done"
+		if d > 0 {
+			dur = d.String()
+		}
+		goal := "no target"
+		if s.Target != nil {
+			goal = "target " + s.Target.String()
+		}
+		fmt.Fprintf(w, "  %-16s %s; %s; %d output tokens; %s; %s\n", s.Name, shape, count, s.MaxTokens, dur, goal)
+	}
+	if !o.parallel {
+		total *= time.Duration(len(o.resolved))
+	}
+	fmt.Fprintf(w, "\nTimed scenarios take about %s in all, plus the sequential TTFT suite.\nResults would go to %s/\n", total, o.outputDir)
+	return nil
+}

@@ -1,0 +1,143 @@
+package plugin
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// parseTarget reads NAME=URL (NAME is an engine type) or NAME=TYPE+URL.
+func parseTarget(s string) (bench.Target, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	if !ok || name == "" || rest == "" {
+		return bench.Target{}, fmt.Errorf("--target %q: write NAME=URL (NAME one of vllm, tgi, ollama, openai) or NAME=TYPE+URL", s)
+	}
+	typ := name
+	if i := strings.Index(rest, "+http"); i > 0 {
+		typ, rest = rest[:i], rest[i+1:]
+	}
+	return newTarget(name, typ, rest, "", "explicit", fmt.Sprintf("--target %q", s))
+}
+
+func newTarget(name, typ, rawURL, api, access, where string) (bench.Target, error) {
+	t, err := bench.ParseEngineType(typ)
+	if err != nil {
+		return bench.Target{}, fmt.Errorf("%s: %w; name the type with NAME=TYPE+URL", where, err)
+	}
+	base, urlAPI, err := bench.SplitEndpointURL(rawURL)
+	if err != nil {
+		return bench.Target{}, fmt.Errorf("%s: %w", where, err)
+	}
+	a := bench.DefaultAPI(t)
+	if urlAPI != "" {
+		a = urlAPI
+	}
+	if api != "" {
+		if a, err = bench.ParseAPI(api); err != nil {
+			return bench.Target{}, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	if !t.Supports(a) {
+		return bench.Target{}, fmt.Errorf("%s: a %s server does not serve %s", where, t, a.Path())
+	}
+	return bench.Target{Name: name, Type: t, BaseURL: base, API: a, Access: access}, nil
+}
+
+// targetsFrom collects targets from flags, config targets and
+// services.manual_urls, in that order of precedence by name.
+func targetsFrom(flagTargets []string, cfg bench.Config) ([]bench.Target, error) {
+	var out []bench.Target
+	seen := map[string]bool{}
+	add := func(t bench.Target) error {
+		if seen[t.Name] {
+			return nil
+		}
+		seen[t.Name] = true
+		out = append(out, t)
+		return nil
+	}
+	for _, s := range flagTargets {
+		t, err := parseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("--target %q: the name %q is used twice; give each target its own name", s, t.Name)
+		}
+		_ = add(t)
+	}
+	for i, tc := range cfg.Targets {
+		typ := tc.Type
+		if typ == "" {
+			typ = tc.Name
+		}
+		t, err := newTarget(tc.Name, typ, tc.URL, tc.API, "explicit", fmt.Sprintf("targets[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		t.Model = tc.Model
+		_ = add(t)
+	}
+	names := make([]string, 0, len(cfg.Services.ManualURLs))
+	for n := range cfg.Services.ManualURLs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t, err := newTarget(n, n, cfg.Services.ManualURLs[n], "", "manual_url", fmt.Sprintf("services.manual_urls.%s", n))
+		if err != nil {
+			return nil, err
+		}
+		_ = add(t)
+	}
+	return out, nil
+}
+
+// filterTargets keeps targets whose name or type is listed.
+func filterTargets(ts []bench.Target, engines []string) ([]bench.Target, error) {
+	if len(engines) == 0 {
+		return ts, nil
+	}
+	var out []bench.Target
+	for _, t := range ts {
+		for _, e := range engines {
+			if strings.EqualFold(e, t.Name) || strings.EqualFold(e, string(t.Type)) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		var names []string
+		for _, t := range ts {
+			names = append(names, t.Name)
+		}
+		return nil, fmt.Errorf("--engines %s matches none of the targets (%s)", strings.Join(engines, ","), strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+// applyModels reads --model NAME (every target) or --model TARGET=NAME.
+func applyModels(ts []bench.Target, models []string) error {
+	for _, m := range models {
+		target, name, scoped := strings.Cut(m, "=")
+		if !scoped {
+			for i := range ts {
+				ts[i].Model = m
+			}
+			continue
+		}
+		found := false
+		for i := range ts {
+			if ts[i].Name == target {
+				ts[i].Model, found = name, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("--model %q: no target named %q", m, target)
+		}
+	}
+	return nil
+}
