@@ -30,10 +30,10 @@ type frameReader struct {
 	// that a long line arriving in many reads is scanned once, not once per
 	// read (which was quadratic in the line length).
 	scanned int
-	at    time.Time
-	n     int64 // bytes read so far
-	eof   bool
-	err   error
+	at      time.Time
+	n       int64 // bytes read so far
+	eof     bool
+	err     error
 	// partial is set once a line without its terminator was returned at a
 	// clean EOF: the payload that includes it may be the cut-off remainder
 	// of an event rather than a whole one, and a parse error on it means

@@ -379,16 +379,20 @@ func TestFrameSplitEveryBoundary(t *testing.T) {
 // shorten keeps the first three and last three events of a long transcript:
 // the middle of the real 64-token captures repeats the same shape, and the
 // test's cost grows with the square of the length.
-func shorten(name string, raw []byte) []byte {
+func shorten(name string, raw []byte) []byte { return keepEnds(name, raw, 3) }
+
+// keepEnds keeps the first n and last n events of a transcript.
+func keepEnds(name string, raw []byte, n int) []byte {
 	sep := []byte("\n")
 	if strings.HasSuffix(name, ".sse") {
 		sep = []byte("\n\n")
 	}
 	segs := bytes.SplitAfter(raw, sep)
-	if len(segs) <= 8 {
+	if len(segs) <= 2*n+2 {
 		return raw
 	}
-	keep := append(append([][]byte{}, segs[:3]...), segs[len(segs)-4:]...)
+	// SplitAfter leaves an empty last element after the final separator.
+	keep := append(append([][]byte{}, segs[:n]...), segs[len(segs)-n-1:]...)
 	return bytes.Join(keep, nil)
 }
 
