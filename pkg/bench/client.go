@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -145,11 +146,11 @@ func (c *Client) timeout() time.Duration {
 // readStream consumes the body event by event and returns when the stream
 // ended for timing purposes.
 func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start time.Time, rec *Record) time.Time {
-	parser, sse := NewParser(c.Target.API)
-	fr := newFrameReader(body, sse)
+	st, pool := getStreamState(c.Target.API, body)
+	defer func() { st.fr.r = nil; pool.Put(st) }() // the body is not the pool's to keep
+	parser, fr, ev := st.parser, &st.fr, &st.ev
 	defer func() { rec.ResponseBytes = fr.n }()
 	var (
-		ev          Event
 		last        time.Duration
 		tokenEvents int
 		done        bool
@@ -180,7 +181,7 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 			rec.Error = err.Error()
 			break
 		}
-		if perr := parser.Parse(payload, &ev); perr != nil {
+		if perr := parser.Parse(payload, ev); perr != nil {
 			end = at
 			rec.ErrorClass, rec.Error = ErrParse, perr.Error()
 			if fr.partial {
@@ -254,6 +255,40 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 	rec.OK = true
 	finishDerived(rec)
 	return end
+}
+
+// streamState is what reading one stream takes. It is pooled per API so
+// that a run does not allocate and zero a 32 KiB buffer and warm a cold JSON
+// parser for every request: at thousands of requests a second that garbage
+// was most of the client's own cost, and the GC work it caused competes with
+// the timing of other streams.
+type streamState struct {
+	parser Parser
+	fr     frameReader
+	ev     Event
+}
+
+var streamPools = func() map[API]*sync.Pool {
+	m := make(map[API]*sync.Pool, len(APIs))
+	for _, a := range APIs {
+		m[a] = &sync.Pool{New: func() any {
+			p, sse := NewParser(a)
+			return &streamState{parser: p, fr: *newFrameReader(nil, sse)}
+		}}
+	}
+	return m
+}()
+
+// getStreamState returns a ready state for reading body and the pool it goes
+// back to. Nothing from it may outlive the stream: Record fields copy.
+func getStreamState(a API, body io.Reader) (*streamState, *sync.Pool) {
+	pool, ok := streamPools[a]
+	if !ok {
+		pool = streamPools[APIChat] // NewParser's default: OpenAI-compatible
+	}
+	st := pool.Get().(*streamState)
+	st.fr.reset(body)
+	return st, pool
 }
 
 // finishDerived computes the per-request derived metrics from measured ones.

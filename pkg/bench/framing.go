@@ -45,8 +45,23 @@ type frameReader struct {
 	hasData bool
 }
 
+const frameBufSize = 32 << 10
+
 func newFrameReader(r io.Reader, sse bool) *frameReader {
-	return &frameReader{r: r, sse: sse, buf: make([]byte, 32<<10)}
+	return &frameReader{r: r, sse: sse, buf: make([]byte, frameBufSize)}
+}
+
+// reset readies f for another body, keeping its memory unless one huge
+// line grew it: that is not worth keeping for every later stream.
+func (f *frameReader) reset(r io.Reader) {
+	buf, data := f.buf, f.data[:0]
+	if cap(buf) > 8*frameBufSize {
+		buf = make([]byte, frameBufSize)
+	}
+	if cap(data) > 8*frameBufSize {
+		data = nil
+	}
+	*f = frameReader{r: r, sse: f.sse, buf: buf[:cap(buf)], data: data}
 }
 
 // next returns the next payload, the monotonic time it arrived, and io.EOF

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -231,24 +230,4 @@ func sameShape(t *testing.T, what, got, want string) {
 	if strings.Join(g, "\n") != strings.Join(w, "\n") {
 		t.Errorf("%s: shape differs\n got: %s\nwant: %s\n got body: %s\nwant body: %s", what, g, w, got, want)
 	}
-}
-
-// readUntil reads a stream line by line and records when each non-empty
-// line arrived, relative to start.
-type timedLine struct {
-	at   time.Duration
-	text string
-}
-
-func readTimed(r io.Reader, start time.Time) ([]timedLine, error) {
-	var lines []timedLine
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if sc.Text() == "" {
-			continue
-		}
-		lines = append(lines, timedLine{at: time.Since(start), text: sc.Text()})
-	}
-	return lines, sc.Err()
 }

@@ -12,6 +12,7 @@ import (
 
 // Profile is the latency model of one engine.
 type Profile struct {
+	// Engine is set from the key the profile is stored under.
 	Engine bench.EngineType
 	// Model is the served model name. Ollama names carry a tag
 	// ("llama3.2:latest"); requests may leave ":latest" off.

@@ -58,9 +58,9 @@ func (s *Server) Handler(engine bench.EngineType) http.Handler {
 
 // Start serves one engine on addr (for example "127.0.0.1:0") until ctx is
 // done or Close is called, and returns its base URL.
-func (s *Server) Start(ctx context.Context, engine bench.EngineType, addr string) (string, error) {
-	u, _, err := s.start(ctx, engine, addr)
-	return u, err
+func (s *Server) Start(ctx context.Context, engine bench.EngineType, addr string) (baseURL string, err error) {
+	baseURL, _, err = s.start(ctx, engine, addr)
+	return baseURL, err
 }
 
 func (s *Server) start(ctx context.Context, engine bench.EngineType, addr string) (string, *http.Server, error) {
@@ -87,12 +87,12 @@ func (s *Server) start(ctx context.Context, engine bench.EngineType, addr string
 		case <-s.done:
 		}
 	}()
-	return baseURL(ln.Addr()), srv, nil
+	return listenerURL(ln.Addr()), srv, nil
 }
 
-// baseURL names a listener the way a client reaches it: a wildcard address
-// becomes loopback.
-func baseURL(a net.Addr) string {
+// listenerURL names a listener the way a client reaches it: a wildcard
+// address becomes loopback.
+func listenerURL(a net.Addr) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {
 		return "http://" + a.String()

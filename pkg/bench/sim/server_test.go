@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -169,6 +170,21 @@ func TestDecodeGap(t *testing.T) {
 	for _, c := range cases {
 		if got := p.decodeGap(c.running, c.u); got != c.want {
 			t.Errorf("decodeGap(%d, %v) = %v, want %v", c.running, c.u, got, c.want)
+		}
+	}
+}
+
+func TestListenerURL(t *testing.T) {
+	cases := map[string]*net.TCPAddr{
+		"http://127.0.0.1:80": {IP: net.IPv4zero, Port: 80},
+		"http://[::1]:81":     {IP: net.IPv6unspecified, Port: 81},
+		"http://10.0.0.2:82":  {IP: net.IPv4(10, 0, 0, 2), Port: 82},
+		"http://127.0.0.1:83": {Port: 83},
+		"http://[fe80::1]:84": {IP: net.ParseIP("fe80::1"), Port: 84},
+	}
+	for want, addr := range cases {
+		if got := listenerURL(addr); got != want {
+			t.Errorf("listenerURL(%v) = %s, want %s", addr, got, want)
 		}
 	}
 }

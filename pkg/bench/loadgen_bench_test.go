@@ -1,0 +1,81 @@
+package bench_test
+
+// Client capacity benchmarks: how many streaming requests and tokens one
+// process sustains against the in-process simulator with its latencies
+// scaled to nearly nothing, and how late open-loop requests leave at a given
+// Poisson rate. Figures go in the README (make bench).
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+)
+
+func fastSim(b *testing.B) string {
+	b.Helper()
+	s := sim.New(sim.Options{Seed: 1, TimeScale: 1e-6})
+	b.Cleanup(func() { s.Close() })
+	url, err := s.Start(context.Background(), bench.EngineVLLM, "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return url
+}
+
+func benchRun(b *testing.B, url string, sc bench.Scenario) []bench.Record {
+	b.Helper()
+	col := &bench.Collector{}
+	r := &bench.Runner{
+		Targets:   []bench.Target{{Name: "vllm", Type: bench.EngineVLLM, BaseURL: url, API: bench.APIChat}},
+		Scenarios: []bench.Scenario{sc},
+		Prompts:   []bench.Request{{Messages: []bench.Message{{Role: "user", Content: "Explain what a Kubernetes Service does."}}}},
+		HTTP:      bench.NewHTTPClient(bench.HTTPOptions{}),
+		Timeout:   time.Minute, Clock: bench.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
+	}
+	res := r.Run(context.Background())
+	if res.Status != "complete" {
+		b.Fatalf("run %s: %+v", res.Status, res.Targets)
+	}
+	return col.Snapshot()
+}
+
+// BenchmarkStreamedRequests measures sustained streamed requests of 64
+// tokens per second through client and simulator together (both share this
+// machine's cores, so the client alone does better).
+func BenchmarkStreamedRequests(b *testing.B) {
+	url := fastSim(b)
+	b.ResetTimer()
+	start := time.Now()
+	recs := benchRun(b, url, bench.Scenario{Name: "closed", Suite: bench.SuiteLoad, Arrival: bench.ArrivalClosed,
+		Concurrency: 64, Requests: b.N, MaxTokens: 64})
+	el := time.Since(start).Seconds()
+	tokens := 0
+	for _, r := range recs {
+		if !r.OK {
+			b.Fatalf("request failed: %s %s", r.ErrorClass, r.Error)
+		}
+		tokens += r.OutputTokens
+	}
+	b.ReportMetric(float64(len(recs))/el, "req/s")
+	b.ReportMetric(float64(tokens)/el, "tokens/s")
+}
+
+// BenchmarkScheduleLagPoisson500 sends Poisson arrivals at 500 req/s and
+// reports how late the sends left relative to their schedule.
+func BenchmarkScheduleLagPoisson500(b *testing.B) {
+	url := fastSim(b)
+	var lags []float64
+	for i := 0; i < b.N; i++ {
+		recs := benchRun(b, url, bench.Scenario{Name: "poisson", Suite: bench.SuiteLoad, Arrival: bench.ArrivalPoisson,
+			Rate: 500, Requests: 1000, MaxTokens: 16, CapPolicy: "wait"})
+		for _, r := range recs {
+			lags = append(lags, r.ScheduleLagMS)
+		}
+	}
+	st := bench.Describe(lags)
+	b.ReportMetric(st.P50, "lag-p50-ms")
+	b.ReportMetric(st.P99, "lag-p99-ms")
+}
