@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -113,6 +114,15 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 			msg = http.StatusText(resp.StatusCode)
 		}
 		rec.Error = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, msg)
+		return
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
+		// A proxy's login page or a wrong path answered, not the engine.
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		end = time.Now()
+		rec.ResponseBytes = int64(len(b))
+		rec.ErrorClass = ErrParse
+		rec.Error = fmt.Sprintf("expected a token stream from %s but got an HTML page (HTTP %d); check the URL, and whether a proxy or login page sits in front of the engine", c.Target.URL(), resp.StatusCode)
 		return
 	}
 	end = c.readStream(ctx, rctx, resp.Body, start, rec)

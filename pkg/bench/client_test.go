@@ -357,3 +357,17 @@ func TestClientPooledStateIsClean(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLAnswerIsAParseErrorNamingTheURL(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<html><body>Please log in</body></html>")
+	}))
+	defer hs.Close()
+	c := &Client{HTTP: NewHTTPClient(HTTPOptions{}), Target: Target{Name: "x", Type: EngineVLLM, BaseURL: hs.URL, API: APIChat}, Clock: NewClock()}
+	var rec Record
+	c.Do(context.Background(), Request{Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 4}, time.Now(), &rec)
+	if rec.OK || rec.ErrorClass != ErrParse || !strings.Contains(rec.Error, hs.URL+"/v1/chat/completions") || !strings.Contains(rec.Error, "HTML") {
+		t.Errorf("got ok=%v class=%q error=%q", rec.OK, rec.ErrorClass, rec.Error)
+	}
+}

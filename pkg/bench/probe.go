@@ -136,8 +136,8 @@ func getJSON(ctx context.Context, hc *http.Client, t Target, path string) (*fast
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("target %q: %s answered HTTP %d; pass an API key with --api-key or LLMBENCH_API_KEY", t.Name, u, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("target %q: %s answered HTTP %d (%s); is this a %s server? set the type with --target NAME=TYPE+URL",
-			t.Name, u, resp.StatusCode, ParseErrorBody(b).Error(), t.Type)
+		return nil, &InfoEndpointError{Status: resp.StatusCode, err: fmt.Errorf("target %q: %s answered HTTP %d (%s); is this a %s server? set the type with --target NAME=TYPE+URL",
+			t.Name, u, resp.StatusCode, ParseErrorBody(b).Error(), t.Type)}
 	}
 	var p fastjson.Parser
 	v, err := p.ParseBytes(b)
@@ -146,3 +146,14 @@ func getJSON(ctx context.Context, hc *http.Client, t Target, path string) (*fast
 	}
 	return v, nil
 }
+
+// InfoEndpointError says the server answered, but not on the info endpoint
+// we asked. Some OpenAI-compatible gateways serve completions without
+// /v1/models; with a model given, such a target can still be benchmarked.
+type InfoEndpointError struct {
+	Status int
+	err    error
+}
+
+func (e *InfoEndpointError) Error() string { return e.err.Error() }
+func (e *InfoEndpointError) Unwrap() error { return e.err }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -89,7 +90,11 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		st := &res.Targets[i]
 		st.Target = r.Targets[i]
 		info, err := Probe(ctx, r.HTTP, st.Target)
-		if err == nil {
+		var noInfo *InfoEndpointError
+		if errors.As(err, &noInfo) && st.Target.Type == EngineOpenAI && st.Target.Model != "" {
+			r.Log.Warn("no model list; using the given model", "target", st.Target.Name, "error", err)
+			err = nil
+		} else if err == nil {
 			st.Info = info
 			st.Target.Model, err = ResolveModel(st.Target, info)
 		}

@@ -317,3 +317,31 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+func TestOpenAITargetWithoutModelListRunsWithGivenModel(t *testing.T) {
+	srv := &loadServer{delay: time.Millisecond}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" {
+			http.NotFound(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	run := func(model string) (RunResult, int) {
+		col := &Collector{}
+		r := &Runner{
+			Targets:   []Target{{Name: "gw", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat, Model: model}},
+			Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 2, MaxTokens: 2}},
+			Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
+			HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second,
+		}
+		return r.Run(context.Background()), len(col.Snapshot())
+	}
+	if res, n := run("gpt-x"); res.Status != "complete" || n != 2 {
+		t.Errorf("with a model: status %s, %d records", res.Status, n)
+	}
+	if res, n := run(""); res.Status != "failed" || n != 0 || !strings.Contains(res.Targets[0].Error, "404") {
+		t.Errorf("without a model: status %s, %d records, error %q", res.Status, n, res.Targets[0].Error)
+	}
+}

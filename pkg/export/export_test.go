@@ -1,0 +1,80 @@
+package export
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+func TestJournalAppendsEachRecordAndSurvivesATornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	j, err := OpenJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttft := 12.5
+	for i := int64(1); i <= 3; i++ {
+		if err := j.Write(&bench.Record{RequestID: i, Engine: "vllm", TTFTMS: &ttft, OK: true}); err != nil {
+			t.Fatal(err)
+		}
+		// Appended before Write returns: a crash now loses nothing.
+		b, _ := os.ReadFile(path)
+		if n := bytes.Count(b, []byte("\n")); int64(n) != i {
+			t.Fatalf("after %d writes the file has %d lines", i, n)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"run_id":"x","request_id":4,"tt`) // a crash mid-line
+	f.Close()
+	r, _ := os.Open(path)
+	defer r.Close()
+	recs, err := ReadJournal(r)
+	if len(recs) != 3 || recs[2].RequestID != 3 || *recs[0].TTFTMS != 12.5 {
+		t.Errorf("read back %+v", recs)
+	}
+	if err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Errorf("torn line must be reported with its number, got %v", err)
+	}
+}
+
+func TestWriteJSONIsAtomic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.json")
+	if err := WriteJSON(path, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if string(b) != "{\n  \"a\": 1\n}\n" {
+		t.Errorf("wrote %q", b)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Error("temporary file left behind")
+	}
+}
+
+func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	recs := []bench.Record{
+		{Engine: "vllm", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(200), TPOTMS: f(5), OutputTokens: 8, StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, OutputMismatch: true, StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, ErrorClass: bench.ErrHTTP429, StartUnixNS: 0, EndUnixNS: 1e9},
+	}
+	s := bench.Summarize("r", recs, map[string]*bench.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"e2e_ms p50", "ttft_ms p50", "50.0% lower", "met (ttft p95 ≤ 30)", "MISS (ttft p95 ≤ 30)",
+		"tgi: 1 failed (http_429×1)", "tgi: 1 returned a different number of tokens than requested", "1/2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

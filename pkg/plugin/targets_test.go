@@ -1,0 +1,93 @@
+package plugin
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+func TestParseTarget(t *testing.T) {
+	cases := []struct {
+		in         string
+		name, base string
+		typ        bench.EngineType
+		api        bench.API
+		err        string
+	}{
+		{in: "vllm=http://127.0.0.1:8000", name: "vllm", typ: bench.EngineVLLM, base: "http://127.0.0.1:8000", api: bench.APIChat},
+		{in: "ollama=http://h:11434/", name: "ollama", typ: bench.EngineOllama, base: "http://h:11434", api: bench.APIOllamaChat},
+		{in: "tgi=https://tgi.apps.x/generate_stream", name: "tgi", typ: bench.EngineTGI, base: "https://tgi.apps.x", api: bench.APIGenerateStream},
+		{in: "ollama=http://h:11434/api/generate", name: "ollama", typ: bench.EngineOllama, base: "http://h:11434", api: bench.APIOllamaGenerate},
+		{in: "fp8=vllm+http://h/prefix/v1/completions", name: "fp8", typ: bench.EngineVLLM, base: "http://h/prefix", api: bench.APICompletions},
+		{in: "gw=openai+https://llm.example.com", name: "gw", typ: bench.EngineOpenAI, base: "https://llm.example.com", api: bench.APIChat},
+		{in: "mine=http://h", err: `unknown engine type "mine"`},
+		{in: "vllm", err: "NAME=URL"},
+		{in: "vllm=h:8000", err: "http://"},
+		{in: "vllm=http://h/generate_stream", err: "does not serve /generate_stream"},
+	}
+	for _, tc := range cases {
+		got, err := parseTarget(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "--target") {
+				t.Errorf("%s: error %v, want one naming --target and containing %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if got.Name != tc.name || got.Type != tc.typ || got.BaseURL != tc.base || got.API != tc.api {
+			t.Errorf("%s: got %+v", tc.in, got)
+		}
+	}
+}
+
+func TestTargetsFromFlagsConfigAndManualURLs(t *testing.T) {
+	cfg := bench.Default()
+	cfg.Services.ManualURLs = map[string]string{"tgi": "http://tgi:80", "vllm": "http://ignored:1"}
+	cfg.Targets = []bench.TargetConfig{{Name: "extra", Type: "ollama", URL: "http://o:11434", Model: "llama3.2"}}
+	ts, err := targetsFrom([]string{"vllm=http://flag:8000"}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range ts {
+		got = append(got, x.Name+"@"+x.BaseURL+"#"+x.Model)
+	}
+	want := "vllm@http://flag:8000#,extra@http://o:11434#llama3.2,tgi@http://tgi:80#"
+	if strings.Join(got, ",") != want {
+		t.Errorf("targets %v, want %s (a flag overrides a manual URL of the same name)", got, want)
+	}
+	if _, err := targetsFrom([]string{"vllm=http://a", "vllm=http://b"}, bench.Default()); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate names: %v", err)
+	}
+}
+
+func TestModelsAndEngineFilter(t *testing.T) {
+	ts := []bench.Target{{Name: "vllm", Type: bench.EngineVLLM}, {Name: "ollama", Type: bench.EngineOllama}, {Name: "gw", Type: bench.EngineOpenAI}}
+	if err := applyModels(ts, []string{"m-all", "ollama=llama3.2"}); err != nil {
+		t.Fatal(err)
+	}
+	if ts[0].Model != "m-all" || ts[1].Model != "llama3.2" || ts[2].Model != "m-all" {
+		t.Errorf("models %+v", ts)
+	}
+	if err := applyModels(ts, []string{"nope=x"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown target in --model: %v", err)
+	}
+	got, err := filterTargets(ts, []string{"openai", "VLLM"})
+	if err != nil || len(got) != 2 || got[0].Name != "vllm" || got[1].Name != "gw" {
+		t.Errorf("filter by type and name: %+v %v", got, err)
+	}
+	if _, err := filterTargets(ts, []string{"tgi"}); err == nil || !strings.Contains(err.Error(), "vllm, ollama, gw") {
+		t.Errorf("empty filter must list the targets: %v", err)
+	}
+}
+
+func TestRedactArgs(t *testing.T) {
+	got := strings.Join(redactArgs([]string{"run", "--api-key", "s1", "--api-key=s2", "--token", "s3", "--target", "x"}), " ")
+	if strings.Contains(got, "s1") || strings.Contains(got, "s2") || strings.Contains(got, "s3") || !strings.Contains(got, "--target x") {
+		t.Errorf("redacted: %s", got)
+	}
+}
