@@ -320,6 +320,7 @@ func finishDerived(rec *Record) {
 		tpot := (e2e - *rec.TTFTMS) / float64(n-1)
 		rec.TPOTMS = &tpot
 	}
+	reconcile(rec)
 }
 
 func usageSource(a API) string {

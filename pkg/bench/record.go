@@ -88,6 +88,13 @@ type Record struct {
 	ServerLoadMS       *float64 `json:"server_load_ms,omitempty"`
 	ServerPromptEvalMS *float64 `json:"server_prompt_eval_ms,omitempty"`
 	ServerEvalMS       *float64 `json:"server_eval_ms,omitempty"`
+	// Reconciliation of client and server views (reconcile.go).
+	ColdStart              bool     `json:"cold_start,omitempty"`
+	ServerTTFTMS           *float64 `json:"server_ttft_ms,omitempty"`
+	TTFTResidualMS         *float64 `json:"ttft_residual_ms,omitempty"`
+	ServerWaitMS           *float64 `json:"server_wait_ms,omitempty"`
+	ServerDecodeTokensPerS *float64 `json:"server_decode_tokens_per_s,omitempty"`
+	ClientDecodeTokensPerS *float64 `json:"client_decode_tokens_per_s,omitempty"`
 
 	OK         bool   `json:"ok"`
 	HTTPStatus int    `json:"http_status"`

@@ -6,20 +6,25 @@ import (
 
 // Metric names in summaries, as in the journal.
 const (
-	MetricTTFB         = "ttfb_ms"
-	MetricTTFT         = "ttft_ms"
-	MetricTTFTContent  = "ttft_content_ms"
-	MetricTPOT         = "tpot_ms"
-	MetricITL          = "itl_ms"
-	MetricE2E          = "e2e_ms"
-	MetricNTPOT        = "ntpot_ms"
-	MetricTokensPerS   = "output_tokens_per_s"
-	MetricScheduleLag  = "schedule_lag_ms"
-	MetricPromptTokens = "prompt_tokens"
-	MetricOutputTokens = "output_tokens"
-	MetricServerLoad   = "server_load_ms"
-	MetricServerPrompt = "server_prompt_eval_ms"
-	MetricServerEval   = "server_eval_ms"
+	MetricTTFB            = "ttfb_ms"
+	MetricTTFT            = "ttft_ms"
+	MetricTTFTContent     = "ttft_content_ms"
+	MetricTPOT            = "tpot_ms"
+	MetricITL             = "itl_ms"
+	MetricE2E             = "e2e_ms"
+	MetricNTPOT           = "ntpot_ms"
+	MetricTokensPerS      = "output_tokens_per_s"
+	MetricScheduleLag     = "schedule_lag_ms"
+	MetricPromptTokens    = "prompt_tokens"
+	MetricOutputTokens    = "output_tokens"
+	MetricServerLoad      = "server_load_ms"
+	MetricServerPrompt    = "server_prompt_eval_ms"
+	MetricServerEval      = "server_eval_ms"
+	MetricServerTTFT      = "server_ttft_ms"
+	MetricTTFTResidual    = "ttft_residual_ms"
+	MetricServerWait      = "server_wait_ms"
+	MetricServerDecodeTPS = "server_decode_tokens_per_s"
+	MetricClientDecodeTPS = "client_decode_tokens_per_s"
 )
 
 // Summary is every aggregate of a run, derived from its records alone.
@@ -27,6 +32,8 @@ type Summary struct {
 	RunID   string    `json:"run_id"`
 	Groups  []Group   `json:"groups"`
 	Fastest []Fastest `json:"fastest"`
+	// Findings are plain-language observations with their numbers.
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // Group aggregates one engine × scenario.
@@ -64,6 +71,15 @@ type Group struct {
 
 	Metrics map[string]Stats `json:"metrics"`
 	Target  *GoalResult      `json:"target,omitempty"`
+
+	// ColdStart describes requests that paid a model load; they are
+	// counted as successes but kept out of Metrics.
+	ColdStart *ColdStarts `json:"cold_start,omitempty"`
+	// Reconciliation compares client and server timings where the engine
+	// reports them per request (Ollama).
+	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
+
+	cold coldSamples
 }
 
 // GoalResult says whether a scenario's target was met.
@@ -141,6 +157,12 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		}
 		g.Succeeded++
 		g.OutputTokensTotal += r.OutputTokens
+		if r.ColdStart {
+			// A model load is not the engine's steady state; it is reported
+			// on its own instead of inflating TTFT percentiles.
+			addCold(g, r)
+			continue
+		}
 		if r.OutputMismatch {
 			g.OutputMismatch++
 		}
@@ -162,6 +184,11 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		add(MetricServerLoad, r.ServerLoadMS)
 		add(MetricServerPrompt, r.ServerPromptEvalMS)
 		add(MetricServerEval, r.ServerEvalMS)
+		add(MetricServerTTFT, r.ServerTTFTMS)
+		add(MetricTTFTResidual, r.TTFTResidualMS)
+		add(MetricServerWait, r.ServerWaitMS)
+		add(MetricServerDecodeTPS, r.ServerDecodeTokensPerS)
+		add(MetricClientDecodeTPS, r.ClientDecodeTokensPerS)
 		s[MetricITL] = append(s[MetricITL], r.ITLMS...)
 		s[MetricPromptTokens] = append(s[MetricPromptTokens], float64(r.PromptTokens))
 		s[MetricOutputTokens] = append(s[MetricOutputTokens], float64(r.OutputTokens))
@@ -186,7 +213,10 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 			g.Target = &GoalResult{Goal: *goal, Value: v, Met: st.Count > 0 && v <= goal.LimitMS}
 		}
 	}
-	return Summary{RunID: runID, Groups: groups, Fastest: fastest(groups)}
+	for i := range groups {
+		finishServerViews(&groups[i])
+	}
+	return Summary{RunID: runID, Groups: groups, Fastest: fastest(groups), Findings: findings(groups)}
 }
 
 // fastestMetrics are the comparisons the terminal and reports lead with.
@@ -239,8 +269,8 @@ func fastest(groups []Group) []Fastest {
 				}
 				cs = append(cs, cand{g.Engine, v})
 			}
-			if len(cs) == 0 {
-				continue
+			if len(cs) < 2 {
+				continue // a comparison needs two engines
 			}
 			sort.SliceStable(cs, func(i, j int) bool {
 				if m.higher {

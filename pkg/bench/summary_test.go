@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,77 @@ func TestGoalWithNoSuccessIsNotMet(t *testing.T) {
 	s := Summarize("r", recs, map[string]*Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 100}})
 	if g := s.Groups[0]; g.Target == nil || g.Target.Met {
 		t.Errorf("a target with no successful request must not be met: %+v", g.Target)
+	}
+}
+
+func ollamaRecord(scenario string, ttfb, ttft, load, prompt, eval, total float64, start int64) Record {
+	r := Record{Engine: "ollama", EngineType: EngineOllama, Scenario: scenario, Phase: PhaseMeasure, OK: true,
+		TTFBMS: f(ttfb), TTFTMS: f(ttft), E2EMS: f(ttft + eval), OutputTokens: 11, RequestedOutputTokens: 11,
+		ServerLoadMS: f(load), ServerPromptEvalMS: f(prompt), ServerEvalMS: f(eval), ServerTotalMS: f(total),
+		StartUnixNS: start, EndUnixNS: start + int64((ttft+eval)*1e6)}
+	finishDerived(&r)
+	return r
+}
+
+func TestColdStartIsReportedApartAndReconciled(t *testing.T) {
+	recs := []Record{
+		ollamaRecord("seq", 290, 290, 280, 1, 50, 335, 0),
+		ollamaRecord("seq", 4, 4, 1, 1, 50, 53, 1e9),
+		ollamaRecord("seq", 5, 5, 1, 2, 50, 54, 2e9),
+	}
+	g := Summarize("r", recs, nil).Groups[0]
+	if !recs[0].ColdStart || recs[1].ColdStart {
+		t.Fatalf("cold start flags: %v %v", recs[0].ColdStart, recs[1].ColdStart)
+	}
+	if g.ColdStart == nil || g.ColdStart.Count != 1 || g.ColdStart.LoadMS.Max != 280 {
+		t.Fatalf("cold start %+v", g.ColdStart)
+	}
+	if ttft := g.Metrics[MetricTTFT]; ttft.Count != 2 || ttft.Max != 5 || g.Succeeded != 3 {
+		t.Errorf("steady-state TTFT %+v (succeeded %d): the cold start must not be in it", ttft, g.Succeeded)
+	}
+	rc := g.Reconciliation
+	if rc == nil || rc.Requests != 2 {
+		t.Fatalf("reconciliation %+v", rc)
+	}
+	// residuals: 4−(1+1)=2 and 5−(1+2)=2; waits: 53−1−1−50=1 and 54−1−2−50=1
+	if rc.TTFTResidualMS.P50 != 2 || rc.ServerWaitMS.P50 != 1 || rc.ServerTTFTMS.Max != 3 {
+		t.Errorf("residual %+v wait %+v server ttft %+v", rc.TTFTResidualMS, rc.ServerWaitMS, rc.ServerTTFTMS)
+	}
+	// client decode: 10 gaps in 50 ms = 200 tok/s; server: 11 tokens in 50 ms = 220 tok/s
+	if math.Abs(rc.ClientDecodeTokensPerS.P50-200) > 1e-9 || math.Abs(rc.ServerDecodeTokensPerS.P50-220) > 1e-9 ||
+		math.Abs(rc.DecodeRateRatio-200.0/220) > 1e-9 {
+		t.Errorf("decode client %+v server %+v ratio %g", rc.ClientDecodeTokensPerS, rc.ServerDecodeTokensPerS, rc.DecodeRateRatio)
+	}
+}
+
+func TestServerQueueingFinding(t *testing.T) {
+	var recs []Record
+	for i := 0; i < 4; i++ { // sequential: ~3 ms TTFB
+		recs = append(recs, ollamaRecord("seq", 3, 3, 1, 1, 50, 53, int64(i)*60e6))
+	}
+	for i := 0; i < 8; i++ { // 4 at once on a 1-slot server: TTFB climbs, prompt eval does not
+		ttfb := 3 + float64(i%4)*50
+		recs = append(recs, ollamaRecord("users_4", ttfb, ttfb, 1, 1.1, 50, ttfb+50, 1e9+int64(i/4)*210e6))
+	}
+	s := Summarize("r", recs, nil)
+	var q []Finding
+	for _, fd := range s.Findings {
+		if fd.Kind == "server_queueing" {
+			q = append(q, fd)
+		}
+	}
+	if len(q) != 1 || q[0].Scenario != "users_4" || !strings.Contains(q[0].Message, "OLLAMA_NUM_PARALLEL") || !strings.Contains(q[0].Message, "from 3.0 ms") {
+		t.Fatalf("queueing findings %+v", q)
+	}
+	// Same growth with prompt evaluation growing alike is not queueing.
+	for i := range recs {
+		if recs[i].Scenario == "users_4" {
+			recs[i].ServerPromptEvalMS = f(*recs[i].TTFBMS - 1)
+		}
+	}
+	for _, fd := range Summarize("r", recs, nil).Findings {
+		if fd.Kind == "server_queueing" {
+			t.Errorf("prompt evaluation grew with TTFB, yet: %s", fd.Message)
+		}
 	}
 }

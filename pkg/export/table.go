@@ -48,6 +48,12 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			}
 		}
 	}
+	if len(s.Findings) > 0 {
+		fmt.Fprintln(w, "\nFindings")
+		for _, f := range s.Findings {
+			fmt.Fprintf(w, "  - %s\n", f.Message)
+		}
+	}
 	if len(s.Fastest) > 0 {
 		fmt.Fprintln(w, "\nFastest engine per metric")
 		t := newTable(w)
@@ -99,6 +105,14 @@ func writeNotes(w io.Writer, g bench.Group) {
 	}
 	if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
 		notes = append(notes, fmt.Sprintf("schedule lag p99 %.1f ms: the client fell behind its schedule", lag.P99))
+	}
+	if c := g.ColdStart; c != nil {
+		notes = append(notes, fmt.Sprintf("%d cold start(s) (model load up to %.0f ms) kept out of the latency columns", c.Count, c.LoadMS.Max))
+	}
+	if rc := g.Reconciliation; rc != nil {
+		notes = append(notes, fmt.Sprintf("server-side TTFT p50 %.1f ms vs client %.1f ms (residual p50 %.1f ms, server wait p50 %.1f ms); decode %.0f tok/s at the client vs %.0f tok/s in the server (×%.2f)",
+			rc.ServerTTFTMS.P50, rc.ClientTTFTMS.P50, rc.TTFTResidualMS.P50, rc.ServerWaitMS.P50,
+			rc.ClientDecodeTokensPerS.P50, rc.ServerDecodeTokensPerS.P50, rc.DecodeRateRatio))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "  %s: %s\n", g.Engine, n)
