@@ -55,6 +55,9 @@ type Workload struct {
 	Temperature    float64 `json:"temperature"`
 	Seed           *int64  `json:"seed,omitempty"`
 	TimeoutSeconds float64 `json:"timeout_seconds"`
+	// UniquePrompts (default true) starts each user turn with a marker of
+	// its own, so prefix caches cannot answer repeated prompts for free.
+	UniquePrompts *bool `json:"unique_prompts,omitempty"`
 }
 
 type TestScenarios struct {
@@ -140,11 +143,19 @@ func PresetYAML(name string) ([]byte, error) {
 // Default is the configuration before any preset or file.
 func Default() Config {
 	seed := int64(42)
+	unique := true
 	return Config{
 		Benchmark: BenchmarkMeta{Name: "llmbench"},
 		Workload: Workload{
-			SystemPrompt:   "You are a helpful assistant. Answer clearly and concisely.",
-			Prompts:        []string{"Explain in a few sentences what a Kubernetes Service does."},
+			SystemPrompt: "You are a helpful assistant. Answer clearly and concisely.",
+			Prompts: []string{
+				"My deployment keeps crashing with CrashLoopBackOff. What should I check first?",
+				"Review this Python function and suggest improvements:\n\ndef avg(xs):\n    t = 0\n    for x in xs: t += x\n    return t / len(xs)",
+				"Write a short story opening about a lighthouse keeper who finds a message in a bottle.",
+				"Explain microservices to a new engineer: what they are, and when not to use them.",
+				"We are choosing a cloud provider for a mid-size SaaS product. What criteria matter most, and why?",
+			},
+			UniquePrompts:  &unique,
 			MaxTokens:      128,
 			Temperature:    0,
 			Seed:           &seed,

@@ -33,12 +33,14 @@ func reconcile(rec *Record) {
 		}
 		rec.ServerWaitMS = &wait
 	}
+	// Ollama documents its rate as eval_count / eval_duration; users
+	// compare against that figure, so it is kept as is. The client's rate
+	// counts the N−1 gaps after its first token, so for short outputs the
+	// ratio of the two reads a little below 1 even with no loss.
 	if rec.ServerEvalMS != nil && *rec.ServerEvalMS > 0 && rec.OutputTokens > 0 {
 		v := float64(rec.OutputTokens) / (*rec.ServerEvalMS / 1000)
 		rec.ServerDecodeTokensPerS = &v
 	}
-	// The client sees N−1 gaps after the first token; eval_duration covers
-	// the same N−1 decode steps.
 	if rec.OutputTokens >= 2 && rec.E2EMS != nil && rec.TTFTMS != nil && *rec.E2EMS > *rec.TTFTMS {
 		v := float64(rec.OutputTokens-1) / ((*rec.E2EMS - *rec.TTFTMS) / 1000)
 		rec.ClientDecodeTokensPerS = &v

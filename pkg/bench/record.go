@@ -50,6 +50,11 @@ type Record struct {
 	Phase      Phase      `json:"phase"`
 	RequestID  int64      `json:"request_id"`
 	Worker     int        `json:"worker"`
+	// Sequence numbers the request within its engine × scenario; with
+	// PromptIndex it is the same for every engine, so answers to the same
+	// question can be compared.
+	Sequence    int64 `json:"sequence"`
+	PromptIndex int   `json:"prompt_index"`
 
 	// Wall-clock stamps are derived from one anchor plus monotonic offsets,
 	// so NTP steps during a run cannot bend them.

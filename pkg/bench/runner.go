@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -37,7 +38,12 @@ type Runner struct {
 	Seed  int64
 	Log   *slog.Logger
 
-	nextID atomic.Int64
+	// UniquePrompts marks every user turn (see request).
+	UniquePrompts bool
+
+	nextID       atomic.Int64
+	sinkErrors   atomic.Int64
+	firstSinkErr atomic.Value
 }
 
 // TargetStatus is the outcome of one target in a run.
@@ -53,6 +59,9 @@ type RunResult struct {
 	Targets     []TargetStatus `json:"targets"`
 	StartUnixNS int64          `json:"start_unix_ns"`
 	EndUnixNS   int64          `json:"end_unix_ns"`
+	// RecordErrors counts records a sink (the journal) failed to take.
+	RecordErrors     int64  `json:"record_errors,omitempty"`
+	FirstRecordError string `json:"first_record_error,omitempty"`
 }
 
 // Run probes every target, then runs each scenario against each target that
@@ -133,6 +142,10 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		}
 	}
 	res.EndUnixNS = r.Clock.UnixNS(time.Now())
+	res.RecordErrors = r.sinkErrors.Load()
+	if e, ok := r.firstSinkErr.Load().(string); ok {
+		res.FirstRecordError = e
+	}
 	res.Status = "complete"
 	ok := 0
 	for _, t := range res.Targets {
@@ -157,6 +170,9 @@ type scenarioRun struct {
 	stop     <-chan struct{}
 	reqCtx   context.Context
 	measured atomic.Int64
+	// seq numbers this scenario's requests per engine, so every engine
+	// gets the same prompts in the same order.
+	seq atomic.Int64
 }
 
 func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scenario) {
@@ -174,23 +190,37 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scena
 func (sr *scenarioRun) newRecord(phase Phase, worker int) *Record {
 	t := sr.client.Target
 	id := sr.r.nextID.Add(1)
+	seq := sr.seq.Add(1) - 1
 	return &Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
-		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker}
+		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker,
+		Sequence: seq, PromptIndex: int(seq % int64(len(sr.r.Prompts)))}
 }
 
-func (sr *scenarioRun) request(id int64) Request {
-	p := sr.r.Prompts[int(id)%len(sr.r.Prompts)]
+// request builds the request for a record. With UniquePrompts each user
+// turn starts with a marker of its own, so no engine answers from a prefix
+// cache what a real user's new question would make it compute.
+func (sr *scenarioRun) request(rec *Record) Request {
+	p := sr.r.Prompts[rec.PromptIndex]
 	p.MaxTokens = sr.s.MaxTokens
+	if sr.r.UniquePrompts && len(p.Messages) > 0 {
+		msgs := append([]Message(nil), p.Messages...)
+		last := len(msgs) - 1
+		msgs[last].Content = fmt.Sprintf("[%s #%d] %s", sr.s.Name, rec.Sequence, msgs[last].Content)
+		p.Messages = msgs
+	}
 	return p
 }
 
 func (sr *scenarioRun) send(rec *Record, intended time.Time) {
-	sr.client.Do(sr.reqCtx, sr.request(rec.RequestID), intended, rec)
+	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
 	sr.emit(rec)
 }
 
 func (sr *scenarioRun) emit(rec *Record) {
 	if err := sr.r.Sink.Write(rec); err != nil {
+		if sr.r.sinkErrors.Add(1) == 1 {
+			sr.r.firstSinkErr.Store(err.Error())
+		}
 		sr.r.Log.Error("recording a request failed", "request_id", rec.RequestID, "error", err)
 	}
 }
@@ -273,15 +303,22 @@ func (sr *scenarioRun) closed() {
 
 // open sends at the pacer's times whatever the server does. With a cap, an
 // arrival that finds the cap full waits (client_queued, lag recorded) or is
-// dropped (recorded with error_class dropped), never silently delayed.
+// dropped (recorded with error_class dropped), never silently delayed. A
+// wait ends with the scenario: what is still queued at its end, or at a
+// stop, is recorded as not sent.
 func (sr *scenarioRun) open() {
-	pace := NewPacer(sr.s.Arrival, sr.s.Rate, sr.r.Seed+int64(len(sr.s.Name))*7919+sr.r.nextID.Load())
+	pace := NewPacer(sr.s.Arrival, sr.s.Rate, scheduleSeed(sr.r.Seed, sr.s.Name))
 	var sem chan struct{}
 	if sr.s.Concurrency > 0 {
 		sem = make(chan struct{}, sr.s.Concurrency)
 	}
 	start := time.Now()
 	measureStart, end := sr.window(start)
+	over := make(chan struct{})
+	if !end.IsZero() {
+		t := time.AfterFunc(time.Until(end), func() { close(over) })
+		defer t.Stop()
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var wg sync.WaitGroup
@@ -300,21 +337,17 @@ func (sr *scenarioRun) open() {
 				case sem <- struct{}{}:
 				default:
 					if sr.s.CapPolicy == "drop" {
-						rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
-						rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, rec.IntendedStartUnixNS
-						rec.ErrorClass = ErrDropped
-						rec.Error = fmt.Sprintf("client cap of %d requests in flight reached", sr.s.Concurrency)
-						sr.emit(rec)
+						sr.notSent(rec, at, ErrDropped, fmt.Sprintf("client cap of %d requests in flight reached", sr.s.Concurrency))
 						return
 					}
 					rec.ClientQueued = true
 					select {
 					case sem <- struct{}{}:
-					case <-sr.reqCtx.Done():
-						rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
-						rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, sr.r.Clock.UnixNS(time.Now())
-						rec.ErrorClass, rec.Error = ErrCanceled, "stopped while waiting for the client cap"
-						sr.emit(rec)
+					case <-sr.stop:
+						sr.notSent(rec, at, ErrCanceled, "stopped while waiting for the client cap")
+						return
+					case <-over:
+						sr.notSent(rec, at, ErrDropped, fmt.Sprintf("the scenario ended while it waited for the client cap of %d", sr.s.Concurrency))
 						return
 					}
 				}
@@ -325,4 +358,20 @@ func (sr *scenarioRun) open() {
 		intended = intended.Add(pace())
 	}
 	wg.Wait()
+}
+
+// notSent records an arrival the client never sent.
+func (sr *scenarioRun) notSent(rec *Record, at time.Time, class, msg string) {
+	rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
+	rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, sr.r.Clock.UnixNS(time.Now())
+	rec.ErrorClass, rec.Error = class, msg
+	sr.emit(rec)
+}
+
+// scheduleSeed gives every engine the same arrival times for a scenario, so
+// engines are compared on identical workloads.
+func scheduleSeed(seed int64, scenario string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(scenario))
+	return seed ^ int64(h.Sum64()>>1)
 }

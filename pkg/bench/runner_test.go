@@ -345,3 +345,78 @@ func TestOpenAITargetWithoutModelListRunsWithGivenModel(t *testing.T) {
 		t.Errorf("without a model: status %s, %d records, error %q", res.Status, n, res.Targets[0].Error)
 	}
 }
+
+func TestEnginesGetIdenticalArrivalsAndPrompts(t *testing.T) {
+	a, b := httptest.NewServer(&loadServer{delay: time.Millisecond}), httptest.NewServer(&loadServer{delay: 5 * time.Millisecond})
+	defer a.Close()
+	defer b.Close()
+	col := &Collector{}
+	r := &Runner{
+		Targets:   []Target{{Name: "a", Type: EngineOpenAI, BaseURL: a.URL, API: APIChat}, {Name: "b", Type: EngineOpenAI, BaseURL: b.URL, API: APIChat}},
+		Scenarios: []Scenario{{Name: "p", Suite: SuiteLoad, Arrival: ArrivalPoisson, Rate: 200, Requests: 40, MaxTokens: 2, CapPolicy: "wait"}},
+		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "one"}}}, {Messages: []Message{{Role: "user", Content: "two"}}}, {Messages: []Message{{Role: "user", Content: "three"}}}},
+		HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second, Seed: 3,
+	}
+	r.Run(context.Background())
+	type arrival struct {
+		offset int64
+		prompt int
+	}
+	per := map[string][]arrival{}
+	first := map[string]int64{}
+	for _, rec := range col.Snapshot() {
+		if _, ok := first[rec.Engine]; !ok {
+			first[rec.Engine] = rec.IntendedStartUnixNS
+		}
+		per[rec.Engine] = append(per[rec.Engine], arrival{rec.IntendedStartUnixNS - first[rec.Engine], rec.PromptIndex})
+	}
+	for _, e := range []string{"a", "b"} {
+		sort.Slice(per[e], func(i, j int) bool { return per[e][i].offset < per[e][j].offset })
+	}
+	if len(per["a"]) != 40 || len(per["b"]) != 40 {
+		t.Fatalf("records a=%d b=%d", len(per["a"]), len(per["b"]))
+	}
+	for i := range per["a"] {
+		if d := per["a"][i].offset - per["b"][i].offset; d < -1000 || d > 1000 || per["a"][i].prompt != per["b"][i].prompt {
+			t.Fatalf("arrival %d differs between engines: %+v vs %+v", i, per["a"][i], per["b"][i])
+		}
+	}
+}
+
+func TestCappedOpenLoopStopsSendingAtTheEndOfItsWindow(t *testing.T) {
+	srv := &loadServer{delay: 300 * time.Millisecond}
+	const window = 600 * time.Millisecond
+	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+		Rate: 40, Duration: window, Concurrency: 1, CapPolicy: "wait", MaxTokens: 2})
+	var firstIntended int64 = math.MaxInt64
+	for _, r := range recs {
+		firstIntended = min(firstIntended, r.IntendedStartUnixNS)
+	}
+	end := firstIntended + int64(window)
+	sent, dropped := 0, 0
+	for _, r := range recs {
+		switch {
+		case r.ErrorClass == ErrDropped:
+			dropped++
+		case r.StartUnixNS > end:
+			t.Errorf("request %d sent %.0f ms after the scenario's window ended", r.RequestID, float64(r.StartUnixNS-end)/1e6)
+		default:
+			sent++
+		}
+	}
+	if dropped == 0 || sent == 0 || sent+dropped != len(recs) {
+		t.Errorf("sent %d, dropped %d of %d: the backlog at the window's end must be recorded as dropped", sent, dropped, len(recs))
+	}
+}
+
+func TestUniquePromptsDefeatPrefixCachesButKeepTheQuestion(t *testing.T) {
+	r := &Runner{Prompts: []Request{{Messages: []Message{{Role: "system", Content: "sys"}, {Role: "user", Content: "question"}}}}, UniquePrompts: true}
+	sr := &scenarioRun{r: r, s: Scenario{Name: "s", MaxTokens: 7}, client: &Client{}}
+	a, b := sr.request(sr.newRecord(PhaseMeasure, 0)), sr.request(sr.newRecord(PhaseMeasure, 0))
+	if a.Messages[1].Content == b.Messages[1].Content || !strings.HasSuffix(a.Messages[1].Content, "question") || a.MaxTokens != 7 {
+		t.Errorf("user turns %q and %q", a.Messages[1].Content, b.Messages[1].Content)
+	}
+	if a.Messages[0].Content != "sys" || r.Prompts[0].Messages[1].Content != "question" {
+		t.Error("the system prompt and the template must stay untouched")
+	}
+}

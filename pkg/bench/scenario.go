@@ -51,10 +51,26 @@ type Goal struct {
 	Metric     string  `json:"metric"`
 	Percentile float64 `json:"percentile"`
 	LimitMS    float64 `json:"limit_ms"`
+	// FromArrival measures from the scheduled arrival rather than the
+	// send, so time spent waiting for the client's own cap counts: the
+	// latency an open-loop user experiences.
+	FromArrival bool `json:"from_arrival,omitempty"`
 }
 
 func (g Goal) String() string {
-	return fmt.Sprintf("%s p%g ≤ %g ms", g.Metric, g.Percentile, g.LimitMS)
+	from := ""
+	if g.FromArrival {
+		from = " from arrival"
+	}
+	return fmt.Sprintf("%s%s p%g ≤ %g ms", g.Metric, from, g.Percentile, g.LimitMS)
+}
+
+// metricName is the summary metric the goal reads.
+func (g Goal) metricName() string {
+	if g.FromArrival {
+		return g.Metric + "_from_arrival_ms"
+	}
+	return g.Metric + "_ms"
 }
 
 var goalMetrics = []string{"ttft", "ttfb", "e2e", "tpot", "itl"}
@@ -158,8 +174,8 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		}
 		s.Concurrency = lt.ConcurrentUsers
 	case ArrivalConstant, ArrivalPoisson:
-		if lt.Rate <= 0 {
-			bad("rate", lt.Rate, "an open-loop test needs requests per second > 0")
+		if lt.Rate <= 0 || lt.Rate > 100000 {
+			bad("rate", lt.Rate, "an open-loop test needs requests per second > 0 and ≤ 100000")
 		}
 		if lt.MaxConcurrency < 0 {
 			bad("max_concurrency", lt.MaxConcurrency, "use 0 (no cap) or a whole number ≥ 1")
@@ -205,7 +221,8 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		bad("target_metric", fmt.Sprintf("%q", lt.TargetMetric), "use one of "+strings.Join(goalMetrics, ", "))
 	}
 	if lt.TargetP95MS > 0 {
-		s.Target = &Goal{Metric: metric, Percentile: 95, LimitMS: lt.TargetP95MS}
+		open := s.Arrival == ArrivalConstant || s.Arrival == ArrivalPoisson
+		s.Target = &Goal{Metric: metric, Percentile: 95, LimitMS: lt.TargetP95MS, FromArrival: open && (metric == "ttft" || metric == "e2e")}
 	}
 	return s, errs
 }

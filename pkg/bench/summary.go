@@ -1,26 +1,31 @@
 package bench
 
 import (
+	"math"
 	"sort"
 )
 
 // Metric names in summaries, as in the journal.
 const (
-	MetricTTFB            = "ttfb_ms"
-	MetricTTFT            = "ttft_ms"
-	MetricTTFTContent     = "ttft_content_ms"
-	MetricTPOT            = "tpot_ms"
-	MetricITL             = "itl_ms"
-	MetricE2E             = "e2e_ms"
-	MetricNTPOT           = "ntpot_ms"
-	MetricTokensPerS      = "output_tokens_per_s"
-	MetricScheduleLag     = "schedule_lag_ms"
-	MetricPromptTokens    = "prompt_tokens"
-	MetricOutputTokens    = "output_tokens"
-	MetricServerLoad      = "server_load_ms"
-	MetricServerPrompt    = "server_prompt_eval_ms"
-	MetricServerEval      = "server_eval_ms"
-	MetricServerTTFT      = "server_ttft_ms"
+	MetricTTFB         = "ttfb_ms"
+	MetricTTFT         = "ttft_ms"
+	MetricTTFTContent  = "ttft_content_ms"
+	MetricTPOT         = "tpot_ms"
+	MetricITL          = "itl_ms"
+	MetricE2E          = "e2e_ms"
+	MetricNTPOT        = "ntpot_ms"
+	MetricTokensPerS   = "output_tokens_per_s"
+	MetricScheduleLag  = "schedule_lag_ms"
+	MetricPromptTokens = "prompt_tokens"
+	MetricOutputTokens = "output_tokens"
+	MetricServerLoad   = "server_load_ms"
+	MetricServerPrompt = "server_prompt_eval_ms"
+	MetricServerEval   = "server_eval_ms"
+	MetricServerTTFT   = "server_ttft_ms"
+	// From the scheduled arrival instead of the send: includes schedule
+	// lag, such as waiting for the client's concurrency cap.
+	MetricTTFTFromArrival = "ttft_from_arrival_ms"
+	MetricE2EFromArrival  = "e2e_from_arrival_ms"
 	MetricTTFTResidual    = "ttft_residual_ms"
 	MetricServerWait      = "server_wait_ms"
 	MetricServerDecodeTPS = "server_decode_tokens_per_s"
@@ -50,10 +55,12 @@ type Group struct {
 	Succeeded int            `json:"succeeded"`
 	Failed    int            `json:"failed"`
 	Errors    map[string]int `json:"errors_by_class"`
-	ErrorRate float64        `json:"error_rate"`
-	Warmup    int            `json:"warmup_requests"`
-	Dropped   int            `json:"dropped_by_client"`
-	Canceled  int            `json:"canceled"`
+	// ErrorExamples holds the first message seen for each class.
+	ErrorExamples map[string]string `json:"error_examples,omitempty"`
+	ErrorRate     float64           `json:"error_rate"`
+	Warmup        int               `json:"warmup_requests"`
+	Dropped       int               `json:"dropped_by_client"`
+	Canceled      int               `json:"canceled"`
 	// ClientQueued counts requests the client's own cap delayed.
 	ClientQueued int `json:"client_queued"`
 	// OutputMismatch counts successes whose output length differed from
@@ -85,8 +92,31 @@ type Group struct {
 // GoalResult says whether a scenario's target was met.
 type GoalResult struct {
 	Goal
-	Value float64 `json:"value"`
-	Met   bool    `json:"met"`
+	// Value is null when the percentile falls among failed requests.
+	Value *float64 `json:"value"`
+	Met   bool     `json:"met"`
+}
+
+// evaluateGoal reads the goal's percentile over every measured request, a
+// failed one counting as infinitely slow: an engine that fails 10% of its
+// requests cannot meet a p95 target, however fast the rest were.
+func evaluateGoal(goal Goal, ok []float64, failed int) *GoalResult {
+	all := append(append([]float64(nil), ok...), make([]float64, failed)...)
+	for i := len(ok); i < len(all); i++ {
+		all[i] = math.Inf(1)
+	}
+	sort.Float64s(all)
+	res := &GoalResult{Goal: goal}
+	if len(all) == 0 {
+		return res
+	}
+	v := Percentile(all, goal.Percentile)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return res
+	}
+	res.Value = &v
+	res.Met = v <= goal.LimitMS
+	return res
 }
 
 // Fastest names the best engine of a scenario for one metric, and by how
@@ -122,7 +152,7 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 			gi = len(groups)
 			idx[k] = gi
 			groups = append(groups, Group{Engine: r.Engine, EngineType: r.EngineType, Model: r.Model,
-				Suite: r.Suite, Scenario: r.Scenario, Errors: map[string]int{}})
+				Suite: r.Suite, Scenario: r.Scenario, Errors: map[string]int{}, ErrorExamples: map[string]string{}})
 			samples[k] = map[string][]float64{}
 		}
 		g := &groups[gi]
@@ -153,6 +183,9 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		if !r.OK {
 			g.Failed++
 			g.Errors[r.ErrorClass]++
+			if _, ok := g.ErrorExamples[r.ErrorClass]; !ok {
+				g.ErrorExamples[r.ErrorClass] = r.Error
+			}
 			continue
 		}
 		g.Succeeded++
@@ -176,6 +209,12 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		}
 		add(MetricTTFB, r.TTFBMS)
 		add(MetricTTFT, r.TTFTMS)
+		if r.TTFTMS != nil {
+			s[MetricTTFTFromArrival] = append(s[MetricTTFTFromArrival], r.ScheduleLagMS+*r.TTFTMS)
+		}
+		if r.E2EMS != nil {
+			s[MetricE2EFromArrival] = append(s[MetricE2EFromArrival], r.ScheduleLagMS+*r.E2EMS)
+		}
 		add(MetricTTFTContent, r.TTFTContentMS)
 		add(MetricTPOT, r.TPOTMS)
 		add(MetricE2E, r.E2EMS)
@@ -208,9 +247,7 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 			g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
 		}
 		if goal := goals[g.Scenario]; goal != nil {
-			st := g.Metrics[goal.Metric+"_ms"]
-			v := st.At(goal.Percentile)
-			g.Target = &GoalResult{Goal: *goal, Value: v, Met: st.Count > 0 && v <= goal.LimitMS}
+			g.Target = evaluateGoal(*goal, samples[k][goal.metricName()], g.Failed)
 		}
 	}
 	for i := range groups {
@@ -218,6 +255,11 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 	}
 	return Summary{RunID: runID, Groups: groups, Fastest: fastest(groups), Findings: findings(groups)}
 }
+
+// MaxErrorRateToRank keeps an engine that fails more than this share of
+// its requests out of "fastest": speed on the requests it did answer is no
+// win.
+const MaxErrorRateToRank = 0.05
 
 // fastestMetrics are the comparisons the terminal and reports lead with.
 var fastestMetrics = []struct {
@@ -251,7 +293,7 @@ func fastest(groups []Group) []Fastest {
 			}
 			var cs []cand
 			for _, g := range gs {
-				if g.Succeeded == 0 {
+				if g.Succeeded == 0 || g.ErrorRate > MaxErrorRateToRank {
 					continue
 				}
 				var v float64

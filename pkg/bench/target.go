@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -122,13 +124,22 @@ func (t Target) URL() string { return strings.TrimRight(t.BaseURL, "/") + t.API.
 func SplitEndpointURL(raw string) (base string, api API, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "", fmt.Errorf("invalid URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, credentials included
+		}
+		return "", "", fmt.Errorf("invalid URL %q: %w", RedactURL(raw), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", "", fmt.Errorf("invalid URL %q: it must start with http:// or https://", raw)
 	}
 	if u.Host == "" {
 		return "", "", fmt.Errorf("invalid URL %q: it has no host", raw)
+	}
+	if u.User != nil {
+		// The password would reach manifests and logs; a key has its own
+		// flag that is never written anywhere.
+		return "", "", fmt.Errorf("URL %q carries credentials: remove them and pass the key with --api-key", u.Redacted())
 	}
 	path := strings.TrimRight(u.Path, "/")
 	for _, a := range APIs {
@@ -139,3 +150,9 @@ func SplitEndpointURL(raw string) (base string, api API, err error) {
 	}
 	return strings.TrimRight(u.String(), "/"), "", nil
 }
+
+var userinfo = regexp.MustCompile(`//[^/@\s]*@`)
+
+// RedactURL hides any user:password part of a URL (or of text holding
+// one) before it is shown or written.
+func RedactURL(s string) string { return userinfo.ReplaceAllString(s, "//REDACTED@") }

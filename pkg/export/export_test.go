@@ -63,7 +63,8 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 	recs := []bench.Record{
 		{Engine: "vllm", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(200), TPOTMS: f(5), OutputTokens: 8, StartUnixNS: 0, EndUnixNS: 1e9},
 		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, OutputMismatch: true, StartUnixNS: 0, EndUnixNS: 1e9},
-		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, ErrorClass: bench.ErrHTTP429, StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, ErrorClass: bench.ErrHTTP429, Error: "HTTP 429: overloaded: Model is overloaded", StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "ollama", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, StartUnixNS: 0, EndUnixNS: 1e9},
 	}
 	s := bench.Summarize("r", recs, map[string]*bench.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
 	var buf bytes.Buffer
@@ -71,8 +72,9 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"e2e_ms p50", "ttft_ms p50", "50.0% lower", "met (ttft p95 ≤ 30)", "MISS (ttft p95 ≤ 30)",
-		"tgi: 1 failed (http_429×1)", "tgi: 1 returned a different number of tokens than requested", "1/2"} {
+	for _, want := range []string{"e2e_ms p50", "ttft_ms p50", "50.0% lower", "met (ttft p95 ≤ 30 ms)", "MISS (ttft p95 ≤ 30 ms)",
+		"tgi: 1 failed (http_429×1)", "e.g. http_429: HTTP 429: overloaded: Model is overloaded",
+		"tgi: not ranked among the fastest: 50% of its requests failed", "tgi: 1 returned a different number of tokens than requested", "1/2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

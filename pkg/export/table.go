@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
@@ -85,11 +86,24 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 func writeNotes(w io.Writer, g bench.Group) {
 	var notes []string
 	if g.Failed > 0 {
+		classes := make([]string, 0, len(g.Errors))
+		for class := range g.Errors {
+			classes = append(classes, class)
+		}
+		sort.Strings(classes)
 		var parts []string
-		for class, n := range g.Errors {
-			parts = append(parts, fmt.Sprintf("%s×%d", class, n))
+		for _, class := range classes {
+			parts = append(parts, fmt.Sprintf("%s×%d", class, g.Errors[class]))
 		}
 		notes = append(notes, fmt.Sprintf("%d failed (%s)", g.Failed, strings.Join(parts, ", ")))
+		for _, class := range classes {
+			if ex := g.ErrorExamples[class]; ex != "" {
+				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, truncate(ex, 200)))
+			}
+		}
+		if g.ErrorRate > bench.MaxErrorRateToRank {
+			notes = append(notes, fmt.Sprintf("not ranked among the fastest: %.0f%% of its requests failed", g.ErrorRate*100))
+		}
 	}
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested", g.OutputMismatch))
@@ -101,10 +115,11 @@ func writeNotes(w io.Writer, g bench.Group) {
 		notes = append(notes, fmt.Sprintf("%d waited for the client's concurrency cap", g.ClientQueued))
 	}
 	if g.Dropped > 0 {
-		notes = append(notes, fmt.Sprintf("%d dropped at the client's concurrency cap", g.Dropped))
+		notes = append(notes, fmt.Sprintf("%d arrivals never sent: the client's concurrency cap was full (cap_policy drop) or still full when the scenario ended; the offered rate exceeds what the cap lets through", g.Dropped))
 	}
 	if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
-		notes = append(notes, fmt.Sprintf("schedule lag p99 %.1f ms: the client fell behind its schedule", lag.P99))
+		notes = append(notes, fmt.Sprintf("schedule lag p99 %.1f ms: requests left late, so users waited longer than the columns show: from arrival, TTFT p95 %.1f ms and E2E p95 %.1f ms",
+			lag.P99, g.Metrics[bench.MetricTTFTFromArrival].P95, g.Metrics[bench.MetricE2EFromArrival].P95))
 	}
 	if c := g.ColdStart; c != nil {
 		notes = append(notes, fmt.Sprintf("%d cold start(s) (model load up to %.0f ms) kept out of the latency columns", c.Count, c.LoadMS.Max))
@@ -138,7 +153,7 @@ func targetCell(g bench.Group) string {
 	if g.Target.Met {
 		mark = "met"
 	}
-	return fmt.Sprintf("%s (%s p%g ≤ %g)", mark, g.Target.Metric, g.Target.Percentile, g.Target.LimitMS)
+	return fmt.Sprintf("%s (%s)", mark, g.Target.Goal.String())
 }
 
 func dash(s string) string {
@@ -152,4 +167,11 @@ func dash(s string) string {
 // re-cased or split.
 func newTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -27,7 +27,12 @@ type benchFlags struct {
 	promptFile  string
 	timeout     time.Duration
 	seed        int64
+	warmup      time.Duration
+	samePrompts bool
 }
+
+// maxRate bounds --rate and rate: beyond it the pacer's gaps round to zero.
+const maxRate = 100000
 
 func (f *benchFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
@@ -46,11 +51,46 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "warm-up before the load scenario is measured (default: the preset's)")
+	fs.BoolVar(&f.samePrompts, "same-prompts", false, "send prompts verbatim; by default each user turn gets a unique marker so prefix caches cannot answer repeated prompts")
+}
+
+// validate checks the load flags themselves, so errors name the flag
+// rather than the configuration field it fills.
+func (f *benchFlags) validate(cmd *cobra.Command) error {
+	changed := cmd.Flags().Changed
+	f.arrival = strings.ToLower(f.arrival)
+	switch {
+	case changed("arrival") && f.arrival != "closed" && f.arrival != "constant" && f.arrival != "poisson":
+		return fmt.Errorf("--arrival %q: use closed, constant or poisson", f.arrival)
+	case f.rate < 0 || f.rate > maxRate:
+		return fmt.Errorf("--rate %g: use requests per second > 0 and ≤ %d", f.rate, maxRate)
+	case changed("rate") && f.rate == 0:
+		return fmt.Errorf("--rate 0: use requests per second > 0")
+	case f.arrival == "closed" && f.rate > 0:
+		return fmt.Errorf("--rate applies to --arrival constant or poisson; a closed loop is set by --concurrency users")
+	case (f.arrival == "constant" || f.arrival == "poisson") && f.rate == 0:
+		return fmt.Errorf("--arrival %s needs --rate (requests per second)", f.arrival)
+	case f.concurrency < 0:
+		return fmt.Errorf("--concurrency %d: use a whole number ≥ 1", f.concurrency)
+	case f.requests < 0:
+		return fmt.Errorf("--requests %d: use a whole number ≥ 1", f.requests)
+	case f.duration < 0 || f.thinkTime < 0 || f.warmup < 0 || f.timeout < 0:
+		return fmt.Errorf("--duration, --think-time, --warmup and --timeout must not be negative")
+	case changed("iterations") && f.iterations < 1:
+		return fmt.Errorf("--iterations %d: use a whole number ≥ 1", f.iterations)
+	case changed("max-tokens") && f.maxTokens < 1:
+		return fmt.Errorf("--max-tokens %d: use a whole number ≥ 1", f.maxTokens)
+	}
+	return nil
 }
 
 // config applies defaults < preset < file < flags.
 func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 	cfg := bench.Default()
+	if err := f.validate(cmd); err != nil {
+		return cfg, err
+	}
 	preset := f.preset
 	if preset == "" && f.file == "" {
 		preset = "quick"
@@ -66,7 +106,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 	}
 	if f.file != "" {
 		if err := cfg.LoadFile(f.file); err != nil {
-			return cfg, fmt.Errorf("-f %s: %w", f.file, err)
+			return cfg, fmt.Errorf("-f: %w", err)
 		}
 	}
 	changed := cmd.Flags().Changed
@@ -90,15 +130,32 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 		s := f.seed
 		cfg.Workload.Seed = &s
 	}
-	if changed("arrival") || changed("rate") || changed("concurrency") || changed("duration") || changed("requests") || changed("think-time") {
-		cfg.TestScenarios.LoadTests = []bench.LoadTest{f.loadTest()}
+	if changed("same-prompts") {
+		unique := !f.samePrompts
+		cfg.Workload.UniquePrompts = &unique
+	}
+	if changed("arrival") || changed("rate") || changed("concurrency") || changed("duration") || changed("requests") || changed("think-time") || changed("warmup") {
+		lt := f.loadTest()
+		// The command line describes the load; what it does not say
+		// (warm-up, target) comes from the configuration's first load test.
+		if len(cfg.TestScenarios.LoadTests) > 0 {
+			base := cfg.TestScenarios.LoadTests[0]
+			lt.WarmupSeconds, lt.TargetP95MS, lt.TargetMetric = base.WarmupSeconds, base.TargetP95MS, base.TargetMetric
+		}
+		if changed("warmup") {
+			lt.WarmupSeconds = f.warmup.Seconds()
+		}
+		cfg.TestScenarios.LoadTests = []bench.LoadTest{lt}
+		if f.preset == "" && f.file == "" && f.name == "" {
+			cfg.Benchmark.Name = "custom"
+		}
 	}
 	return cfg, nil
 }
 
 // loadTest builds the one load scenario the command line describes.
 func (f *benchFlags) loadTest() bench.LoadTest {
-	lt := bench.LoadTest{Name: "cli", Arrival: f.arrival, Rate: f.rate,
+	lt := bench.LoadTest{Arrival: f.arrival, Rate: f.rate,
 		DurationSeconds: f.duration.Seconds(), Requests: f.requests, ThinkTime: bench.Duration{Duration: f.thinkTime}}
 	if lt.Arrival == "" {
 		lt.Arrival = string(bench.ArrivalClosed)
@@ -117,6 +174,10 @@ func (f *benchFlags) loadTest() bench.LoadTest {
 	if lt.DurationSeconds == 0 && lt.Requests == 0 {
 		lt.DurationSeconds = 30
 	}
-	lt.Name = fmt.Sprintf("%s", lt.Arrival)
+	if lt.Arrival == string(bench.ArrivalClosed) {
+		lt.Name = fmt.Sprintf("closed_%dusers", lt.ConcurrentUsers)
+	} else {
+		lt.Name = fmt.Sprintf("%s_%grps", lt.Arrival, lt.Rate)
+	}
 	return lt
 }

@@ -13,40 +13,44 @@ import (
 )
 
 // progress shows each scenario's requests as they finish: a bar on a
-// terminal, plain lines elsewhere (CI logs, pipes).
+// terminal, plain lines elsewhere (CI logs, pipes) and whenever engines run
+// in parallel, where one bar cannot show several engines.
 type progress struct {
 	w        io.Writer
-	tty      bool
+	bars     bool
 	expected map[string]int
 
-	mu      sync.Mutex
-	bar     *progressbar.ProgressBar
+	mu    sync.Mutex
+	state map[string]*scenarioProgress // by target name
+}
+
+type scenarioProgress struct {
 	name    string
+	bar     *progressbar.ProgressBar
 	started time.Time
 	lastLog time.Time
 	sent    int
 	ok      int
 }
 
-func newProgress(w io.Writer, expected map[string]int) *progress {
+func newProgress(w io.Writer, expected map[string]int, parallel bool) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, expected: expected}
+	return &progress{w: w, bars: tty && !parallel, expected: expected, state: map[string]*scenarioProgress{}}
 }
 
 func (p *progress) ScenarioStarted(t bench.Target, s bench.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.name = fmt.Sprintf("%s · %s", t.Name, s.Name)
-	p.started, p.lastLog = time.Now(), time.Now()
-	p.sent, p.ok = 0, 0
+	st := &scenarioProgress{name: fmt.Sprintf("%s · %s", t.Name, s.Name), started: time.Now(), lastLog: time.Now()}
+	p.state[t.Name] = st
 	n := p.expected[s.Name]
-	if p.tty {
-		p.bar = progressbar.NewOptions(n,
+	if p.bars {
+		st.bar = progressbar.NewOptions(n,
 			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription(p.name),
+			progressbar.OptionSetDescription(st.name),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
@@ -55,26 +59,30 @@ func (p *progress) ScenarioStarted(t bench.Target, s bench.Scenario) {
 		return
 	}
 	if n > 0 {
-		fmt.Fprintf(p.w, "%s: started, %d requests expected\n", p.name, n)
+		fmt.Fprintf(p.w, "%s: started, %d requests expected\n", st.name, n)
 	} else {
-		fmt.Fprintf(p.w, "%s: started\n", p.name)
+		fmt.Fprintf(p.w, "%s: started\n", st.name)
 	}
 }
 
 func (p *progress) Write(rec *bench.Record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sent++
-	if rec.OK {
-		p.ok++
-	}
-	if p.bar != nil {
-		_ = p.bar.Add(1)
+	st := p.state[rec.Engine]
+	if st == nil {
 		return nil
 	}
-	if time.Since(p.lastLog) >= 5*time.Second {
-		p.lastLog = time.Now()
-		fmt.Fprintf(p.w, "%s: %d done, %d ok, %s\n", p.name, p.sent, p.ok, time.Since(p.started).Round(time.Second))
+	st.sent++
+	if rec.OK {
+		st.ok++
+	}
+	if st.bar != nil {
+		_ = st.bar.Add(1)
+		return nil
+	}
+	if time.Since(st.lastLog) >= 5*time.Second {
+		st.lastLog = time.Now()
+		fmt.Fprintf(p.w, "%s: %d done, %d ok, %s\n", st.name, st.sent, st.ok, time.Since(st.started).Round(time.Second))
 	}
 	return nil
 }
@@ -82,19 +90,25 @@ func (p *progress) Write(rec *bench.Record) error {
 func (p *progress) ScenarioFinished(t bench.Target, s bench.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		p.bar = nil
+	st := p.state[t.Name]
+	if st == nil {
+		return
 	}
-	fmt.Fprintf(p.w, "%s: %d requests, %d ok, %d failed in %s\n", p.name, p.sent, p.ok, p.sent-p.ok, time.Since(p.started).Round(10*time.Millisecond))
+	if st.bar != nil {
+		_ = st.bar.Finish()
+	}
+	delete(p.state, t.Name)
+	fmt.Fprintf(p.w, "%s: %d requests, %d ok, %d failed in %s\n", st.name, st.sent, st.ok, st.sent-st.ok, time.Since(st.started).Round(10*time.Millisecond))
 }
 
 // Done ends any display still open.
 func (p *progress) Done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		p.bar = nil
+	for name, st := range p.state {
+		if st.bar != nil {
+			_ = st.bar.Finish()
+		}
+		delete(p.state, name)
 	}
 }

@@ -73,10 +73,10 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.BoolVar(&o.simulate, "simulate", false, "benchmark the built-in vLLM, TGI and Ollama simulators on loopback (no cluster needed)")
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
-	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines (default $"+apiKeyEnv+"); never written to results or logs")
+	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines: KEY for all, or TARGET=KEY[,TARGET=KEY] (default $"+apiKeyEnv+"); never written to results or logs")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
-	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes); insecure")
+	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
 	return cmd
 }
 
@@ -89,6 +89,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	o.cfg = cfg
 	if o.apiKey == "" {
 		o.apiKey = os.Getenv(apiKeyEnv)
+	}
+	if o.kube != nil && o.kube.Insecure != nil && *o.kube.Insecure {
+		o.insecure = true
 	}
 	if o.simulate {
 		if len(o.targets) > 0 {
@@ -109,8 +112,8 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	if err := applyModels(o.resolved, o.models); err != nil {
 		return err
 	}
-	for i := range o.resolved {
-		o.resolved[i].APIKey = o.apiKey
+	if err := applyAPIKeys(o.resolved, o.apiKey, o.ErrOut); err != nil {
+		return err
 	}
 	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
 		return err

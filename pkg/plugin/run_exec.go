@@ -28,6 +28,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// Unregistering restores the default: a second Ctrl-C quits at
+		// once. The journal already holds every finished request.
+		stop()
+		fmt.Fprintf(o.ErrOut, "\nstopping: no new requests; waiting up to %s for those in flight (Ctrl-C again to quit at once)\n", graceAfterStop)
+	}()
 
 	if o.simulate {
 		s := sim.New(sim.Options{Seed: o.seed()})
@@ -69,13 +76,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	collector := &bench.Collector{}
-	progress := newProgress(o.ErrOut, o.expected())
+	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
 	runner := &bench.Runner{
 		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
 		HTTP:    bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Clock: clock, RunID: runID,
 		Sink:     bench.NewMultiSink(journal, collector, progress),
 		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,
+		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 	}
 	fmt.Fprintf(o.ErrOut, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(o.resolved), len(o.scenarios), dir)
 	res := runner.Run(ctx)
@@ -89,6 +97,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		goals[s.Name] = s.Target
 	}
 	summary := bench.Summarize(runID, collector.Snapshot(), goals)
+	succeeded := 0
+	for _, g := range summary.Groups {
+		succeeded += g.Succeeded
+	}
+	if res.Status == "complete" && succeeded == 0 {
+		// Engines answered their probes but no measured request succeeded:
+		// there is nothing to compare.
+		res.Status = "failed"
+	}
 	man.finish(res)
 	if err := export.WriteJSON(filepath.Join(dir, summaryFile), summary); err != nil {
 		return err
@@ -106,11 +123,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "\nResults: %s (status %s)\n", dir, res.Status)
 	log.Info("run finished", "status", res.Status, "dir", dir)
+	if res.RecordErrors > 0 {
+		return fmt.Errorf("%d request(s) could not be written to the journal (first: %s); the summary is complete but requests.jsonl is not", res.RecordErrors, res.FirstRecordError)
+	}
 	switch res.Status {
 	case "interrupted":
 		return &ExitError{Code: 130, Err: fmt.Errorf("interrupted: the summary of what was measured is in %s", dir)}
 	case "failed":
-		return fmt.Errorf("no engine could be benchmarked; see the errors above and %s", filepath.Join(dir, "run.log"))
+		return fmt.Errorf("no request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, summaryFile), filepath.Join(dir, "run.log"))
 	}
 	return nil
 }

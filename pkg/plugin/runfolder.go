@@ -92,6 +92,9 @@ func (m *manifest) finish(res bench.RunResult) {
 // redactArgs keeps the command reproducible without the API key.
 func redactArgs(args []string) []string {
 	out := append([]string(nil), args...)
+	for i := range out {
+		out[i] = bench.RedactURL(out[i])
+	}
 	for i, a := range out {
 		switch {
 		case (a == "--api-key" || a == "--token") && i+1 < len(out):

@@ -2,6 +2,9 @@ package plugin
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -12,13 +15,13 @@ import (
 func parseTarget(s string) (bench.Target, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" || rest == "" {
-		return bench.Target{}, fmt.Errorf("--target %q: write NAME=URL (NAME one of vllm, tgi, ollama, openai) or NAME=TYPE+URL", s)
+		return bench.Target{}, fmt.Errorf("--target %q: write NAME=URL (NAME one of vllm, tgi, ollama, openai) or NAME=TYPE+URL", bench.RedactURL(s))
 	}
 	typ := name
 	if i := strings.Index(rest, "+http"); i > 0 {
 		typ, rest = rest[:i], rest[i+1:]
 	}
-	return newTarget(name, typ, rest, "", "explicit", fmt.Sprintf("--target %q", s))
+	return newTarget(name, typ, rest, "", "explicit", fmt.Sprintf("--target %q", bench.RedactURL(s)))
 }
 
 func newTarget(name, typ, rawURL, api, access, where string) (bench.Target, error) {
@@ -140,4 +143,49 @@ func applyModels(ts []bench.Target, models []string) error {
 		}
 	}
 	return nil
+}
+
+// applyAPIKeys reads KEY (every target) or TARGET=KEY[,TARGET=KEY]. A key
+// is only TARGET=KEY when the part before "=" names a target, since keys
+// themselves may end in "=". Sending a key in clear text to another host
+// gets a warning.
+func applyAPIKeys(ts []bench.Target, spec string, warn io.Writer) error {
+	if spec == "" {
+		return nil
+	}
+	names := map[string]int{}
+	for i, t := range ts {
+		names[t.Name] = i
+	}
+	scoped := false
+	for _, part := range strings.Split(spec, ",") {
+		name, key, ok := strings.Cut(part, "=")
+		if i, known := names[name]; ok && known {
+			ts[i].APIKey = key
+			scoped = true
+		}
+	}
+	if !scoped {
+		for i := range ts {
+			ts[i].APIKey = spec
+		}
+	}
+	for _, t := range ts {
+		if t.APIKey == "" {
+			continue
+		}
+		u, err := url.Parse(t.BaseURL)
+		if err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			fmt.Fprintf(warn, "warning: the API key for %s is sent unencrypted over http:// to %s\n", t.Name, u.Host)
+		}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -91,3 +91,31 @@ func TestRedactArgs(t *testing.T) {
 		t.Errorf("redacted: %s", got)
 	}
 }
+
+func TestCredentialsInURLsAreRefusedAndNeverEchoed(t *testing.T) {
+	_, err := parseTarget("vllm=http://bob:s3cret@h:8000")
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "--api-key") {
+		t.Errorf("error %v must refuse the URL without echoing the password", err)
+	}
+	if got := strings.Join(redactArgs([]string{"--target", "vllm=http://bob:s3cret@h:8000"}), " "); strings.Contains(got, "s3cret") {
+		t.Errorf("command line kept the password: %s", got)
+	}
+}
+
+func TestAPIKeysPerTarget(t *testing.T) {
+	ts := []bench.Target{{Name: "vllm", BaseURL: "http://127.0.0.1:1"}, {Name: "gw", BaseURL: "http://llm.example.com"}}
+	var warn strings.Builder
+	if err := applyAPIKeys(ts, "gw=k2==", &warn); err != nil {
+		t.Fatal(err)
+	}
+	if ts[0].APIKey != "" || ts[1].APIKey != "k2==" {
+		t.Errorf("keys %q %q", ts[0].APIKey, ts[1].APIKey)
+	}
+	if !strings.Contains(warn.String(), "unencrypted") || strings.Contains(warn.String(), "k2") {
+		t.Errorf("warning %q", warn.String())
+	}
+	ts[1].APIKey = ""
+	if err := applyAPIKeys(ts, "abc=def", &warn); err != nil || ts[0].APIKey != "abc=def" || ts[1].APIKey != "abc=def" {
+		t.Errorf("a key that names no target is everyone's key: %q %q", ts[0].APIKey, ts[1].APIKey)
+	}
+}

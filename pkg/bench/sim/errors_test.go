@@ -28,7 +28,7 @@ func TestOllamaBusyBeyondQueue(t *testing.T) {
 		t.Errorf("native: %d %s, want 503 %s", resp.status, resp.body, busy)
 	}
 	resp = post(t, url+"/v1/chat/completions", `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true}`)
-	want := `{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}`
+	want := `{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}` + "\n"
 	if resp.status != 503 || string(resp.body) != want {
 		t.Errorf("openai: %d %s, want 503 %s", resp.status, resp.body, want)
 	}

@@ -9,7 +9,8 @@ import (
 // job is one generation request after parsing and validation.
 type job struct {
 	arrived      time.Time
-	seq          uint64     // the engine's request number
+	seq          uint64 // the engine's request number
+	model        *modelState
 	rng          *rand.Rand // seeded by (Seed, seq): texts and jitter
 	promptTokens int
 	maxTokens    int
@@ -47,7 +48,7 @@ type emitFunc func(i int, w *word, last bool) error
 
 func (e *engine) newJob(arrived time.Time) *job {
 	seq := e.requests.Add(1)
-	return &job{arrived: arrived, seq: seq, rng: newRequestRNG(e.seed, seq)}
+	return &job{arrived: arrived, seq: seq, rng: newRequestRNG(e.seed, seq), model: e.models[0]}
 }
 
 func (e *engine) plan(j *job) outcome {
@@ -55,8 +56,12 @@ func (e *engine) plan(j *job) outcome {
 	if j.unlimited {
 		o.eos = true
 	}
-	if !j.forceLength && e.prof.NaturalStopTokens > 0 {
-		stopAt := max(e.prof.NaturalStopTokens, j.minTokens, 1)
+	natural := e.prof.NaturalStopTokens
+	if j.model.naturalStop > 0 {
+		natural = j.model.naturalStop
+	}
+	if !j.forceLength && natural > 0 {
+		stopAt := max(natural, j.minTokens, 1)
 		if stopAt < o.tokens {
 			o.tokens, o.eos = stopAt, true
 		}
@@ -78,7 +83,7 @@ func (e *engine) run(ctx context.Context, j *job, o outcome, emit emitFunc) (tim
 	}
 	defer e.release()
 	tm.admitted = time.Now()
-	if err := e.waitLoaded(ctx, timer); err != nil {
+	if err := e.waitLoaded(ctx, timer, j.model); err != nil {
 		return tm, err
 	}
 	tm.loaded = time.Now()
@@ -110,6 +115,6 @@ func (e *engine) run(ctx context.Context, j *job, o outcome, emit emitFunc) (tim
 			next = next.Add(gap)
 		}
 	}
-	e.lastUsed.Store(time.Now().UnixNano())
+	j.model.lastUsed.Store(time.Now().UnixNano())
 	return tm, nil
 }

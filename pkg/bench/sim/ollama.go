@@ -1,7 +1,12 @@
 package sim
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,8 +22,10 @@ const (
 	ollamaKeepAlive = 5 * time.Minute
 	ollamaNDJSON    = "application/x-ndjson"
 	ollamaJSON      = "application/json; charset=utf-8"
-	ollamaDetails   = `{"parent_model":"","format":"gguf","family":"llama","families":["llama"],"parameter_size":"3.2B","quantization_level":"Q4_K_M"}`
-	ollamaBusy      = "server busy, please try again.  maximum pending requests exceeded"
+	// ollamaOpenAIJSON is what the OpenAI middleware sets on whole bodies.
+	ollamaOpenAIJSON = "application/json"
+	ollamaDetails    = `{"parent_model":"","format":"gguf","family":"llama","families":["llama"],"parameter_size":"3.2B","quantization_level":"Q4_K_M"}`
+	ollamaBusy       = "server busy, please try again.  maximum pending requests exceeded"
 	// num_predict -1 means "until EOS or the context fills"; the simulator
 	// stops at this many tokens and reports it as a natural stop.
 	ollamaUnlimitedTokens = 128
@@ -33,7 +40,8 @@ func (e *engine) ollamaHandler() http.Handler {
 	mux.HandleFunc("GET /api/tags", e.ollamaTags)
 	mux.HandleFunc("GET /api/ps", e.ollamaPS)
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, ollamaJSON, []byte(`{"version":"`+ollamaVersion+`"}`))
+		b := append([]byte(`{"version":`), appendString(nil, e.dialect().version, true)...)
+		writeJSON(w, http.StatusOK, ollamaJSON, append(b, '}'))
 	})
 	mux.HandleFunc("GET /v1/models", e.ollamaOpenAIModels)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -51,8 +59,79 @@ func ollamaTagged(name string) string {
 	return name + ":latest"
 }
 
-func (e *engine) ollamaKnows(model string) bool {
-	return ollamaTagged(model) == ollamaTagged(e.prof.Model)
+// ollamaModel finds a served model by name, with or without ":latest".
+func (e *engine) ollamaModel(name string) *modelState {
+	if name == "" {
+		return nil
+	}
+	tagged := ollamaTagged(name)
+	for _, m := range e.models {
+		if m.name == tagged {
+			return m
+		}
+	}
+	return nil
+}
+
+// ollamaDialect is what the simulator writes differently per Ollama
+// release. v0.11.4 and v0.24.0 were captured from real servers
+// (transcripts/real-ollama-*); 0.32.15 is read from its source
+// (wire-formats.md §3).
+type ollamaDialect struct {
+	version string
+	// v0.11.4's ChatResponse has done_reason before done
+	// (real-ollama-0.11.4-chat.ndjson); /api/generate never did.
+	chatDoneReasonFirst bool
+	// v0.11.4 finds an unknown model for chat in the scheduler: `model "x"
+	// not found, try pulling it first` on /api/chat and
+	// /v1/chat/completions, while /api/generate and /v1/completions say
+	// `model 'x' not found`; its OpenAI middleware types every error
+	// api_error (real-ollama-0.11.4-error-404.json, -openai-error-404.json).
+	v011Errors bool
+	// Before v0.32.6 every chat chunk's delta carries the role, the finish
+	// chunk has "content":"" and created is each chunk's own time
+	// (wire-formats.md §3.6; real-ollama-0.11.4-openai-chat-stream.sse).
+	legacyOpenAIChunks bool
+}
+
+func (e *engine) dialect() ollamaDialect {
+	v := e.prof.Version
+	if v == "" {
+		v = ollamaVersion
+	}
+	return ollamaDialect{
+		version:             v,
+		chatDoneReasonFirst: versionBefore(v, "0.12.0"),
+		v011Errors:          versionBefore(v, "0.12.0"),
+		legacyOpenAIChunks:  versionBefore(v, "0.32.6"),
+	}
+}
+
+// versionBefore compares dotted release numbers ("0.11.4" < "0.12.0");
+// anything after a "-" or "+" is ignored.
+func versionBefore(v, than string) bool {
+	parse := func(s string) []int {
+		s = strings.TrimPrefix(s, "v")
+		if i := strings.IndexAny(s, "-+"); i >= 0 {
+			s = s[:i]
+		}
+		var out []int
+		for _, f := range strings.Split(s, ".") {
+			n, _ := strconv.Atoi(f)
+			out = append(out, n)
+		}
+		return out
+	}
+	return slices.Compare(parse(v), parse(than)) < 0
+}
+
+// ollamaNotFound is the 404 message for an unknown model; chat is
+// /api/chat or /v1/chat/completions.
+func (d ollamaDialect) notFound(model string, chat bool) string {
+	if d.v011Errors && chat {
+		return `model "` + model + `" not found, try pulling it first`
+	}
+	return "model '" + model + "' not found"
 }
 
 func ollamaError(w http.ResponseWriter, status int, msg string) {
@@ -103,14 +182,16 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 		ollamaError(w, http.StatusBadRequest, "model is required")
 		return
 	}
-	if !e.ollamaKnows(req.Model) {
-		ollamaError(w, http.StatusNotFound, "model '"+req.Model+"' not found")
+	d := e.dialect()
+	model := e.ollamaModel(req.Model)
+	if model == nil {
+		ollamaError(w, http.StatusNotFound, d.notFound(req.Model, chat))
 		return
 	}
 	var prompt int
 	if chat {
 		if len(req.Messages) == 0 {
-			e.ollamaLoadOnly(w, r, req.Model, chat)
+			e.ollamaLoadOnly(w, r, req.Model, model, chat)
 			return
 		}
 		chars := make([]int, len(req.Messages))
@@ -120,7 +201,7 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 		prompt = chatPromptTokens(chars)
 	} else {
 		if req.Prompt == "" {
-			e.ollamaLoadOnly(w, r, req.Model, chat)
+			e.ollamaLoadOnly(w, r, req.Model, model, chat)
 			return
 		}
 		prompt = estimateTokens(len(req.System) + len(req.Prompt))
@@ -135,6 +216,7 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 	defer e.leave()
 
 	j := e.newJob(arrived)
+	j.model = model
 	j.promptTokens = prompt
 	var numPredict *int
 	if req.Options.NumPredict != nil {
@@ -170,7 +252,7 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 				context = appendContextID(context, tok.id)
 			}
 		}
-		b := e.ollamaDone(append([]byte(nil), head...), chat, string(text), o, tm, j.promptTokens, context)
+		b := e.ollamaDone(append([]byte(nil), head...), d, chat, string(text), o, tm, j.promptTokens, context)
 		writeJSON(w, http.StatusOK, ollamaJSON, b)
 		return
 	}
@@ -192,14 +274,25 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 	if err != nil {
 		return
 	}
-	s.buf = e.ollamaDone(append(s.buf, head...), chat, "", o, tm, j.promptTokens, context)
+	s.buf = e.ollamaDone(append(s.buf, head...), d, chat, "", o, tm, j.promptTokens, context)
 	s.buf = append(s.buf, '\n')
 	_ = s.send()
 }
 
+// ollamaEvalCount is eval_count: the tokens generated, and on a natural stop
+// the end-of-sequence token too, which is counted but never streamed
+// (real-ollama-0.24.0-chat-stop.ndjson: 25 chunks, eval_count 26; v0.11.4
+// the same).
+func ollamaEvalCount(o outcome) int {
+	if o.eos {
+		return o.tokens + 1
+	}
+	return o.tokens
+}
+
 // ollamaDone finishes a line begun with head: the done object with the
 // metrics in api.Metrics order.
-func (e *engine) ollamaDone(b []byte, chat bool, text string, o outcome, tm timing, prompt int, context []byte) []byte {
+func (e *engine) ollamaDone(b []byte, d ollamaDialect, chat bool, text string, o outcome, tm timing, prompt int, context []byte) []byte {
 	b = time.Now().UTC().AppendFormat(b, time.RFC3339Nano)
 	if chat {
 		b = append(b, `","message":{"role":"assistant","content":`...)
@@ -209,13 +302,15 @@ func (e *engine) ollamaDone(b []byte, chat bool, text string, o outcome, tm timi
 		b = append(b, `","response":`...)
 		b = appendString(b, text, true)
 	}
-	b = append(b, `,"done":true,"done_reason":"`...)
-	if o.eos {
-		b = append(b, "stop"...)
+	if chat && d.chatDoneReasonFirst {
+		b = append(b, `,"done_reason":"`...)
+		b = append(b, ollamaFinish(o)...)
+		b = append(b, `","done":true`...)
 	} else {
-		b = append(b, "length"...)
+		b = append(b, `,"done":true,"done_reason":"`...)
+		b = append(b, ollamaFinish(o)...)
+		b = append(b, '"')
 	}
-	b = append(b, '"')
 	if context != nil {
 		b = append(b, `,"context":[`...)
 		b = append(b, context[:len(context)-1]...) // drop the trailing comma
@@ -228,7 +323,7 @@ func (e *engine) ollamaDone(b []byte, chat bool, text string, o outcome, tm timi
 	b = appendNonZero(b, "load_duration", int64(load))
 	b = appendNonZero(b, "prompt_eval_count", int64(prompt))
 	b = appendNonZero(b, "prompt_eval_duration", int64(tm.first.Sub(tm.loaded)))
-	b = appendNonZero(b, "eval_count", int64(o.tokens))
+	b = appendNonZero(b, "eval_count", int64(ollamaEvalCount(o)))
 	b = appendNonZero(b, "eval_duration", int64(tm.last.Sub(tm.first)))
 	return append(b, '}')
 }
@@ -265,13 +360,13 @@ func appendContextID(b []byte, id int) []byte {
 
 // ollamaLoadOnly answers a request without messages or prompt, which
 // Ollama treats as "load the model" (done_reason "load").
-func (e *engine) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model string, chat bool) {
+func (e *engine) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model string, m *modelState, chat bool) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
-	if e.waitLoaded(r.Context(), t) != nil {
+	if e.waitLoaded(r.Context(), t, m) != nil {
 		return
 	}
-	e.lastUsed.Store(time.Now().UnixNano())
+	m.lastUsed.Store(time.Now().UnixNano())
 	b := append([]byte(nil), `{"model":`...)
 	b = appendString(b, model, true)
 	b = append(b, `,"created_at":"`...)
@@ -285,54 +380,91 @@ func (e *engine) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model st
 	writeJSON(w, http.StatusOK, ollamaJSON, b)
 }
 
-// ollamaTags mirrors transcripts/ollama-tags.json.
+// ollamaDigest is a model's digest: the transcript's for the default
+// model, a stable stand-in for the others.
+func (e *engine) ollamaDigest(m *modelState) string {
+	if len(e.prof.Models) == 0 {
+		return ollamaDigest
+	}
+	sum := sha256.Sum256([]byte(m.name))
+	return hex.EncodeToString(sum[:])
+}
+
+// ollamaTags mirrors transcripts/ollama-tags.json (real-ollama-0.24.0-tags-both.json
+// for several models).
 func (e *engine) ollamaTags(w http.ResponseWriter, _ *http.Request) {
-	name := ollamaTagged(e.prof.Model)
-	b := append([]byte(nil), `{"models":[{"name":`...)
-	b = appendString(b, name, true)
-	b = append(b, `,"model":`...)
-	b = appendString(b, name, true)
-	b = append(b, `,"modified_at":"`...)
-	b = e.created.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","size":`...)
-	b = appendInt(b, ollamaSize)
-	b = append(b, `,"digest":"`+ollamaDigest+`","details":`+ollamaDetails+`}]}`...)
-	writeJSON(w, http.StatusOK, ollamaJSON, b)
+	b := append([]byte(nil), `{"models":[`...)
+	for i, m := range e.models {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, m.name, true)
+		b = append(b, `,"model":`...)
+		b = appendString(b, m.name, true)
+		b = append(b, `,"modified_at":"`...)
+		b = e.created.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","size":`...)
+		b = appendInt(b, ollamaSize)
+		b = append(b, `,"digest":"`...)
+		b = append(b, e.ollamaDigest(m)...)
+		b = append(b, `","details":`+ollamaDetails+`}`...)
+	}
+	writeJSON(w, http.StatusOK, ollamaJSON, append(b, "]}"...))
 }
 
-// ollamaPS mirrors transcripts/ollama-ps.json; the model shows once loaded.
+// ollamaPS mirrors transcripts/ollama-ps.json: the loaded models, most
+// recently used first.
 func (e *engine) ollamaPS(w http.ResponseWriter, _ *http.Request) {
-	if !e.loaded.Load() {
-		writeJSON(w, http.StatusOK, ollamaJSON, []byte(`{"models":[]}`))
-		return
+	var loaded []*modelState
+	for _, m := range e.models {
+		if m.loaded.Load() {
+			loaded = append(loaded, m)
+		}
 	}
-	name := ollamaTagged(e.prof.Model)
-	expires := time.Now()
-	if last := e.lastUsed.Load(); last != 0 {
-		expires = time.Unix(0, last)
+	slices.SortStableFunc(loaded, func(a, b *modelState) int { return cmp.Compare(b.lastUsed.Load(), a.lastUsed.Load()) })
+	b := append([]byte(nil), `{"models":[`...)
+	for i, m := range loaded {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		expires := time.Now()
+		if last := m.lastUsed.Load(); last != 0 {
+			expires = time.Unix(0, last)
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, m.name, true)
+		b = append(b, `,"model":`...)
+		b = appendString(b, m.name, true)
+		b = append(b, `,"size":`...)
+		b = appendInt(b, ollamaVRAM)
+		b = append(b, `,"digest":"`...)
+		b = append(b, e.ollamaDigest(m)...)
+		b = append(b, `","details":`+ollamaDetails+`,"expires_at":"`...)
+		b = expires.Add(ollamaKeepAlive).UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","size_vram":`...)
+		b = appendInt(b, ollamaVRAM)
+		b = append(b, `,"context_length":`...)
+		b = appendInt(b, ollamaContext)
+		b = append(b, '}')
 	}
-	b := append([]byte(nil), `{"models":[{"name":`...)
-	b = appendString(b, name, true)
-	b = append(b, `,"model":`...)
-	b = appendString(b, name, true)
-	b = append(b, `,"size":`...)
-	b = appendInt(b, ollamaVRAM)
-	b = append(b, `,"digest":"`+ollamaDigest+`","details":`+ollamaDetails+`,"expires_at":"`...)
-	b = expires.Add(ollamaKeepAlive).UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","size_vram":`...)
-	b = appendInt(b, ollamaVRAM)
-	b = append(b, `,"context_length":`...)
-	b = appendInt(b, ollamaContext)
-	b = append(b, `}]}`...)
-	writeJSON(w, http.StatusOK, ollamaJSON, b)
+	writeJSON(w, http.StatusOK, ollamaJSON, append(b, "]}"...))
 }
 
-// ollamaOpenAIModels mirrors transcripts/ollama-openai-models.json.
+// ollamaOpenAIModels mirrors transcripts/real-ollama-0.11.4-openai-models.json:
+// the middleware's json.Encoder ends the body with a newline, under a
+// Content-Type without charset.
 func (e *engine) ollamaOpenAIModels(w http.ResponseWriter, _ *http.Request) {
-	b := append([]byte(nil), `{"object":"list","data":[{"id":`...)
-	b = appendString(b, ollamaTagged(e.prof.Model), true)
-	b = append(b, `,"object":"model","created":`...)
-	b = appendInt(b, e.created.Unix())
-	b = append(b, `,"owned_by":"library"}]}`...)
-	writeJSON(w, http.StatusOK, ollamaJSON, b)
+	b := append([]byte(nil), `{"object":"list","data":[`...)
+	for i, m := range e.models {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, m.name, true)
+		b = append(b, `,"object":"model","created":`...)
+		b = appendInt(b, e.created.Unix())
+		b = append(b, `,"owned_by":"library"}`...)
+	}
+	writeJSON(w, http.StatusOK, ollamaOpenAIJSON, append(b, "]}\n"...))
 }

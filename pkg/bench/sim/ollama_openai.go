@@ -8,21 +8,24 @@ import (
 )
 
 // ollamaOpenAIError writes the OpenAI-compatible envelope of Ollama's
-// middleware (transcripts/ollama-openai-error-404.json).
-func ollamaOpenAIError(w http.ResponseWriter, status int, msg string) {
+// middleware (transcripts/ollama-openai-error-404.json): json.Encoder's
+// trailing newline, Content-Type without charset. v0.11.4 types every
+// error api_error (real-ollama-0.11.4-openai-error-404.json).
+func ollamaOpenAIError(w http.ResponseWriter, d ollamaDialect, status int, msg string) {
 	typ := "api_error"
-	switch status {
-	case http.StatusBadRequest:
+	switch {
+	case d.v011Errors:
+	case status == http.StatusBadRequest:
 		typ = "invalid_request_error"
-	case http.StatusNotFound:
+	case status == http.StatusNotFound:
 		typ = "not_found_error"
 	}
 	b := append([]byte(nil), `{"error":{"message":`...)
 	b = appendString(b, msg, true)
 	b = append(b, `,"type":"`...)
 	b = append(b, typ...)
-	b = append(b, `","param":null,"code":null}}`...)
-	writeJSON(w, status, ollamaJSON, b)
+	b = append(b, `","param":null,"code":null}}`+"\n"...)
+	writeJSON(w, status, ollamaOpenAIJSON, b)
 }
 
 func ollamaFinish(o outcome) string {
@@ -38,41 +41,44 @@ func ollamaFinish(o outcome) string {
 // usage chunk when asked for, then [DONE]. Streaming is off unless asked.
 func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrived := time.Now()
+	d := e.dialect()
 	var req openAIRequest
 	if err := decodeBody(w, r, &req); err != nil {
-		ollamaOpenAIError(w, http.StatusBadRequest, err.Error())
+		ollamaOpenAIError(w, d, http.StatusBadRequest, err.Error())
 		return
 	}
 	if req.Model == "" {
-		ollamaOpenAIError(w, http.StatusBadRequest, "model is required")
+		ollamaOpenAIError(w, d, http.StatusBadRequest, "model is required")
 		return
 	}
-	if !e.ollamaKnows(req.Model) {
-		ollamaOpenAIError(w, http.StatusNotFound, "model '"+req.Model+"' not found")
+	model := e.ollamaModel(req.Model)
+	if model == nil {
+		ollamaOpenAIError(w, d, http.StatusNotFound, d.notFound(req.Model, chat))
 		return
 	}
 	var prompt int
 	if chat {
 		if len(req.Messages) == 0 {
-			ollamaOpenAIError(w, http.StatusBadRequest, "invalid message format: messages is required")
+			ollamaOpenAIError(w, d, http.StatusBadRequest, "invalid message format: messages is required")
 			return
 		}
 		prompt = req.chatPromptTokens()
 	} else {
 		var text string
 		if err := json.Unmarshal(req.Prompt, &text); err != nil {
-			ollamaOpenAIError(w, http.StatusBadRequest, "prompt must be a string")
+			ollamaOpenAIError(w, d, http.StatusBadRequest, "prompt must be a string")
 			return
 		}
 		prompt = estimateTokens(len(text)) + 2*chatTemplateTokens
 	}
 	if !e.enter(e.prof.MaxBatch + e.prof.MaxQueue) {
-		ollamaOpenAIError(w, http.StatusServiceUnavailable, ollamaBusy)
+		ollamaOpenAIError(w, d, http.StatusServiceUnavailable, ollamaBusy)
 		return
 	}
 	defer e.leave()
 
 	j := e.newJob(arrived)
+	j.model = model
 	j.promptTokens = prompt
 	// Only max_tokens maps to num_predict; Ollama ignores
 	// max_completion_tokens (wire-formats.md §3.6).
@@ -89,7 +95,7 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 		if err != nil {
 			return
 		}
-		writeJSON(w, http.StatusOK, ollamaJSON, ollamaOpenAIBody(chat, id, req.Model, arrived.Unix(), string(text), o, prompt))
+		writeJSON(w, http.StatusOK, ollamaOpenAIJSON, ollamaOpenAIBody(chat, id, req.Model, arrived.Unix(), string(text), o, prompt))
 		return
 	}
 
@@ -98,8 +104,9 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 	defer s.free()
 	var env ollamaEnvelope
 	emit := func(i int, tok *word, _ bool) error {
-		if i == 0 {
-			// created is pinned to the first response.
+		if i == 0 || d.legacyOpenAIChunks {
+			// created is pinned to the first response, except before
+			// v0.32.6, where each chunk has its own.
 			env = newOllamaEnvelope(chat, id, req.Model, time.Now().Unix(), withUsage)
 		}
 		b := append(s.buf, env.pre...)
@@ -108,7 +115,7 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 			b = append(b, `{"text":`...)
 			b = appendQuotedWord(b, tok)
 			b = append(b, `,"index":0,"finish_reason":null}]`...)
-		case i == 0:
+		case i == 0 || d.legacyOpenAIChunks:
 			b = append(b, `{"index":0,"delta":{"role":"assistant","content":`...)
 			b = appendQuotedWord(b, tok)
 			b = append(b, `},"finish_reason":null}]`...)
@@ -123,10 +130,16 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 	if _, err := e.run(r.Context(), j, o, emit); err != nil {
 		return
 	}
+	if d.legacyOpenAIChunks || o.tokens == 0 {
+		env = newOllamaEnvelope(chat, id, req.Model, time.Now().Unix(), withUsage)
+	}
 	b := append(s.buf, env.pre...)
-	if chat {
+	switch {
+	case chat && d.legacyOpenAIChunks:
+		b = append(b, `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":"`...)
+	case chat:
 		b = append(b, `{"index":0,"delta":{},"finish_reason":"`...)
-	} else {
+	default:
 		b = append(b, `{"text":"","index":0,"finish_reason":"`...)
 	}
 	b = append(b, ollamaFinish(o)...)
@@ -137,12 +150,12 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 		b = append(b, ']')
 		if chat {
 			b = append(b, `,"usage":`...)
-			b = appendOpenAIUsage(b, prompt, o.tokens)
+			b = appendOpenAIUsage(b, prompt, ollamaEvalCount(o))
 			b = append(b, "}\n\n"...)
 		} else {
 			b = append(b, env.model...)
 			b = append(b, `,"usage":`...)
-			b = appendOpenAIUsage(b, prompt, o.tokens)
+			b = appendOpenAIUsage(b, prompt, ollamaEvalCount(o))
 			b = append(b, "}\n\n"...)
 		}
 	}
@@ -187,7 +200,7 @@ func newOllamaEnvelope(chat bool, id, model string, created int64, withUsage boo
 }
 
 // ollamaOpenAIBody is a non-streamed chat.completion or text_completion
-// (transcripts/real-ollama-0.24.0-openai-chat.json).
+// (transcripts/real-ollama-0.24.0-openai-chat.json), newline included.
 func ollamaOpenAIBody(chat bool, id, model string, created int64, text string, o outcome, prompt int) []byte {
 	b := append([]byte(nil), `{"id":"`...)
 	b = append(b, id...)
@@ -211,6 +224,6 @@ func ollamaOpenAIBody(chat bool, id, model string, created int64, text string, o
 	}
 	b = append(b, ollamaFinish(o)...)
 	b = append(b, `"}],"usage":`...)
-	b = appendOpenAIUsage(b, prompt, o.tokens)
-	return append(b, '}')
+	b = appendOpenAIUsage(b, prompt, ollamaEvalCount(o))
+	return append(b, "}\n"...)
 }

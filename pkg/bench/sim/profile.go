@@ -17,6 +17,14 @@ type Profile struct {
 	// Model is the served model name. Ollama names carry a tag
 	// ("llama3.2:latest"); requests may leave ":latest" off.
 	Model string
+	// Models, when set, are the models an Ollama engine serves instead of
+	// Model alone, listed in this order by /api/tags and /v1/models. Each
+	// has its own cold load and may stop by itself.
+	Models []Model
+	// Version is the Ollama version imitated, in /api/version and in the
+	// wire details that changed between releases (see ollamaDialect); empty
+	// is 0.32.15. Other engines ignore it.
+	Version string
 
 	PrefillBase     time.Duration // fixed cost before the first token
 	PrefillPerToken time.Duration // added per prompt token
@@ -45,6 +53,17 @@ type Profile struct {
 	// MaxQueue caps Ollama's waiting requests (OLLAMA_MAX_QUEUE); beyond
 	// MaxBatch+MaxQueue in flight Ollama answers 503. 0 = 512.
 	MaxQueue int
+}
+
+// Model is one model a simulated Ollama serves.
+type Model struct {
+	// Name as listed, with its tag ("tiny:latest"); ":latest" is added
+	// when there is none.
+	Name string
+	// NaturalStopTokens makes this model end with EOS after this many
+	// generated tokens, like Profile.NaturalStopTokens does for the engine
+	// (which applies to models that leave this 0).
+	NaturalStopTokens int
 }
 
 const (
@@ -119,6 +138,9 @@ func resolveProfile(engine bench.EngineType, opts Options) Profile {
 	p.Engine = engine
 	if p.Model == "" {
 		p.Model = def.Model
+	}
+	if len(p.Models) > 0 {
+		p.Model = p.Models[0].Name
 	}
 	if p.MaxBatch <= 0 {
 		p.MaxBatch = def.MaxBatch

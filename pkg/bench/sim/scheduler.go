@@ -31,12 +31,23 @@ type engine struct {
 	// take the lock.
 	runningNow atomic.Int64
 
-	loadUntil time.Time // zero until the first request starts the model load
-	loaded    atomic.Bool
-	lastUsed  atomic.Int64 // unix nanoseconds, for /api/ps expires_at
+	// models are the served models, in listing order; engines other than
+	// Ollama have one.
+	models []*modelState
 
 	// trace, when set (tests), sees each modelled gap before it is slept.
 	trace func(request uint64, token int, gap time.Duration)
+}
+
+// modelState is one served model. Ollama loads each model on its first
+// request, so each has its own cold load.
+type modelState struct {
+	name        string // with its tag for Ollama
+	naturalStop int    // Model.NaturalStopTokens
+
+	loadUntil time.Time // under engine.mu; zero until the first request starts the load
+	loaded    atomic.Bool
+	lastUsed  atomic.Int64 // unix nanoseconds, for /api/ps expires_at
 }
 
 type waiter struct {
@@ -45,7 +56,19 @@ type waiter struct {
 }
 
 func newEngine(kind bench.EngineType, opts Options, created time.Time) *engine {
-	return &engine{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
+	e := &engine{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
+	if kind == bench.EngineOllama && len(e.prof.Models) > 0 {
+		for _, m := range e.prof.Models {
+			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens})
+		}
+	} else {
+		name := e.prof.Model
+		if kind == bench.EngineOllama {
+			name = ollamaTagged(name)
+		}
+		e.models = []*modelState{{name: name}}
+	}
+	return e
 }
 
 // enter counts a request in flight unless limit (0 = none) are already in
@@ -118,23 +141,23 @@ func (e *engine) queueState() (running, waiting, inFlight int) {
 	return e.running, e.waiting.Len(), e.inFlight
 }
 
-// waitLoaded blocks until the model is loaded. The first caller starts the
+// waitLoaded blocks until model m is loaded. The first caller starts the
 // load; everyone arriving during it waits for the same moment, as requests
 // do while Ollama loads a model.
-func (e *engine) waitLoaded(ctx context.Context, t *time.Timer) error {
-	if e.loaded.Load() {
+func (e *engine) waitLoaded(ctx context.Context, t *time.Timer, m *modelState) error {
+	if m.loaded.Load() {
 		return nil
 	}
 	e.mu.Lock()
-	if e.loadUntil.IsZero() {
-		e.loadUntil = time.Now().Add(e.prof.ColdLoad)
+	if m.loadUntil.IsZero() {
+		m.loadUntil = time.Now().Add(e.prof.ColdLoad)
 	}
-	until := e.loadUntil
+	until := m.loadUntil
 	e.mu.Unlock()
 	if err := sleepUntil(ctx, t, until); err != nil {
 		return err
 	}
-	e.loaded.Store(true)
+	m.loaded.Store(true)
 	return nil
 }
 

@@ -167,7 +167,8 @@ func TestBodiesMatchTranscriptsExactly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.transcript+" "+tc.path, func(t *testing.T) {
 			want := bytes.TrimSuffix(readTranscript(t, tc.transcript), []byte("\n"))
-			if strings.HasSuffix(tc.transcript, ".sse") {
+			if strings.HasSuffix(tc.transcript, ".sse") || strings.Contains(tc.transcript, "openai-error") {
+				// Ollama's OpenAI middleware ends bodies with json.Encoder's newline.
 				want = readTranscript(t, tc.transcript)
 			}
 			resp := do(t, tc.method, urls[tc.engine]+tc.path, tc.body)

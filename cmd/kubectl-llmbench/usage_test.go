@@ -1,0 +1,78 @@
+package main
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestUsageErrorsAreActionable(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("test_scenarios:\n  load_tests:\n    - name: x\n      concurrent_users: 0\n      duration_seconds: 5\n"), 0o644)
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run"}, []string{"--target", "--simulate"}},
+		{[]string{"run", "--simulate", "-f", cfg}, []string{"load_tests[0].concurrent_users", "0"}},
+		{[]string{"run", "--target", "foo=http://127.0.0.1:1"}, []string{"foo", "vllm, tgi, ollama, openai"}},
+		{[]string{"run", "--target", "vllm=ftp://x"}, []string{"ftp://x", "http://"}},
+		{[]string{"run", "--simulate", "--preset", "huge"}, []string{"--preset", "quick, standard, stress"}},
+		{[]string{"run", "--simulate", "--arrival", "poisson"}, []string{"rate"}},
+	}
+	for _, tc := range cases {
+		r := run(t, tc.args...)
+		if r.code != 1 {
+			t.Errorf("%v: exit %d, want 1", tc.args, r.code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%v: error lacks %q:\n%s", tc.args, w, r.stderr)
+			}
+		}
+	}
+}
+
+func TestDryRunPrintsPlanAndSendsNothing(t *testing.T) {
+	srv := &truthServer{delay: time.Millisecond}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	out := t.TempDir()
+	r := run(t, "run", "--preset", "standard", "--dry-run", "--output-dir", out, "--target", "vllm="+hs.URL)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"chat_users_10", "poisson_5rps", "closed loop, 10 users", hs.URL} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("plan lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("dry run wrote %d entries", len(entries))
+	}
+	if len(srv.truth) != 0 {
+		t.Error("dry run sent requests")
+	}
+}
+
+func TestInitConfigRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "llmbench.yaml")
+	if r := run(t, "init", "-o", path); r.code != 0 {
+		t.Fatalf("init: %s", r.stderr)
+	}
+	r := run(t, "config", "-f", path, "--max-tokens", "77")
+	if r.code != 0 {
+		t.Fatalf("config: %s", r.stderr)
+	}
+	for _, w := range []string{"max_tokens: 77", "poisson_8rps", "chat_users_10", "manual_urls"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("effective config lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	if r := run(t, "init", "-o", path); r.code != 1 || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("init over an existing file: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// readStream consumes the body event by event and returns when the stream
+// ended for timing purposes.
+func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start time.Time, rec *Record) time.Time {
+	st, pool := getStreamState(c.Target.API, body)
+	defer func() { st.fr.r = nil; pool.Put(st) }() // the body is not the pool's to keep
+	parser, fr, ev := st.parser, &st.fr, &st.ev
+	defer func() { rec.ResponseBytes = fr.n }()
+	var (
+		last        time.Duration
+		tokenEvents int
+		done        bool
+		end         time.Time
+	)
+	for {
+		payload, at, err := fr.next()
+		if err != nil {
+			if err == io.EOF && len(rec.FinishReason) > 0 {
+				// Some OpenAI-compatible servers end without [DONE]; a
+				// finish_reason already said the generation completed.
+				end, done = fr.at, true
+				break
+			}
+			// The request ended when the failure was seen, not at the last
+			// byte, which may be long before a timeout (or never, for an
+			// empty body).
+			end = time.Now()
+			switch {
+			case rctx.Err() != nil:
+				rec.ErrorClass = classifyContext(ctx, rctx)
+			case err == io.EOF:
+				rec.ErrorClass = ErrTruncated
+				err = errors.New("stream ended before its final event")
+			default:
+				rec.ErrorClass = ErrTruncated
+			}
+			rec.Error = err.Error()
+			break
+		}
+		if perr := parser.Parse(payload, ev); perr != nil {
+			end = at
+			rec.ErrorClass, rec.Error = ErrParse, perr.Error()
+			if fr.partial {
+				// The body ended inside this event.
+				rec.ErrorClass = ErrTruncated
+				rec.Error = "stream ended in the middle of an event: " + perr.Error()
+			}
+			break
+		}
+		if ev.Err != nil {
+			end = at
+			rec.ErrorClass, rec.Error = ErrStream, ev.Err.Error()
+			if rec.Error == "" {
+				rec.Error = "the server reported an error without a message"
+			}
+			break
+		}
+		if len(ev.Text) > 0 || len(ev.Reasoning) > 0 {
+			off := at.Sub(start)
+			if rec.TTFTMS == nil {
+				rec.TTFTMS = msPtr(off)
+			} else {
+				rec.ITLMS = append(rec.ITLMS, ms(off-last))
+			}
+			if len(ev.Text) > 0 && rec.TTFTContentMS == nil {
+				rec.TTFTContentMS = msPtr(off)
+			}
+			if len(ev.Text) == 0 {
+				rec.ReasoningChunks++
+			}
+			rec.ChunkOffsetMS = append(rec.ChunkOffsetMS, ms(off))
+			last = off
+			rec.Chunks++
+		}
+		tokenEvents += ev.Tokens
+		if len(ev.FinishReason) > 0 {
+			rec.FinishReason = string(ev.FinishReason)
+		}
+		if ev.HasUsage {
+			rec.PromptTokens, rec.OutputTokens = ev.PromptTokens, ev.OutputTokens
+			rec.OutputTokensSource = usageSource(c.Target.API)
+		}
+		if ev.Ollama != nil {
+			o := ev.Ollama
+			rec.ServerTotalMS = msPtr(time.Duration(o.TotalNS))
+			rec.ServerLoadMS = msPtr(time.Duration(o.LoadNS))
+			rec.ServerPromptEvalMS = msPtr(time.Duration(o.PromptEvalNS))
+			rec.ServerEvalMS = msPtr(time.Duration(o.EvalNS))
+		}
+		if ev.Done {
+			end, done = at, true
+			break
+		}
+	}
+	if rec.OutputTokensSource == "" {
+		rec.OutputTokens = rec.Chunks
+		if tokenEvents > 0 {
+			rec.OutputTokens = tokenEvents
+		}
+		rec.OutputTokensSource = TokensFromChunks
+	}
+	if !done {
+		return end
+	}
+	e2e := end.Sub(start)
+	rec.E2EMS = msPtr(e2e)
+	if rec.TTFTMS == nil {
+		rec.ErrorClass, rec.Error = ErrNoGenerated, "the stream completed without any generated text"
+		return end
+	}
+	rec.OK = true
+	finishDerived(rec)
+	return end
+}
+
+// streamState is what reading one stream takes. It is pooled per API so
+// that a run does not allocate and zero a 32 KiB buffer and warm a cold JSON
+// parser for every request: at thousands of requests a second that garbage
+// was most of the client's own cost, and the GC work it caused competes with
+// the timing of other streams.
+type streamState struct {
+	parser Parser
+	fr     frameReader
+	ev     Event
+}
+
+var streamPools = func() map[API]*sync.Pool {
+	m := make(map[API]*sync.Pool, len(APIs))
+	for _, a := range APIs {
+		m[a] = &sync.Pool{New: func() any {
+			p, sse := NewParser(a)
+			return &streamState{parser: p, fr: *newFrameReader(nil, sse)}
+		}}
+	}
+	return m
+}()
+
+// getStreamState returns a ready state for reading body and the pool it goes
+// back to. Nothing from it may outlive the stream: Record fields copy.
+func getStreamState(a API, body io.Reader) (*streamState, *sync.Pool) {
+	pool, ok := streamPools[a]
+	if !ok {
+		pool = streamPools[APIChat] // NewParser's default: OpenAI-compatible
+	}
+	st := pool.Get().(*streamState)
+	st.fr.reset(body)
+	return st, pool
+}
+
+// finishDerived computes the per-request derived metrics from measured ones.
+// The formulas are the ones in docs/metrics.md.
+func finishDerived(rec *Record) {
+	n := rec.OutputTokens
+	rec.OutputMismatch = rec.RequestedOutputTokens > 0 && n != rec.RequestedOutputTokens
+	if n <= 0 || rec.E2EMS == nil {
+		return
+	}
+	e2e := *rec.E2EMS
+	ntpot := e2e / float64(n)
+	rec.NTPOTMS = &ntpot
+	if e2e > 0 {
+		tps := float64(n) / (e2e / 1000)
+		rec.OutputTokensPerS = &tps
+	}
+	if n >= 2 && rec.TTFTMS != nil {
+		tpot := (e2e - *rec.TTFTMS) / float64(n-1)
+		rec.TPOTMS = &tpot
+	}
+	reconcile(rec)
+}
+
+func usageSource(a API) string {
+	switch a {
+	case APIGenerateStream:
+		return TokensFromDetails
+	case APIOllamaChat, APIOllamaGenerate:
+		return TokensFromEvalCount
+	}
+	return TokensFromUsage
+}
