@@ -80,3 +80,29 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
+	dir := t.TempDir()
+	goal := &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 50}
+	man := Manifest{RunID: "test_x_20260101_000000", Status: "complete", Scenarios: []bench.Scenario{{Name: "s", Target: goal}}}
+	if err := WriteJSON(filepath.Join(dir, ManifestFile), man); err != nil {
+		t.Fatal(err)
+	}
+	j, _ := OpenJournal(filepath.Join(dir, JournalFile))
+	for i, v := range []float64{10, 20, 30} {
+		v := v
+		j.Write(&bench.Record{RunID: man.RunID, Engine: "vllm", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, RequestID: int64(i), TTFTMS: &v, E2EMS: &v, StartUnixNS: 1, EndUnixNS: 2})
+	}
+	j.Close()
+	run, err := LoadRun(dir)
+	if err != nil || run.JournalWarning != nil {
+		t.Fatal(err, run.JournalWarning)
+	}
+	g := run.Summary.Groups[0]
+	if len(run.Records) != 3 || g.Metrics[bench.MetricTTFT].P50 != 20 || g.Target == nil || !g.Target.Met {
+		t.Errorf("rebuilt summary %+v", g)
+	}
+	if _, err := LoadRun(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a run folder") {
+		t.Errorf("empty folder: %v", err)
+	}
+}

@@ -75,7 +75,14 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 		recs = append(recs, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return recs, fmt.Errorf("reading journal: %w", err)
+		return recs, &JournalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
 	}
 	return recs, bad
 }
+
+// JournalReadError is a journal that could not be read at all, as opposed
+// to one damaged line.
+type JournalReadError struct{ err error }
+
+func (e *JournalReadError) Error() string { return e.err.Error() }
+func (e *JournalReadError) Unwrap() error { return e.err }

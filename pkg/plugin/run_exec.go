@@ -68,7 +68,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	log := slog.New(slog.NewMultiHandler(handlers...))
 
 	man := newManifest(runID, o, clock)
-	if err := export.WriteJSON(filepath.Join(dir, manifestFile), man); err != nil {
+	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
 		return err
 	}
 	journal, err := export.OpenJournal(filepath.Join(dir, export.JournalFile))
@@ -106,11 +106,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		// there is nothing to compare.
 		res.Status = "failed"
 	}
-	man.finish(res)
-	if err := export.WriteJSON(filepath.Join(dir, summaryFile), summary); err != nil {
+	finishManifest(man, res)
+	if err := export.WriteJSON(filepath.Join(dir, export.SummaryFile), summary); err != nil {
 		return err
 	}
-	if err := export.WriteJSON(filepath.Join(dir, manifestFile), man); err != nil {
+	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
 		return err
 	}
 	for _, t := range res.Targets {
@@ -130,7 +130,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	case "interrupted":
 		return &ExitError{Code: 130, Err: fmt.Errorf("interrupted: the summary of what was measured is in %s", dir)}
 	case "failed":
-		return fmt.Errorf("no request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, summaryFile), filepath.Join(dir, "run.log"))
+		return fmt.Errorf("no request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, export.SummaryFile), filepath.Join(dir, "run.log"))
 	}
 	return nil
 }

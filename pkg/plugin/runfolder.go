@@ -10,11 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-)
-
-const (
-	manifestFile = "manifest.json"
-	summaryFile  = "summary.json"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9_-]+`)
@@ -44,46 +40,20 @@ func createRunFolder(outputDir, name string, at time.Time) (string, string, erro
 	}
 }
 
-// manifest describes a run: what was asked, of whom, from where, and how it
-// ended. It is written at the start (status running) and again at the end.
-type manifest struct {
-	Tool        string               `json:"tool"`
-	ToolVersion string               `json:"tool_version"`
-	RunID       string               `json:"run_id"`
-	Status      string               `json:"status"`
-	Command     []string             `json:"command"`
-	StartedAt   string               `json:"started_at"`
-	EndedAt     string               `json:"ended_at,omitempty"`
-	Host        hostInfo             `json:"host"`
-	Config      bench.Config         `json:"config"`
-	Scenarios   []bench.Scenario     `json:"scenarios"`
-	Targets     []bench.TargetStatus `json:"targets"`
-	Parallel    bool                 `json:"parallel"`
-	clock       bench.Clock
-}
-
-type hostInfo struct {
-	Hostname  string `json:"hostname"`
-	OS        string `json:"os"`
-	Arch      string `json:"arch"`
-	CPUs      int    `json:"cpus"`
-	GoVersion string `json:"go_version"`
-}
-
-func newManifest(runID string, o *RunOptions, clock bench.Clock) *manifest {
+func newManifest(runID string, o *RunOptions, clock bench.Clock) *export.Manifest {
 	host, _ := os.Hostname()
-	m := &manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), RunID: runID, Status: "running",
+	m := &export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), RunID: runID, Status: "running",
 		Command:   redactArgs(os.Args),
 		StartedAt: clock.Anchor().UTC().Format(time.RFC3339Nano),
-		Host:      hostInfo{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()},
-		Config:    o.cfg, Scenarios: o.scenarios, Parallel: o.parallel, clock: clock}
+		Host:      export.HostInfo{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()},
+		Config:    o.cfg, Scenarios: o.scenarios, Parallel: o.parallel}
 	for _, t := range o.resolved {
 		m.Targets = append(m.Targets, bench.TargetStatus{Target: t})
 	}
 	return m
 }
 
-func (m *manifest) finish(res bench.RunResult) {
+func finishManifest(m *export.Manifest, res bench.RunResult) {
 	m.Status = res.Status
 	m.Targets = res.Targets
 	m.EndedAt = time.Unix(0, res.EndUnixNS).UTC().Format(time.RFC3339Nano)

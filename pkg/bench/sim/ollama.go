@@ -73,6 +73,20 @@ func (e *engine) ollamaModel(name string) *modelState {
 	return nil
 }
 
+// bytePromptTokens counts a chat's prompt for a Model with BytePrompt:
+// the template renders only the user turns, one token per byte, plus <s>
+// and SentencePiece's leading "▁" (real-ollama-0.11.4-chat.ndjson: "hi" is
+// 4 tokens).
+func bytePromptTokens[M any](msgs []M, part func(M) (role string, bytes int)) int {
+	n := 2
+	for _, m := range msgs {
+		if role, b := part(m); role == "user" {
+			n += b
+		}
+	}
+	return n
+}
+
 // ollamaDialect is what the simulator writes differently per Ollama
 // release. v0.11.4 and v0.24.0 were captured from real servers
 // (transcripts/real-ollama-*); 0.32.15 is read from its source
@@ -199,6 +213,9 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 			chars[i] = len(m.Content)
 		}
 		prompt = chatPromptTokens(chars)
+		if model.bytePrompt {
+			prompt = bytePromptTokens(req.Messages, func(m ollamaMessage) (string, int) { return m.Role, len(m.Content) })
+		}
 	} else {
 		if req.Prompt == "" {
 			e.ollamaLoadOnly(w, r, req.Model, model, chat)
@@ -207,6 +224,9 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 		prompt = estimateTokens(len(req.System) + len(req.Prompt))
 		if !req.Raw {
 			prompt += 2 * chatTemplateTokens
+		}
+		if model.bytePrompt {
+			prompt = len(req.Prompt) + 2
 		}
 	}
 	if !e.enter(e.prof.MaxBatch + e.prof.MaxQueue) {

@@ -63,6 +63,9 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 			return
 		}
 		prompt = req.chatPromptTokens()
+		if model.bytePrompt {
+			prompt = bytePromptTokens(req.Messages, func(m chatMessage) (string, int) { return m.Role, messageContentChars(m.Content) })
+		}
 	} else {
 		var text string
 		if err := json.Unmarshal(req.Prompt, &text); err != nil {
@@ -70,6 +73,9 @@ func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool)
 			return
 		}
 		prompt = estimateTokens(len(text)) + 2*chatTemplateTokens
+		if model.bytePrompt {
+			prompt = len(text) + 2
+		}
 	}
 	if !e.enter(e.prof.MaxBatch + e.prof.MaxQueue) {
 		ollamaOpenAIError(w, d, http.StatusServiceUnavailable, ollamaBusy)

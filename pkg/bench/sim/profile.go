@@ -64,6 +64,12 @@ type Model struct {
 	// generated tokens, like Profile.NaturalStopTokens does for the engine
 	// (which applies to models that leave this 0).
 	NaturalStopTokens int
+	// BytePrompt counts prompt tokens as the tiny test models of
+	// test/ollama/gguf do: their template is only {{ .Prompt }}, so a chat
+	// renders its user turns and drops the system prompt, and their
+	// vocabulary has one token per byte; <s> and SentencePiece's leading
+	// "▁" add two. Otherwise the simulator estimates Llama 3's count.
+	BytePrompt bool
 }
 
 const (

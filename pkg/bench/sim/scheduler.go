@@ -44,6 +44,7 @@ type engine struct {
 type modelState struct {
 	name        string // with its tag for Ollama
 	naturalStop int    // Model.NaturalStopTokens
+	bytePrompt  bool   // Model.BytePrompt
 
 	loadUntil time.Time // under engine.mu; zero until the first request starts the load
 	loaded    atomic.Bool
@@ -59,7 +60,7 @@ func newEngine(kind bench.EngineType, opts Options, created time.Time) *engine {
 	e := &engine{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	if kind == bench.EngineOllama && len(e.prof.Models) > 0 {
 		for _, m := range e.prof.Models {
-			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens})
+			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens, bytePrompt: m.BytePrompt})
 		}
 	} else {
 		name := e.prof.Model
