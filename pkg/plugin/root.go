@@ -34,6 +34,9 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 		NewCmdSim(streams),
 		NewCmdInit(streams),
 		NewCmdConfig(streams),
+		NewCmdReport(streams),
+		NewCmdResults(streams),
+		NewCmdCleanup(streams),
 		NewCmdVersion(streams),
 	)
 	return root

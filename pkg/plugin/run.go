@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -32,12 +33,15 @@ type RunOptions struct {
 	dryRun    bool
 	verbose   bool
 	insecure  bool
+	noReport  bool
+	format    []string
 
 	// Filled by Complete.
 	cfg       bench.Config
 	scenarios []bench.Scenario
 	resolved  []bench.Target
 	prompts   []bench.Request
+	formats   []export.Format
 }
 
 func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -76,6 +80,8 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines: KEY for all, or TARGET=KEY[,TARGET=KEY] (default $"+apiKeyEnv+"); never written to results or logs")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
+	fs.BoolVar(&o.noReport, "no-report", false, "write only the journal, manifest and summary.json (regenerate the rest later with `kubectl llmbench report`)")
+	fs.StringSliceVar(&o.format, "format", []string{"all"}, "exports and reports to write at the end: "+strings.Join(export.FormatNames(), ", ")+" or all")
 	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
 	return cmd
 }
@@ -117,6 +123,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	}
 	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
 		return err
+	}
+	if o.formats, err = export.SelectFormats(o.format); err != nil {
+		return fmt.Errorf("--format: %w", err)
 	}
 	return nil
 }

@@ -107,6 +107,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		res.Status = "failed"
 	}
 	finishManifest(man, res)
+	// The summary is written first from memory, so it exists even if what
+	// follows fails; the reports are then rebuilt from the journal, the
+	// same way `kubectl llmbench report` does.
 	if err := export.WriteJSON(filepath.Join(dir, export.SummaryFile), summary); err != nil {
 		return err
 	}
@@ -121,8 +124,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err := export.WriteTable(o.Out, summary); err != nil {
 		return err
 	}
+	var reportErr error
+	if !o.noReport {
+		reportErr = o.writeReports(dir)
+	}
 	fmt.Fprintf(o.Out, "\nResults: %s (status %s)\n", dir, res.Status)
 	log.Info("run finished", "status", res.Status, "dir", dir)
+	if reportErr != nil {
+		fmt.Fprintf(o.ErrOut, "error: %v; the journal and summary.json are complete, retry with: kubectl llmbench report %s\n", reportErr, dir)
+	}
 	if res.RecordErrors > 0 {
 		return fmt.Errorf("%d request(s) could not be written to the journal (first: %s); the summary is complete but requests.jsonl is not", res.RecordErrors, res.FirstRecordError)
 	}
@@ -133,6 +143,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("no request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, export.SummaryFile), filepath.Join(dir, "run.log"))
 	}
 	return nil
+}
+
+// writeReports loads the run back from its folder and writes the chosen
+// formats.
+func (o *RunOptions) writeReports(dir string) error {
+	run, err := export.LoadRun(dir)
+	if err != nil {
+		return err
+	}
+	return export.WriteFormats(dir, run, o.formats)
 }
 
 func (o *RunOptions) seed() int64 {

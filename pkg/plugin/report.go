@@ -1,0 +1,82 @@
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// ReportOptions is `kubectl llmbench report`.
+type ReportOptions struct {
+	genericiooptions.IOStreams
+	outputDir string
+	latest    bool
+	formats   map[string]*bool
+	all       bool
+
+	dir      string
+	selected []export.Format
+}
+
+func NewCmdReport(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ReportOptions{IOStreams: streams, formats: map[string]*bool{}}
+	cmd := &cobra.Command{
+		Use:   "report [RUN_DIR | RUN_ID | --latest]",
+		Short: "Regenerate a run's exports and reports from its journal alone",
+		Example: `  kubectl llmbench report --latest --pdf
+  kubectl llmbench report results/test_quick_20261127_170301 --all`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
+	fs.BoolVar(&o.latest, "latest", false, "use the newest run in --output-dir")
+	fs.BoolVar(&o.all, "all", false, "write every format (the default when none is named)")
+	for _, f := range export.Formats {
+		o.formats[f.Name] = fs.Bool(f.Name, false, "write "+f.Help)
+	}
+	return cmd
+}
+
+func (o *ReportOptions) Complete(args []string) error {
+	dir, err := resolveRunDir(o.outputDir, args, o.latest)
+	if err != nil {
+		return err
+	}
+	o.dir = dir
+	var names []string
+	for _, f := range export.Formats {
+		if *o.formats[f.Name] {
+			names = append(names, f.Name)
+		}
+	}
+	if o.all || len(names) == 0 {
+		names = []string{"all"}
+	}
+	o.selected, err = export.SelectFormats(names)
+	return err
+}
+
+func (o *ReportOptions) Run() error {
+	run, err := export.LoadRun(o.dir)
+	if err != nil {
+		return err
+	}
+	if run.JournalWarning != nil {
+		fmt.Fprintf(o.ErrOut, "warning: %v; every other record is used\n", run.JournalWarning)
+	}
+	if err := export.WriteFormats(o.dir, run, o.selected); err != nil {
+		return err
+	}
+	for _, f := range o.selected {
+		fmt.Fprintf(o.Out, "wrote %s in %s\n", f.Help, o.dir)
+	}
+	return nil
+}
