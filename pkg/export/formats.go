@@ -17,6 +17,8 @@ type Format struct {
 // after the data files so a failing report never costs the data.
 var Formats = []Format{
 	{Name: "json", Help: "summary.json", Write: writeSummaryJSON},
+	{Name: "parquet", Help: "requests.parquet, chunks.parquet and summary.parquet", Write: WriteParquet},
+	{Name: "csv", Help: "requests.csv and summary.csv", Write: WriteCSV},
 }
 
 // FormatNames is the list for flag help and errors.

@@ -1,0 +1,104 @@
+package export
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+func f64(v float64) *float64 { return &v }
+
+// tableRecords covers every kind of row the exporters must handle: warm-up,
+// success with chunks, reasoning, an HTTP failure with nulls, a dropped
+// request, Ollama's server timings and a cold start.
+func tableRecords() []bench.Record {
+	const t0 = int64(1_795_801_469_833_799_239)
+	base := func(id int64, engine string, et bench.EngineType, api bench.API) bench.Record {
+		return bench.Record{RunID: "test_fixture_20260101_000000", Engine: engine, EngineType: et, API: api,
+			Model: "m", Suite: "ttft", Scenario: "ttft", Phase: bench.PhaseMeasure, RequestID: id,
+			Sequence: id, IntendedStartUnixNS: t0 + id*1_000_000_000, StartUnixNS: t0 + id*1_000_000_000 + 53_019,
+			EndUnixNS: t0 + id*1_000_000_000 + 530_000_000, ScheduleLagMS: 0.053019, RequestedOutputTokens: 4}
+	}
+	ok := func(r bench.Record, ttft float64, itl ...float64) bench.Record {
+		r.OK, r.HTTPStatus, r.FinishReason = true, 200, "length"
+		r.TTFBMS, r.TTFTMS, r.TTFTContentMS = f64(0.22806), f64(ttft), f64(ttft)
+		at := ttft
+		r.ChunkOffsetMS = []float64{at}
+		for _, g := range itl {
+			at += g
+			r.ChunkOffsetMS = append(r.ChunkOffsetMS, at)
+		}
+		r.ITLMS = itl
+		r.Chunks, r.OutputTokens, r.PromptTokens = len(r.ChunkOffsetMS), len(r.ChunkOffsetMS), 17
+		r.OutputTokensSource = bench.TokensFromUsage
+		r.E2EMS = f64(at + 1)
+		r.TPOTMS, r.NTPOTMS, r.OutputTokensPerS = f64((at-ttft)/3), f64((at+1)/4), f64(4000/(at+1))
+		r.ResponseBytes = 1234
+		return r
+	}
+	warm := base(1, "vllm", bench.EngineVLLM, bench.APIChat)
+	warm.Phase = bench.PhaseWarmup
+	warm = ok(warm, 30, 8, 8, 8)
+
+	failed := base(5, "vllm", bench.EngineVLLM, bench.APIChat)
+	failed.HTTPStatus, failed.ErrorClass, failed.Error = 503, bench.ErrHTTP5xx, "server said: overloaded, \"retry\"\nlater"
+	failed.TTFBMS = f64(1.5)
+
+	dropped := base(6, "tgi", bench.EngineTGI, bench.APIGenerateStream)
+	dropped.ErrorClass, dropped.Error = bench.ErrDropped, "client cap of 4 requests in flight reached"
+
+	reasoning := ok(base(4, "vllm", bench.EngineVLLM, bench.APIChat), 20, 5.5, 6.25, 7)
+	reasoning.TTFTContentMS, reasoning.ReasoningChunks = f64(31.75), 2
+
+	ollama := func(id int64, load float64) bench.Record {
+		r := ok(base(id, "ollama", bench.EngineOllama, bench.APIOllamaChat), 50+load, 15, 16, 15)
+		r.OutputTokensSource = bench.TokensFromEvalCount
+		r.ServerTotalMS, r.ServerLoadMS, r.ServerPromptEvalMS, r.ServerEvalMS = f64(load+95), f64(load), f64(49.5), f64(45)
+		r.ServerTTFTMS, r.TTFTResidualMS, r.ServerWaitMS = f64(load+49.5), f64(0.5), f64(0.5)
+		r.ServerDecodeTokensPerS, r.ClientDecodeTokensPerS = f64(66.6), f64(65.2)
+		r.ColdStart = load >= 100
+		return r
+	}
+	return []bench.Record{
+		warm,
+		ok(base(2, "vllm", bench.EngineVLLM, bench.APIChat), 23.16751, 8.285389, 8.335022, 8.231498),
+		ok(base(3, "vllm", bench.EngineVLLM, bench.APIChat), 24.5, 8.25, 8.125, 8.5),
+		reasoning,
+		failed,
+		dropped,
+		ollama(7, 2300),
+		ollama(8, 1),
+		ollama(9, 1.25),
+	}
+}
+
+// fixtureRun writes a run folder holding the fixture's manifest and
+// journal, and loads it the way `report` does.
+func fixtureRun(t testing.TB, dir string) *Run {
+	t.Helper()
+	m := Manifest{Tool: "kubectl-llmbench", ToolVersion: "v0.0.0-test", RunID: "test_fixture_20260101_000000",
+		Status: "complete", Scenarios: []bench.Scenario{{Name: "ttft", Suite: "ttft",
+			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 500}}}}
+	if err := WriteJSON(filepath.Join(dir, ManifestFile), m); err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(filepath.Join(dir, JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := tableRecords()
+	for i := range recs {
+		if err := j.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}

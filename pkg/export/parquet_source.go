@@ -1,0 +1,74 @@
+package export
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// NextRecord yields a run's records one at a time and io.EOF after the
+// last, so an export never needs the whole run in memory. The record it
+// returns is only valid until the next call.
+type NextRecord func() (*bench.Record, error)
+
+// RecordsOf yields records already in memory.
+func RecordsOf(recs []bench.Record) NextRecord {
+	i := 0
+	return func() (*bench.Record, error) {
+		if i == len(recs) {
+			return nil, io.EOF
+		}
+		i++
+		return &recs[i-1], nil
+	}
+}
+
+// JournalRecords decodes a journal line by line. Like ReadJournal it skips
+// a damaged line (a crash mid-write) instead of failing the export; LoadRun
+// has already reported it.
+func JournalRecords(r io.Reader) NextRecord {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	return func() (*bench.Record, error) {
+		for sc.Scan() {
+			line++
+			if len(sc.Bytes()) == 0 {
+				continue
+			}
+			// A fresh record each time: decoding into a used one would keep
+			// the omitempty fields of the previous line.
+			rec := new(bench.Record)
+			if err := json.Unmarshal(sc.Bytes(), rec); err != nil {
+				continue
+			}
+			return rec, nil
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading journal after line %d: %w", line, err)
+		}
+		return nil, io.EOF
+	}
+}
+
+// runRecords streams the run's journal when its folder has one, else its
+// records in memory. done closes the journal.
+func runRecords(run *Run) (next NextRecord, done func(), err error) {
+	if run.Dir != "" {
+		f, err := os.Open(filepath.Join(run.Dir, JournalFile))
+		if err == nil {
+			return JournalRecords(f), func() { f.Close() }, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("opening the journal of %s: %w", run.Dir, err)
+		}
+	}
+	return RecordsOf(run.Records), func() {}, nil
+}
