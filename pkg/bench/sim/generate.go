@@ -9,9 +9,9 @@ import (
 // job is one generation request after parsing and validation.
 type job struct {
 	arrived      time.Time
-	seq          uint64 // the engine's request number
-	model        *modelState
-	rng          *rand.Rand // seeded by (Seed, seq): texts and jitter
+	seq          uint64      // the engine's request number
+	model        *modelState // the model asked for; an engine's only one otherwise
+	rng          *rand.Rand  // seeded by (Seed, seq): texts and jitter
 	promptTokens int
 	maxTokens    int
 	// forceLength is vLLM's ignore_eos: no natural stop.

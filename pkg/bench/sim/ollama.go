@@ -40,7 +40,7 @@ func (e *engine) ollamaHandler() http.Handler {
 	mux.HandleFunc("GET /api/tags", e.ollamaTags)
 	mux.HandleFunc("GET /api/ps", e.ollamaPS)
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
-		b := append([]byte(`{"version":`), appendString(nil, e.dialect().version, true)...)
+		b := append([]byte(`{"version":`), appendString(nil, e.dialect.version, true)...)
 		writeJSON(w, http.StatusOK, ollamaJSON, append(b, '}'))
 	})
 	mux.HandleFunc("GET /v1/models", e.ollamaOpenAIModels)
@@ -108,8 +108,7 @@ type ollamaDialect struct {
 	legacyOpenAIChunks bool
 }
 
-func (e *engine) dialect() ollamaDialect {
-	v := e.prof.Version
+func newOllamaDialect(v string) ollamaDialect {
 	if v == "" {
 		v = ollamaVersion
 	}
@@ -139,7 +138,7 @@ func versionBefore(v, than string) bool {
 	return slices.Compare(parse(v), parse(than)) < 0
 }
 
-// ollamaNotFound is the 404 message for an unknown model; chat is
+// notFound is the 404 message for an unknown model; chat is
 // /api/chat or /v1/chat/completions.
 func (d ollamaDialect) notFound(model string, chat bool) string {
 	if d.v011Errors && chat {
@@ -196,7 +195,7 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 		ollamaError(w, http.StatusBadRequest, "model is required")
 		return
 	}
-	d := e.dialect()
+	d := e.dialect
 	model := e.ollamaModel(req.Model)
 	if model == nil {
 		ollamaError(w, http.StatusNotFound, d.notFound(req.Model, chat))
@@ -258,7 +257,11 @@ func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool)
 	// context (generate only) is the prompt and answer as token ids.
 	var context []byte
 	if !chat && !req.Raw {
-		context = appendPromptContext(nil, prompt)
+		if model.bytePrompt {
+			context = appendByteContext(nil, req.Prompt)
+		} else {
+			context = appendPromptContext(nil, prompt)
+		}
 	}
 
 	stream := req.Stream == nil || *req.Stream
@@ -370,6 +373,25 @@ func appendPromptContext(b []byte, prompt int) []byte {
 	}
 	for _, id := range []int{128009, 128006, 78191, 128007, 271} {
 		b = appendContextID(b, id)
+	}
+	return b
+}
+
+// appendByteContext writes the ids of a prompt in the tiny test models'
+// vocabulary (test/ollama/gguf): "▁" first and for each space, printable
+// ASCII from 260, other bytes as byte tokens from 3. Ollama leaves <s> out
+// of context (real-ollama-0.11.4-generate.ndjson).
+func appendByteContext(b []byte, prompt string) []byte {
+	b = appendContextID(b, 259)
+	for i := 0; i < len(prompt); i++ {
+		switch c := prompt[i]; {
+		case c == ' ':
+			b = appendContextID(b, 259)
+		case c > ' ' && c < 0x7f:
+			b = appendContextID(b, 260+int(c-'!'))
+		default:
+			b = appendContextID(b, 3+int(c))
+		}
 	}
 	return b
 }

@@ -41,7 +41,7 @@ func ollamaFinish(o outcome) string {
 // usage chunk when asked for, then [DONE]. Streaming is off unless asked.
 func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrived := time.Now()
-	d := e.dialect()
+	d := e.dialect
 	var req openAIRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		ollamaOpenAIError(w, d, http.StatusBadRequest, err.Error())

@@ -61,8 +61,9 @@ type Model struct {
 	// when there is none.
 	Name string
 	// NaturalStopTokens makes this model end with EOS after this many
-	// generated tokens, like Profile.NaturalStopTokens does for the engine
-	// (which applies to models that leave this 0).
+	// streamed tokens, like Profile.NaturalStopTokens does for the engine
+	// (which applies to models that leave this 0). Ollama's eval_count and
+	// usage then report one more: the EOS.
 	NaturalStopTokens int
 	// BytePrompt counts prompt tokens as the tiny test models of
 	// test/ollama/gguf do: their template is only {{ .Prompt }}, so a chat

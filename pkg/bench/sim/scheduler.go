@@ -34,6 +34,8 @@ type engine struct {
 	// models are the served models, in listing order; engines other than
 	// Ollama have one.
 	models []*modelState
+	// dialect is the Ollama release imitated (Profile.Version).
+	dialect ollamaDialect
 
 	// trace, when set (tests), sees each modelled gap before it is slept.
 	trace func(request uint64, token int, gap time.Duration)
@@ -58,6 +60,7 @@ type waiter struct {
 
 func newEngine(kind bench.EngineType, opts Options, created time.Time) *engine {
 	e := &engine{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
+	e.dialect = newOllamaDialect(e.prof.Version)
 	if kind == bench.EngineOllama && len(e.prof.Models) > 0 {
 		for _, m := range e.prof.Models {
 			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens, bytePrompt: m.BytePrompt})
