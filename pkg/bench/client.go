@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,8 +36,10 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 	rctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	var firstByte time.Time
+	var wrote atomic.Bool
 	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
 		GotFirstResponseByte: func() { firstByte = time.Now() },
+		WroteRequest:         func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
 	})
 	req, err := NewHTTPRequest(rctx, c.Target, body)
 	if err != nil {
@@ -55,6 +58,12 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 	if err != nil {
 		end = time.Now()
 		rec.ErrorClass, rec.Error = classifyTransportError(ctx, rctx, err), redactURLError(err)
+		if rec.ErrorClass == ErrConnect && wrote.Load() {
+			// The server took the request and then went away: it was
+			// reached, so this is a cut answer, not a connect failure.
+			rec.ErrorClass = ErrTruncated
+			rec.Error = "the server closed the connection before answering: " + rec.Error
+		}
 		return
 	}
 	defer resp.Body.Close()

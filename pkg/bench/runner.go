@@ -51,6 +51,9 @@ type TargetStatus struct {
 	Target Target     `json:"target"`
 	Info   EngineInfo `json:"info"`
 	Error  string     `json:"error,omitempty"`
+	// Aborted lists scenarios stopped early because the engine stopped
+	// accepting connections, with the reason.
+	Aborted []string `json:"aborted_scenarios,omitempty"`
 }
 
 // RunResult is what a run did, for the manifest.
@@ -122,7 +125,9 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 				r.Observer.ScenarioStarted(st.Target, s)
 			}
 			r.Log.Info("scenario started", "target", st.Target.Name, "scenario", s.Name, "arrival", s.Arrival)
-			r.runScenario(ctx, reqCtx, client, s)
+			if reason := r.runScenario(ctx, reqCtx, client, s); reason != "" {
+				st.Aborted = append(st.Aborted, s.Name+": "+reason)
+			}
 			r.Log.Info("scenario finished", "target", st.Target.Name, "scenario", s.Name)
 			if r.Observer != nil {
 				r.Observer.ScenarioFinished(st.Target, s)
@@ -173,10 +178,25 @@ type scenarioRun struct {
 	// seq numbers this scenario's requests per engine, so every engine
 	// gets the same prompts in the same order.
 	seq atomic.Int64
+
+	connectStreak atomic.Int64
+	abort         context.CancelFunc
+	aborted       atomic.Value // string
 }
 
-func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scenario) {
-	sr := &scenarioRun{r: r, client: c, s: s, stop: stopCtx.Done(), reqCtx: reqCtx}
+// maxConnectStreak consecutive connection failures end a scenario: the
+// engine is gone, and a closed loop would otherwise journal thousands of
+// instant failures a second.
+const maxConnectStreak = 25
+
+// runScenario runs one scenario and returns why it was aborted, if it was.
+func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scenario) string {
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	sctx, abort := context.WithCancel(stopCtx)
+	defer abort()
+	sr := &scenarioRun{r: r, client: c, s: s, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
 	switch s.Arrival {
 	case ArrivalSequential:
 		sr.sequential()
@@ -185,6 +205,10 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scena
 	default:
 		sr.open()
 	}
+	if reason, ok := sr.aborted.Load().(string); ok {
+		return reason
+	}
+	return ""
 }
 
 func (sr *scenarioRun) newRecord(phase Phase, worker int) *Record {
@@ -214,6 +238,16 @@ func (sr *scenarioRun) request(rec *Record) Request {
 func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
 	sr.emit(rec)
+	if rec.ErrorClass != ErrConnect {
+		sr.connectStreak.Store(0)
+		return
+	}
+	if sr.connectStreak.Add(1) == maxConnectStreak {
+		reason := fmt.Sprintf("stopped after %d consecutive connection failures (last: %s)", maxConnectStreak, rec.Error)
+		sr.aborted.Store(reason)
+		sr.r.Log.Error("engine unreachable, scenario stopped", "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
+		sr.abort()
+	}
 }
 
 func (sr *scenarioRun) emit(rec *Record) {

@@ -420,3 +420,19 @@ func TestUniquePromptsDefeatPrefixCachesButKeepTheQuestion(t *testing.T) {
 		t.Error("the system prompt and the template must stay untouched")
 	}
 }
+
+func TestDeadEngineEndsTheScenarioInsteadOfSpinning(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close()
+	col := &Collector{}
+	sr := &Runner{Prompts: []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}}, HTTP: NewHTTPClient(HTTPOptions{}),
+		Clock: NewClock(), Sink: col, Grace: time.Second}
+	c := &Client{HTTP: sr.HTTP, Target: Target{Name: "gone", Type: EngineOpenAI, BaseURL: url, API: APIChat}, Clock: sr.Clock}
+	reason := sr.runScenario(context.Background(), context.Background(), c,
+		Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
+	n := len(col.Snapshot())
+	if !strings.Contains(reason, "consecutive connection failures") || n < maxConnectStreak || n > maxConnectStreak+8 {
+		t.Errorf("reason %q after %d records; want the scenario stopped after about %d", reason, n, maxConnectStreak)
+	}
+}

@@ -120,6 +120,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if t.Error != "" {
 			fmt.Fprintf(o.ErrOut, "engine %s skipped: %s\n", t.Target.Name, t.Error)
 		}
+		for _, a := range t.Aborted {
+			fmt.Fprintf(o.ErrOut, "engine %s, scenario %s\n", t.Target.Name, a)
+		}
 	}
 	if err := export.WriteTable(o.Out, summary); err != nil {
 		return err
@@ -140,7 +143,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	case "interrupted":
 		return &ExitError{Code: 130, Err: fmt.Errorf("interrupted: the summary of what was measured is in %s", dir)}
 	case "failed":
-		return fmt.Errorf("no request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, export.SummaryFile), filepath.Join(dir, "run.log"))
+		return fmt.Errorf("no measured request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, export.SummaryFile), filepath.Join(dir, "run.log"))
 	}
 	return nil
 }
