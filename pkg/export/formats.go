@@ -19,6 +19,9 @@ var Formats = []Format{
 	{Name: "json", Help: "summary.json", Write: writeSummaryJSON},
 	{Name: "parquet", Help: "requests.parquet, chunks.parquet and summary.parquet", Write: WriteParquet},
 	{Name: "csv", Help: "requests.csv and summary.csv", Write: WriteCSV},
+	{Name: "md", Help: "report.md and its charts/", Write: WriteMarkdown},
+	{Name: "html", Help: "report.html (self-contained)", Write: WriteHTML},
+	{Name: "pdf", Help: "report.pdf", Write: WritePDF},
 }
 
 // FormatNames is the list for flag help and errors.

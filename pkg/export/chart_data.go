@@ -1,0 +1,166 @@
+package export
+
+import (
+	"image/color"
+	"sort"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"gonum.org/v1/plot/plotter"
+)
+
+// palette is the Okabe–Ito colour-blind-safe set (yellow left out: it
+// vanishes on white paper), then two greys.
+var palette = []color.RGBA{
+	{0x00, 0x72, 0xB2, 0xFF}, // blue
+	{0xE6, 0x9F, 0x00, 0xFF}, // orange
+	{0x00, 0x9E, 0x73, 0xFF}, // bluish green
+	{0xD5, 0x5E, 0x00, 0xFF}, // vermillion
+	{0xCC, 0x79, 0xA7, 0xFF}, // reddish purple
+	{0x56, 0xB4, 0xE9, 0xFF}, // sky blue
+	{0x55, 0x55, 0x55, 0xFF}, // dark grey
+	{0x99, 0x99, 0x99, 0xFF}, // grey
+}
+
+// EngineColor is the colour of the i-th engine of EngineOrder in every
+// chart of every output, so a reader learns it once.
+func EngineColor(i int) color.RGBA { return palette[i%len(palette)] }
+
+// EngineOrder lists the run's engines as the manifest names its targets
+// (a target that could not be reached keeps its place, so colours do not
+// shift when one fails), then any engine only the journal knows.
+func EngineOrder(run *Run) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(e string) {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	for _, t := range run.Manifest.Targets {
+		add(t.Target.Name)
+	}
+	for _, g := range run.Summary.Groups {
+		add(g.Engine)
+	}
+	return out
+}
+
+// scenarioOrder lists scenarios as the manifest ran them, then any that
+// only the journal knows.
+func scenarioOrder(run *Run) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range run.Manifest.Scenarios {
+		if !seen[s.Name] {
+			seen[s.Name] = true
+			out = append(out, s.Name)
+		}
+	}
+	for _, g := range run.Summary.Groups {
+		if !seen[g.Scenario] {
+			seen[g.Scenario] = true
+			out = append(out, g.Scenario)
+		}
+	}
+	return out
+}
+
+type seriesKey struct{ engine, scenario string }
+
+// chartData is what every chart reads, selected once from the run.
+type chartData struct {
+	// engines that have at least one group, in EngineOrder.
+	engines   []string
+	colors    map[string]color.RGBA
+	scenarios []string
+	specs     map[string]bench.Scenario
+	groups    map[seriesKey]*bench.Group
+	// ttft holds the TTFT of every request whose latencies enter
+	// Summary.Metrics; ttftAt the same values against seconds since the
+	// group's first measured send.
+	ttft   map[seriesKey][]float64
+	ttftAt map[seriesKey]plotter.XYs
+}
+
+func newChartData(run *Run) *chartData {
+	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]bench.Scenario{},
+		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{}}
+	hasGroup := map[string]bool{}
+	for i := range run.Summary.Groups {
+		g := &run.Summary.Groups[i]
+		d.groups[seriesKey{g.Engine, g.Scenario}] = g
+		hasGroup[g.Engine] = true
+	}
+	for i, e := range EngineOrder(run) {
+		d.colors[e] = EngineColor(i)
+		if hasGroup[e] {
+			d.engines = append(d.engines, e)
+		}
+	}
+	d.scenarios = scenarioOrder(run)
+	for _, s := range run.Manifest.Scenarios {
+		d.specs[s.Name] = s
+	}
+
+	// Requests in send order: the journal is written in completion order.
+	recs := make([]*bench.Record, 0, len(run.Records))
+	first := map[seriesKey]int64{}
+	for i := range run.Records {
+		r := &run.Records[i]
+		if !sentAndMeasured(r) {
+			continue
+		}
+		k := seriesKey{r.Engine, r.Scenario}
+		if f, ok := first[k]; !ok || r.StartUnixNS < f {
+			first[k] = r.StartUnixNS
+		}
+		if r.OK && !r.ColdStart && r.TTFTMS != nil {
+			recs = append(recs, r)
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].StartUnixNS < recs[j].StartUnixNS })
+	for _, r := range recs {
+		k := seriesKey{r.Engine, r.Scenario}
+		d.ttft[k] = append(d.ttft[k], *r.TTFTMS)
+		d.ttftAt[k] = append(d.ttftAt[k], plotter.XY{X: float64(r.StartUnixNS-first[k]) / 1e9, Y: *r.TTFTMS})
+	}
+	return d
+}
+
+// sentAndMeasured mirrors bench.Summarize: warm-up requests, arrivals the
+// client dropped and requests the user cancelled are not part of a
+// group's window or statistics.
+func sentAndMeasured(r *bench.Record) bool {
+	return r.Phase == bench.PhaseMeasure && r.ErrorClass != bench.ErrDropped && r.ErrorClass != bench.ErrCanceled
+}
+
+// group returns the summary of one engine × scenario, or nil.
+func (d *chartData) group(engine, scenario string) *bench.Group {
+	return d.groups[seriesKey{engine, scenario}]
+}
+
+// enginesIn lists the engines that ran a scenario, in engine order.
+func (d *chartData) enginesIn(scenario string) []string {
+	var out []string
+	for _, e := range d.engines {
+		if d.group(e, scenario) != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// scenariosWithTTFT lists scenarios where some engine has TTFT samples.
+func (d *chartData) scenariosWithTTFT() []string {
+	var out []string
+	for _, s := range d.scenarios {
+		for _, e := range d.engines {
+			if len(d.ttft[seriesKey{e, s}]) > 0 {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}

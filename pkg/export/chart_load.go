@@ -1,0 +1,146 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// loadLevel says in a few words how hard a scenario pushed: the x axis of
+// the load curve and the reports' scenario headings.
+func loadLevel(s bench.Scenario) string {
+	switch s.Arrival {
+	case bench.ArrivalSequential:
+		return "one at a time"
+	case bench.ArrivalClosed:
+		if s.Concurrency == 1 {
+			return "1 user"
+		}
+		return fmt.Sprintf("%d users", s.Concurrency)
+	case bench.ArrivalConstant, bench.ArrivalPoisson:
+		out := fmt.Sprintf("%g req/s", s.Rate)
+		if s.Concurrency > 0 {
+			out += fmt.Sprintf(", cap %d", s.Concurrency)
+		}
+		return out
+	}
+	return string(s.Arrival)
+}
+
+// throughputVsLoadChart needs two scenarios or more: output throughput
+// and TTFT p95 at each load level, one line per engine.
+func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
+	c := Chart{ID: ChartThroughputVsLoad, Title: "Throughput and TTFT by load level",
+		Caption: "Total output tokens per second and TTFT p95 in each scenario, in the order they ran; each scenario's load is named under it."}
+	var levels []string
+	for _, sc := range d.scenarios {
+		for _, e := range d.engines {
+			if g := d.group(e, sc); g != nil && g.Succeeded > 0 {
+				levels = append(levels, sc)
+				break
+			}
+		}
+	}
+	if len(levels) < 2 {
+		return nil, c, nil
+	}
+	labels := make([]string, len(levels))
+	for i, sc := range levels {
+		labels[i] = chartLabel(sc)
+		if spec, ok := d.specs[sc]; ok {
+			labels[i] += "\n" + loadLevel(spec)
+		}
+	}
+	tput := newPanel("Output throughput", "", "tokens/s")
+	ttft := newPanel("TTFT p95", "", "ms")
+	for _, e := range d.engines {
+		var tp, lat plotter.XYs
+		for i, sc := range levels {
+			g := d.group(e, sc)
+			if g == nil || g.Succeeded == 0 {
+				continue
+			}
+			tp = append(tp, plotter.XY{X: float64(i), Y: g.OutputTokensPerS})
+			if st := g.Metrics[bench.MetricTTFT]; st.Count > 0 {
+				lat = append(lat, plotter.XY{X: float64(i), Y: st.P95})
+			}
+		}
+		for _, pl := range []struct {
+			p   *plot.Plot
+			xys plotter.XYs
+		}{{tput, tp}, {ttft, lat}} {
+			if len(pl.xys) == 0 {
+				continue
+			}
+			line, points, err := plotter.NewLinePoints(pl.xys)
+			if err != nil {
+				return nil, c, err
+			}
+			line.Color, line.Width = d.colors[e], 1.5
+			points.GlyphStyle = draw.GlyphStyle{Color: d.colors[e], Radius: 2.5, Shape: draw.CircleGlyph{}}
+			pl.p.Add(line, points)
+		}
+	}
+	for _, p := range []*plot.Plot{tput, ttft} {
+		nominalX(p, 2, labels...)
+		p.X.Min, p.X.Max = -0.3, float64(len(levels))-0.7
+		p.Y.Min = 0
+	}
+	return &figure{panels: [][]*plot.Plot{{tput, ttft}}, legend: d.engines, colors: d.colors}, c, nil
+}
+
+// comparisonChart puts the headline numbers side by side: one small
+// panel per metric, scenarios along x, one bar per engine.
+func comparisonChart(d *chartData) (*figure, Chart, error) {
+	c := Chart{ID: ChartComparison, Title: "Engines compared",
+		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better)."}
+	type metric struct {
+		title, unit string
+		value       func(g *bench.Group) float64
+	}
+	median := func(key string) func(g *bench.Group) float64 {
+		return func(g *bench.Group) float64 { return g.Metrics[key].P50 }
+	}
+	metrics := []metric{
+		{"TTFT p50", "ms · lower is better", median(bench.MetricTTFT)},
+		{"TPOT p50", "ms · lower is better", median(bench.MetricTPOT)},
+		{"ITL p50", "ms · lower is better", median(bench.MetricITL)},
+		{"E2E p50", "ms · lower is better", median(bench.MetricE2E)},
+		{"Output throughput", "tokens/s · higher is better", func(g *bench.Group) float64 { return g.OutputTokensPerS }},
+		{"Success rate", "% · higher is better", func(g *bench.Group) float64 {
+			if g.Requests == 0 {
+				return 0
+			}
+			return 100 * float64(g.Succeeded) / float64(g.Requests)
+		}},
+	}
+	if len(d.engines) == 0 || len(d.scenarios) == 0 {
+		return nil, c, nil
+	}
+	labels := make([]string, len(d.scenarios))
+	for i, sc := range d.scenarios {
+		labels[i] = chartLabel(sc)
+	}
+	var panels []*plot.Plot
+	for _, m := range metrics {
+		p := newPanel(m.title, "", m.unit)
+		err := addGroupedBars(p, d, d.engines, len(d.scenarios), 3, func(e string) []float64 {
+			out := make([]float64, len(d.scenarios))
+			for i, sc := range d.scenarios {
+				if g := d.group(e, sc); g != nil {
+					out[i] = m.value(g)
+				}
+			}
+			return out
+		})
+		if err != nil {
+			return nil, c, err
+		}
+		nominalX(p, 3, labels...)
+		panels = append(panels, p)
+	}
+	return &figure{panels: wrap(panels, 3), legend: d.engines, colors: d.colors}, c, nil
+}

@@ -1,0 +1,122 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+func TestChartsAreValidSVGAndPNG(t *testing.T) {
+	charts := mustFixtureCharts(t)
+	want := []string{ChartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputVsLoad, ChartComparison}
+	if len(charts) != len(want) {
+		t.Fatalf("got %d charts, want %v", len(charts), want)
+	}
+	for i, c := range charts {
+		if c.ID != want[i] || c.Title == "" || c.Caption == "" {
+			t.Errorf("chart %d is %q (title %q), want %s with a title and caption", i, c.ID, c.Title, want[i])
+		}
+		svg := string(c.SVG)
+		if !strings.HasPrefix(svg, "<svg") || !strings.HasSuffix(strings.TrimSpace(svg), "</svg>") {
+			t.Errorf("%s: SVG is not one inline <svg> element: %.60q…", c.ID, svg)
+		}
+		if strings.Contains(svg, "<?xml") || strings.Contains(svg, "<image") {
+			t.Errorf("%s: SVG has an XML prolog or an embedded image", c.ID)
+		}
+		img, err := png.Decode(bytes.NewReader(c.PNG))
+		if err != nil {
+			t.Errorf("%s: PNG does not decode: %v", c.ID, err)
+			continue
+		}
+		if w := img.Bounds().Dx(); w != 1125 { // 7.5 in at 150 dpi
+			t.Errorf("%s: PNG is %d px wide, want 1125", c.ID, w)
+		}
+		colours := map[uint32]bool{}
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 3 {
+			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 3 {
+				r, g, b, _ := img.At(x, y).RGBA()
+				colours[r>>8<<16|g>>8<<8|b>>8] = true
+			}
+		}
+		if len(colours) < 20 {
+			t.Errorf("%s: PNG has %d colours; it looks blank", c.ID, len(colours))
+		}
+	}
+}
+
+// Each engine keeps its manifest-order colour in every chart.
+func TestEnginesKeepOneColourEverywhere(t *testing.T) {
+	run, charts := reportFixture(), mustFixtureCharts(t)
+	order := EngineOrder(run)
+	if strings.Join(order, ",") != "vllm,tgi,ollama,offline" {
+		t.Fatalf("engine order %v does not follow the manifest", order)
+	}
+	for _, c := range charts {
+		for i, e := range order[:3] {
+			col := EngineColor(i)
+			rgb := fmt.Sprintf("#%02X%02X%02X", col.R, col.G, col.B)
+			if !bytes.Contains(c.SVG, []byte(rgb)) {
+				t.Errorf("%s: no %s for %s", c.ID, rgb, e)
+			}
+		}
+	}
+}
+
+func TestChartsAreDeterministic(t *testing.T) {
+	a := mustFixtureCharts(t)
+	b, err := Charts(reportFixture())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].SVG, b[i].SVG) || !bytes.Equal(a[i].PNG, b[i].PNG) {
+			t.Errorf("%s differs between two renderings", a[i].ID)
+		}
+	}
+}
+
+// Charts adapt to what the run has: one scenario has no load curve, and a
+// run where nothing succeeded still reports without failing.
+func TestChartsOfSparseRuns(t *testing.T) {
+	run := reportFixture()
+	var recs []bench.Record
+	for _, r := range run.Records {
+		if r.Scenario == "ttft" {
+			recs = append(recs, r)
+		}
+	}
+	run.Records, run.Manifest.Scenarios = recs, run.Manifest.Scenarios[:1]
+	run.Summary = bench.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
+	charts, err := Charts(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range charts {
+		if c.ID == ChartThroughputVsLoad {
+			t.Error("a single scenario got a throughput-by-load chart")
+		}
+	}
+	if len(charts) != 5 {
+		t.Errorf("got %d charts for one scenario, want 5", len(charts))
+	}
+
+	for i := range recs {
+		recs[i].OK, recs[i].ErrorClass, recs[i].Error = false, bench.ErrConnect, "connection refused"
+	}
+	run.Summary = bench.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
+	dir := t.TempDir()
+	if err := WriteReports(dir, run); err != nil {
+		t.Fatalf("a run where every request failed: %v", err)
+	}
+	for _, f := range []string{MarkdownFile, HTMLFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("a run where every request failed got no %s: %v", f, err)
+		}
+	}
+}

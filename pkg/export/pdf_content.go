@@ -1,0 +1,144 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// brief is what the executive PDF says, derived from the summary: the
+// verdict, the recommendation and the risks in plain words.
+type brief struct {
+	Verdict        string
+	Reasons        []string
+	Recommendation string
+	Risks          []string
+}
+
+// headlineScenario is the scenario the verdict speaks for: the first load
+// scenario (how users actually arrive), else the sequential TTFT suite.
+func headlineScenario(run *Run) string {
+	order := scenarioOrder(run)
+	for _, sc := range order {
+		for _, g := range run.Summary.Groups {
+			if g.Scenario == sc && g.Suite == bench.SuiteLoad {
+				return sc
+			}
+		}
+	}
+	if len(order) > 0 {
+		return order[0]
+	}
+	return ""
+}
+
+func buildBrief(run *Run) brief {
+	var b brief
+	winner := Winner(run.Summary)
+	sc := headlineScenario(run)
+	var reasons []string
+	led := 0
+	for _, f := range run.Summary.Fastest {
+		if f.Engine != winner {
+			continue
+		}
+		led++
+		// The cover speaks for the headline scenario; the scorecard and
+		// the HTML report have the rest.
+		if f.Scenario == sc {
+			reasons = append(reasons, fastestSentence(f))
+		}
+	}
+	switch {
+	case winner == "":
+		b.Verdict = "No engine could be ranked: a comparison needs at least two engines that answered and failed at most 5% of their requests."
+		b.Recommendation = "Fix the failures listed under Risks and run the benchmark again before choosing."
+	default:
+		b.Verdict = fmt.Sprintf("%s serves your chat users fastest.", winner)
+		for _, f := range run.Summary.Fastest {
+			if f.Engine == winner && f.Scenario == sc && f.Metric == bench.MetricTTFT && f.Stat == "p50" && f.RunnerUp != "" {
+				b.Verdict = fmt.Sprintf("%s serves your chat users fastest: in %s its median time to first token was %.1f ms, %.0f%% lower than %s.",
+					winner, sc, f.Value, f.MarginPct, f.RunnerUp)
+			}
+		}
+		b.Recommendation = fmt.Sprintf("Choose %s for latency-sensitive chat traffic, provided the risks below are acceptable; it led %d of %d comparisons.",
+			winner, led, len(run.Summary.Fastest))
+	}
+	b.Reasons = reasons
+	b.Risks = risks(run, winner)
+	return b
+}
+
+func fastestSentence(f bench.Fastest) string {
+	if f.HigherIsBetter {
+		s := fmt.Sprintf("%s: highest output throughput, %.0f tokens/s", f.Scenario, f.Value)
+		if f.RunnerUp != "" {
+			s += fmt.Sprintf(" (%.0f%% above %s)", f.MarginPct, f.RunnerUp)
+		}
+		return s
+	}
+	s := fmt.Sprintf("%s: lowest %s %s, %.1f ms", f.Scenario, strings.ToUpper(strings.TrimSuffix(f.Metric, "_ms")), f.Stat, f.Value)
+	if f.RunnerUp != "" {
+		s += fmt.Sprintf(" (%.0f%% below %s)", f.MarginPct, f.RunnerUp)
+	}
+	return s
+}
+
+// risks lists, in plain words, whatever should temper the verdict.
+func risks(run *Run, winner string) []string {
+	var out []string
+	for _, g := range run.Summary.Groups {
+		if g.Failed > 0 {
+			classes := make([]string, 0, len(g.Errors))
+			for c := range g.Errors {
+				classes = append(classes, c)
+			}
+			sort.Strings(classes)
+			out = append(out, fmt.Sprintf("%s failed %d of %d requests in %s (%s).", g.Engine, g.Failed, g.Requests, g.Scenario, strings.Join(classes, ", ")))
+		}
+		if g.Target != nil && !g.Target.Met {
+			out = append(out, fmt.Sprintf("%s missed its target in %s (%s).", g.Engine, g.Scenario, g.Target.Goal.String()))
+		}
+		if g.OutputMismatch > 0 {
+			out = append(out, fmt.Sprintf("%s returned a different number of tokens than asked in %d of %d requests in %s; its per-token figures compare unequal work.",
+				g.Engine, g.OutputMismatch, g.Succeeded, g.Scenario))
+		}
+		if g.Succeeded > 0 && g.Succeeded < 100 && g.Engine == winner {
+			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: p99 needs at least 100 to mean much; run the standard or stress preset to confirm.",
+				g.Engine, g.Scenario, g.Succeeded))
+		}
+		if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
+			out = append(out, fmt.Sprintf("the client fell behind its schedule for %s in %s (lag p99 %.0f ms); latencies from arrival are higher.", g.Engine, g.Scenario, lag.P99))
+		}
+	}
+	for _, f := range run.Summary.Findings {
+		out = append(out, f.Message+".")
+	}
+	if len(out) == 0 {
+		out = append(out, "None observed: every request succeeded, every target was met and outputs had the requested length.")
+	}
+	return out
+}
+
+// pdfSafe maps text to what the PDF's core fonts can show (Windows-1252):
+// a few typographic symbols get ASCII spellings, anything else outside the
+// code page becomes "?". Server and model text goes through it too.
+func pdfSafe(s string) string {
+	r := strings.NewReplacer("≤", "<=", "≥", ">=", "→", "->", "×", "x", "·", "-", "–", "-", "—", "-", "…", "...", "µ", "u")
+	s = r.Replace(s)
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '\n' || c == '\t':
+			b.WriteRune(' ')
+		case c < 0x20:
+		case c < 0x80 || (c >= 0xA0 && c <= 0xFF):
+			b.WriteRune(c)
+		default:
+			b.WriteRune('?')
+		}
+	}
+	return b.String()
+}

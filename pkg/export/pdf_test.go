@@ -1,0 +1,95 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// popplerTool finds a poppler-utils program. CI installs them and must run
+// these checks; elsewhere the test skips with a hint.
+func popplerTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: CI must install poppler-utils", name)
+		}
+		t.Skipf("%s not found: apt-get install poppler-utils to run the PDF checks", name)
+	}
+	return p
+}
+
+func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
+	run := reportFixture()
+	dir := t.TempDir()
+	if err := WritePDF(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, PDFFile)
+	info, err := exec.Command(popplerTool(t, "pdfinfo"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo rejects the PDF: %v\n%s", err, info)
+	}
+	pages := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindSubmatch(info)
+	if pages == nil {
+		t.Fatalf("pdfinfo gave no page count:\n%s", info)
+	}
+	if n, _ := strconv.Atoi(string(pages[1])); n < 2 || n > 5 {
+		t.Errorf("%d pages; an executive report has 2 to 5", n)
+	}
+	out, err := exec.Command(popplerTool(t, "pdftotext"), "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := string(out)
+	want := []string{"Verdict", "serves your chat users fastest", "Scorecard", "Recommendation", "Risks and caveats", "Methodology"}
+	for _, e := range []string{"vllm", "tgi", "ollama"} {
+		want = append(want, e)
+	}
+	for _, g := range run.Summary.Groups {
+		if st := g.Metrics[bench.MetricTTFT]; st.Count > 0 {
+			want = append(want, fmt.Sprintf("%.1f ms", st.P50))
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(txt, w) {
+			t.Errorf("the PDF's text lacks %q", w)
+		}
+	}
+}
+
+func TestPDFTextIsDeterministic(t *testing.T) {
+	tool := popplerTool(t, "pdftotext")
+	var texts [2][]byte
+	for i := range texts {
+		dir := t.TempDir()
+		if err := WritePDF(dir, reportFixture()); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(tool, filepath.Join(dir, PDFFile), "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[i] = out
+	}
+	if !bytes.Equal(texts[0], texts[1]) {
+		t.Error("the same run gave two PDFs with different text")
+	}
+}
+
+func TestPDFSafeText(t *testing.T) {
+	for in, want := range map[string]string{"ttft p95 ≤ 100 ms": "ttft p95 <= 100 ms", "a\nb": "a b", "日本": "??", "café × 2": "café x 2"} {
+		if got := pdfSafe(in); got != want {
+			t.Errorf("pdfSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

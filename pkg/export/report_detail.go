@@ -1,0 +1,225 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+type detailView struct {
+	Heading string
+	Setup   string
+	Table   gridView
+	Notes   []string
+}
+
+// scenarioHeading names a scenario with its load: "quick_latency (4 users)".
+func scenarioHeading(run *Run, sc string) string {
+	if spec, ok := scenarioSpec(run, sc); ok {
+		return fmt.Sprintf("%s (%s)", mdEscape(sc), loadLevel(spec))
+	}
+	return mdEscape(sc)
+}
+
+func scenarioSpec(run *Run, sc string) (bench.Scenario, bool) {
+	for _, s := range run.Manifest.Scenarios {
+		if s.Name == sc {
+			return s, true
+		}
+	}
+	return bench.Scenario{}, false
+}
+
+// scenarioSetup describes how a scenario sent its requests, in words.
+func scenarioSetup(s bench.Scenario) string {
+	var parts []string
+	switch s.Arrival {
+	case bench.ArrivalSequential:
+		parts = append(parts, "Sequential: one request at a time, each sent when the previous one ended")
+	case bench.ArrivalClosed:
+		p := fmt.Sprintf("Closed loop: %d users, each sending its next request when its answer arrived", s.Concurrency)
+		if s.ThinkTime > 0 {
+			p += fmt.Sprintf(" and %s of think time passed", s.ThinkTime)
+		}
+		parts = append(parts, p)
+	case bench.ArrivalConstant, bench.ArrivalPoisson:
+		p := fmt.Sprintf("Open loop: %s arrivals at %g requests/s, sent whether or not earlier answers had arrived", s.Arrival, s.Rate)
+		if s.Concurrency > 0 {
+			p += fmt.Sprintf("; at most %d in flight, beyond which arrivals %s", s.Concurrency,
+				map[string]string{"drop": "were dropped", "wait": "waited"}[s.CapPolicy])
+		}
+		parts = append(parts, p)
+	}
+	var stop []string
+	if s.Requests > 0 {
+		stop = append(stop, fmt.Sprintf("%d measured requests", s.Requests))
+	}
+	if s.Duration > 0 {
+		stop = append(stop, fmt.Sprintf("%s measured", s.Duration))
+	}
+	if len(stop) > 0 {
+		parts = append(parts, "stops after "+strings.Join(stop, " or "))
+	}
+	if s.WarmupRequests > 0 {
+		parts = append(parts, fmt.Sprintf("%d warm-up request(s) first, not measured", s.WarmupRequests))
+	}
+	if s.WarmupDuration > 0 {
+		parts = append(parts, fmt.Sprintf("%s of warm-up first, not measured", s.WarmupDuration))
+	}
+	parts = append(parts, fmt.Sprintf("at most %d output tokens", s.MaxTokens))
+	if s.Target != nil {
+		parts = append(parts, "target "+s.Target.String())
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+func buildDetail(run *Run, sc string, gs []bench.Group) detailView {
+	v := detailView{Heading: scenarioHeading(run, sc)}
+	if spec, ok := scenarioSpec(run, sc); ok {
+		v.Setup = scenarioSetup(spec)
+	}
+	ms := func(metric string, p float64) func(bench.Group) string {
+		return func(g bench.Group) string { return msCell(g.Metrics[metric], p) }
+	}
+	mean := func(metric string) func(bench.Group) string {
+		return func(g bench.Group) string {
+			if st := g.Metrics[metric]; st.Count > 0 {
+				return fmt.Sprintf("%.0f", st.Mean)
+			}
+			return "–"
+		}
+	}
+	count := func(n func(bench.Group) int) func(bench.Group) string {
+		return func(g bench.Group) string { return fmt.Sprint(n(g)) }
+	}
+	rows := []rowView{
+		cellRow("Model", gs, func(g bench.Group) string { return mdEscape(g.Model) }),
+		cellRow("Measured window", gs, func(g bench.Group) string { return fmt.Sprintf("%.1f s", g.WindowS) }),
+		cellRow("TTFB p50", gs, ms(bench.MetricTTFB, 50)),
+		cellRow("TTFT to content p50", gs, ms(bench.MetricTTFTContent, 50)),
+		cellRow("NTPOT p50", gs, ms(bench.MetricNTPOT, 50)),
+		cellRow("Per-request output rate p50", gs, func(g bench.Group) string {
+			if st := g.Metrics[bench.MetricTokensPerS]; st.Count > 0 {
+				return fmt.Sprintf("%.1f tok/s", st.P50)
+			}
+			return "–"
+		}),
+		cellRow("Prompt tokens (mean)", gs, mean(bench.MetricPromptTokens)),
+		cellRow("Output tokens (mean)", gs, mean(bench.MetricOutputTokens)),
+		cellRow("Schedule lag p99", gs, ms(bench.MetricScheduleLag, 99)),
+		cellRow("TTFT from arrival p95", gs, ms(bench.MetricTTFTFromArrival, 95)),
+		cellRow("E2E from arrival p95", gs, ms(bench.MetricE2EFromArrival, 95)),
+		cellRow("Warm-up requests", gs, count(func(g bench.Group) int { return g.Warmup })),
+		cellRow("Waited for the client's cap", gs, count(func(g bench.Group) int { return g.ClientQueued })),
+		cellRow("Dropped by the client", gs, count(func(g bench.Group) int { return g.Dropped })),
+		cellRow("Cancelled", gs, count(func(g bench.Group) int { return g.Canceled })),
+	}
+	v.Table = engineGrid(gs, rows)
+	for _, g := range gs {
+		for _, n := range groupNotes(g) {
+			v.Notes = append(v.Notes, fmt.Sprintf("**%s**: %s", mdEscape(g.Engine), mdEscape(n)))
+		}
+	}
+	return v
+}
+
+// groupNotes reuses the terminal table's notes (writeNotes), so both
+// outputs state the same facts in the same words. Error examples are left
+// out: the report's errors section shows them whole.
+//
+// writeNotes prints "  ENGINE: NOTE" lines; a line without that prefix
+// continues the previous note (an error example with a line break).
+func groupNotes(g bench.Group) []string {
+	var buf bytes.Buffer
+	writeNotes(&buf, g)
+	prefix := "  " + g.Engine + ": "
+	var notes []string
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, prefix):
+			notes = append(notes, strings.TrimPrefix(line, prefix))
+		case len(notes) > 0:
+			notes[len(notes)-1] += " " + line
+		}
+	}
+	out := notes[:0]
+	for _, n := range notes {
+		if !strings.HasPrefix(n, "  e.g. ") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+type findingsView struct {
+	Messages       []string
+	ColdStarts     gridView
+	Reconciliation gridView
+}
+
+func buildFindings(run *Run) findingsView {
+	var v findingsView
+	for _, f := range run.Summary.Findings {
+		v.Messages = append(v.Messages, mdEscape(f.Message))
+	}
+	v.ColdStarts = gridView{Header: []string{"Engine", "Scenario", "Cold starts", "Model load (max)", "TTFT (max)"},
+		Right: []bool{false, false, true, true, true}}
+	v.Reconciliation = gridView{Header: []string{"Engine", "Scenario", "Requests", "Client TTFT p50", "Server TTFT p50",
+		"Residual p50", "Server wait p50", "Client decode p50", "Server decode p50", "Ratio"},
+		Right: []bool{false, false, true, true, true, true, true, true, true, true}}
+	for _, sc := range scenarioOrder(run) {
+		for _, g := range groupsOf(run, sc) {
+			if c := g.ColdStart; c != nil {
+				v.ColdStarts.Rows = append(v.ColdStarts.Rows, []string{mdEscape(g.Engine), mdEscape(sc), fmt.Sprint(c.Count),
+					fmt.Sprintf("%.0f ms", c.LoadMS.Max), fmt.Sprintf("%.0f ms", c.TTFTMS.Max)})
+			}
+			if rc := g.Reconciliation; rc != nil {
+				v.Reconciliation.Rows = append(v.Reconciliation.Rows, []string{mdEscape(g.Engine), mdEscape(sc), fmt.Sprint(rc.Requests),
+					fmt.Sprintf("%.1f ms", rc.ClientTTFTMS.P50), fmt.Sprintf("%.1f ms", rc.ServerTTFTMS.P50),
+					fmt.Sprintf("%.1f ms", rc.TTFTResidualMS.P50), fmt.Sprintf("%.1f ms", rc.ServerWaitMS.P50),
+					fmt.Sprintf("%.0f tok/s", rc.ClientDecodeTokensPerS.P50), fmt.Sprintf("%.0f tok/s", rc.ServerDecodeTokensPerS.P50),
+					fmt.Sprintf("×%.2f", rc.DecodeRateRatio)})
+			}
+		}
+	}
+	return v
+}
+
+type errorsView struct {
+	Failed, Requests int
+	Table            gridView
+	NotCounted       []string
+}
+
+// buildErrors lists failures by class with the first message of each;
+// the messages come from servers and are escaped.
+func buildErrors(run *Run) errorsView {
+	v := errorsView{Table: gridView{Header: []string{"Scenario", "Engine", "Class", "Count", "Example"},
+		Right: []bool{false, false, false, true, false}}}
+	for _, sc := range scenarioOrder(run) {
+		for _, g := range groupsOf(run, sc) {
+			v.Failed += g.Failed
+			v.Requests += g.Requests
+			classes := make([]string, 0, len(g.Errors))
+			for c := range g.Errors {
+				classes = append(classes, c)
+			}
+			sort.Strings(classes)
+			for _, c := range classes {
+				ex := "–"
+				if msg := g.ErrorExamples[c]; msg != "" {
+					ex = mdExcerpt(msg, 300)
+				}
+				v.Table.Rows = append(v.Table.Rows, []string{mdEscape(sc), mdEscape(g.Engine), mdEscape(c), fmt.Sprint(g.Errors[c]), ex})
+			}
+			if g.Dropped > 0 || g.Canceled > 0 {
+				v.NotCounted = append(v.NotCounted, fmt.Sprintf("%s, %s: %d dropped by the client's concurrency cap, %d cancelled",
+					mdEscape(sc), mdEscape(g.Engine), g.Dropped, g.Canceled))
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,172 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+type methodView struct {
+	Run       []string
+	Engines   gridView
+	Skipped   []string
+	Workload  []string
+	Prompts   []string
+	Scenarios gridView
+	Unusual   []string
+}
+
+// maxPromptsShown keeps a long prompt file from swamping the report; the
+// manifest has them all.
+const maxPromptsShown = 10
+
+func runLine(run *Run) string {
+	m := run.Manifest
+	n := 0
+	for _, g := range run.Summary.Groups {
+		n += g.Requests
+	}
+	return fmt.Sprintf("Run %s · %s · %s · %d engine(s), %d scenario(s), %d measured requests",
+		mdEscape(m.RunID), mdEscape(m.Status), timeSpan(m.StartedAt, m.EndedAt), len(EngineOrder(run)), len(scenarioOrder(run)), n)
+}
+
+// timeSpan shows the run's start and end in UTC, with its length.
+func timeSpan(start, end string) string {
+	t0, err0 := time.Parse(time.RFC3339Nano, start)
+	t1, err1 := time.Parse(time.RFC3339Nano, end)
+	const layout = "2006-01-02 15:04:05 UTC"
+	switch {
+	case err0 != nil:
+		return "start unknown"
+	case err1 != nil:
+		return t0.UTC().Format(layout) + ", end not recorded"
+	}
+	return fmt.Sprintf("%s to %s (%s)", t0.UTC().Format(layout), t1.UTC().Format("15:04:05 UTC"), t1.Sub(t0).Round(100*time.Millisecond))
+}
+
+// warnings are what a reader must know before trusting any number.
+func warnings(run *Run) []string {
+	var out []string
+	if s := run.Manifest.Status; s != "complete" {
+		out = append(out, fmt.Sprintf("The run did not complete (status %s): the numbers cover only the requests that finished before it stopped.", mdEscape(s)))
+	}
+	if run.JournalWarning != nil {
+		out = append(out, "The journal has a damaged line, skipped: "+mdExcerpt(run.JournalWarning.Error(), 300))
+	}
+	for _, t := range run.Manifest.Targets {
+		if t.Error != "" {
+			out = append(out, fmt.Sprintf("Engine **%s** was not benchmarked: %s", mdEscape(t.Target.Name), mdExcerpt(t.Error, 300)))
+		}
+	}
+	return out
+}
+
+func buildMethod(run *Run) methodView {
+	m := run.Manifest
+	v := methodView{}
+	mode := "one after another"
+	if m.Parallel {
+		mode = "all at once"
+	}
+	h := m.Host
+	v.Run = []string{
+		fmt.Sprintf("Tool: %s %s; run %s, status %s.", mdEscape(m.Tool), mdEscape(m.ToolVersion), mdEscape(m.RunID), mdEscape(m.Status)),
+		"Time: " + timeSpan(m.StartedAt, m.EndedAt) + "; engines were benchmarked " + mode + ".",
+		fmt.Sprintf("Client: host %s, %s/%s, %d CPUs, %s. Every latency is measured here, on the client's monotonic clock.",
+			mdEscape(h.Hostname), mdEscape(h.OS), mdEscape(h.Arch), h.CPUs, mdEscape(h.GoVersion)),
+	}
+	v.Engines = gridView{Header: []string{"Engine", "Type", "Version", "Model", "API", "URL", "Reached via"}}
+	for _, t := range m.Targets {
+		tg := t.Target
+		v.Engines.Rows = append(v.Engines.Rows, []string{mdEscape(tg.Name), mdEscape(string(tg.Type)), dash(mdEscape(t.Info.Version)),
+			dash(mdEscape(tg.Model)), mdEscape(string(tg.API)), dash(mdEscape(bench.RedactURL(tg.BaseURL))), dash(mdEscape(tg.Access))})
+		if t.Error != "" {
+			v.Skipped = append(v.Skipped, fmt.Sprintf("**%s**: %s", mdEscape(tg.Name), mdExcerpt(t.Error, 300)))
+		}
+	}
+	w := m.Config.Workload
+	seed := "none"
+	if w.Seed != nil {
+		seed = fmt.Sprint(*w.Seed)
+	}
+	unique := w.UniquePrompts == nil || *w.UniquePrompts
+	v.Workload = []string{
+		fmt.Sprintf("Sampling: temperature %g, seed %s, at most %d output tokens, %gs timeout per request.", w.Temperature, seed, w.MaxTokens, w.TimeoutSeconds),
+		map[bool]string{true: "Prompts: each user turn starts with a marker of its own, so prefix caches cannot answer repeats for free.",
+			false: "Prompts: sent verbatim (--same-prompts); prefix caches may answer repeats."}[unique],
+		"Every engine was sent the same prompts in the same order.",
+	}
+	if w.SystemPrompt != "" {
+		v.Workload = append(v.Workload, "System prompt: "+mdExcerpt(w.SystemPrompt, 300))
+	}
+	if w.PromptFile != "" {
+		v.Workload = append(v.Workload, "Prompt file: "+mdEscape(w.PromptFile))
+	}
+	for i, p := range w.Prompts {
+		if i == maxPromptsShown {
+			v.Prompts = append(v.Prompts, fmt.Sprintf("… and %d more (see manifest.json)", len(w.Prompts)-maxPromptsShown))
+			break
+		}
+		v.Prompts = append(v.Prompts, mdExcerpt(p, 200))
+	}
+	v.Scenarios = gridView{Header: []string{"Scenario", "Suite", "Load", "Setup"}}
+	for _, s := range m.Scenarios {
+		v.Scenarios.Rows = append(v.Scenarios.Rows, []string{mdEscape(s.Name), mdEscape(s.Suite), loadLevel(s), scenarioSetup(s)})
+	}
+	v.Unusual = unusual(run)
+	return v
+}
+
+// unusual gathers the conditions that bend what the numbers mean, one
+// line per engine and scenario.
+func unusual(run *Run) []string {
+	var out []string
+	for _, sc := range scenarioOrder(run) {
+		for _, g := range groupsOf(run, sc) {
+			var parts []string
+			if lag := g.Metrics[bench.MetricScheduleLag]; lag.P99 > 10 {
+				parts = append(parts, fmt.Sprintf("requests left up to %.1f ms late (schedule lag p99), so the from-arrival rows show what users waited", lag.P99))
+			}
+			if g.ClientQueued > 0 {
+				parts = append(parts, fmt.Sprintf("%d waited for the client's concurrency cap", g.ClientQueued))
+			}
+			if g.Dropped > 0 {
+				parts = append(parts, fmt.Sprintf("%d arrival(s) were dropped by the client and never sent", g.Dropped))
+			}
+			if g.Canceled > 0 {
+				parts = append(parts, fmt.Sprintf("%d were cancelled by the user", g.Canceled))
+			}
+			if g.OutputMismatch > 0 {
+				parts = append(parts, fmt.Sprintf("%d answer(s) had another length than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
+			}
+			if g.TokensEstimated > 0 {
+				parts = append(parts, fmt.Sprintf("%d answer(s) had no token count from the server, so their chunks were counted", g.TokensEstimated))
+			}
+			if len(parts) > 0 {
+				out = append(out, fmt.Sprintf("%s in %s: %s.", mdEscape(g.Engine), mdEscape(sc), strings.Join(parts, "; ")))
+			}
+		}
+	}
+	return out
+}
+
+// commandLine quotes the recorded arguments for a POSIX shell. The
+// manifest's command is already free of API keys.
+func commandLine(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
