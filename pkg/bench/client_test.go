@@ -311,9 +311,12 @@ func TestClientKeepAlive(t *testing.T) {
 // event costs the worker at most drainWait, and the request is still OK
 // with its end at the final event.
 func TestClientDrainBounded(t *testing.T) {
+	// Read in the test's goroutine: a skip inside the handler would only
+	// end the handler.
+	body := transcript(t, "vllm-chat-stream.sse")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = w.Write(transcript(t, "vllm-chat-stream.sse"))
+		_, _ = w.Write(body)
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
