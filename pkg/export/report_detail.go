@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -119,39 +118,11 @@ func buildDetail(run *Run, sc string, gs []bench.Group) detailView {
 	}
 	v.Table = engineGrid(gs, rows)
 	for _, g := range gs {
-		for _, n := range groupNotes(g) {
+		for _, n := range groupNotes(g, false) {
 			v.Notes = append(v.Notes, fmt.Sprintf("**%s**: %s", mdEscape(g.Engine), mdEscape(n)))
 		}
 	}
 	return v
-}
-
-// groupNotes reuses the terminal table's notes (writeNotes), so both
-// outputs state the same facts in the same words. Error examples are left
-// out: the report's errors section shows them whole.
-//
-// writeNotes prints "  ENGINE: NOTE" lines; a line without that prefix
-// continues the previous note (an error example with a line break).
-func groupNotes(g bench.Group) []string {
-	var buf bytes.Buffer
-	writeNotes(&buf, g)
-	prefix := "  " + g.Engine + ": "
-	var notes []string
-	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
-		switch {
-		case strings.HasPrefix(line, prefix):
-			notes = append(notes, strings.TrimPrefix(line, prefix))
-		case len(notes) > 0:
-			notes[len(notes)-1] += " " + line
-		}
-	}
-	out := notes[:0]
-	for _, n := range notes {
-		if !strings.HasPrefix(n, "  e.g. ") {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 type findingsView struct {

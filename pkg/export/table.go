@@ -84,6 +84,16 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 }
 
 func writeNotes(w io.Writer, g bench.Group) {
+	for _, n := range groupNotes(g, true) {
+		fmt.Fprintf(w, "  %s: %s\n", g.Engine, n)
+	}
+}
+
+// groupNotes says in words what a group's numbers alone would hide. The
+// terminal table and the reports state the same facts in the same words;
+// the reports show error examples in their own section, so they leave them
+// out here.
+func groupNotes(g bench.Group, examples bool) []string {
 	var notes []string
 	if g.Failed > 0 {
 		classes := make([]string, 0, len(g.Errors))
@@ -97,7 +107,7 @@ func writeNotes(w io.Writer, g bench.Group) {
 		}
 		notes = append(notes, fmt.Sprintf("%d failed (%s)", g.Failed, strings.Join(parts, ", ")))
 		for _, class := range classes {
-			if ex := g.ErrorExamples[class]; ex != "" {
+			if ex := g.ErrorExamples[class]; ex != "" && examples {
 				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, truncate(ex, 200)))
 			}
 		}
@@ -129,9 +139,7 @@ func writeNotes(w io.Writer, g bench.Group) {
 			rc.ServerTTFTMS.P50, rc.ClientTTFTMS.P50, rc.TTFTResidualMS.P50, rc.ServerWaitMS.P50,
 			rc.ClientDecodeTokensPerS.P50, rc.ServerDecodeTokensPerS.P50, rc.DecodeRateRatio))
 	}
-	for _, n := range notes {
-		fmt.Fprintf(w, "  %s: %s\n", g.Engine, n)
-	}
+	return notes
 }
 
 func msCell(s bench.Stats, p float64) string {
