@@ -140,7 +140,8 @@ func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
 	// Exponential gaps: coefficient of variation 1 (constant pacing gives 0),
 	// and a Kolmogorov–Smirnov distance to Exp(rate) that a sample of this
 	// size passes at the 1% level (1.63/sqrt(n)).
-	mean, sd := meanSD(gaps)
+	st := Describe(append([]float64(nil), gaps...))
+	mean, sd := st.Mean, st.StdDev
 	if cv := sd / mean; cv < 0.85 || cv > 1.15 {
 		t.Errorf("gap coefficient of variation %.2f, want about 1 for Poisson arrivals", cv)
 	}
@@ -296,18 +297,6 @@ func lagsOf(recs []Record) []float64 {
 
 func sorted(xs []float64) []float64 { sort.Float64s(xs); return xs }
 
-func meanSD(xs []float64) (float64, float64) {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	m := s / float64(len(xs))
-	var q float64
-	for _, x := range xs {
-		q += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(q / float64(len(xs)-1))
-}
 
 func containsAll(s string, subs ...string) bool {
 	for _, sub := range subs {
