@@ -239,7 +239,13 @@ func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
 	sr.emit(rec)
 	if rec.ErrorClass != ErrConnect {
-		sr.connectStreak.Store(0)
+		// Only a complete answer (or an error the engine itself chose to
+		// send) proves it is there; a stream cut as it went down must not
+		// restart the count.
+		switch rec.ErrorClass {
+		case "", ErrHTTP4xx, ErrHTTP429, ErrHTTP5xx, ErrStream, ErrParse, ErrNoGenerated:
+			sr.connectStreak.Store(0)
+		}
 		return
 	}
 	if sr.connectStreak.Add(1) == maxConnectStreak {
