@@ -297,7 +297,6 @@ func lagsOf(recs []Record) []float64 {
 
 func sorted(xs []float64) []float64 { sort.Float64s(xs); return xs }
 
-
 func containsAll(s string, subs ...string) bool {
 	for _, sub := range subs {
 		if !strings.Contains(s, sub) {

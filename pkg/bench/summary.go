@@ -190,17 +190,17 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		}
 		g.Succeeded++
 		g.OutputTokensTotal += r.OutputTokens
-		if r.ColdStart {
-			// A model load is not the engine's steady state; it is reported
-			// on its own instead of inflating TTFT percentiles.
-			addCold(g, r)
-			continue
-		}
 		if r.OutputMismatch {
 			g.OutputMismatch++
 		}
 		if r.OutputTokensSource == TokensFromChunks {
 			g.TokensEstimated++
+		}
+		if r.ColdStart {
+			// A model load is not the engine's steady state; it is reported
+			// on its own instead of inflating TTFT percentiles.
+			addCold(g, r)
+			continue
 		}
 		add := func(name string, v *float64) {
 			if v != nil {

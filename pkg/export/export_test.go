@@ -106,3 +106,39 @@ func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
 		t.Errorf("empty folder: %v", err)
 	}
 }
+
+func TestIsRunFolderMatchesOnlyRunsOfThisTool(t *testing.T) {
+	root := t.TempDir()
+	mk := func(name string, manifest string, journal bool) string {
+		dir := filepath.Join(root, name)
+		os.MkdirAll(dir, 0o755)
+		if manifest != "" {
+			os.WriteFile(filepath.Join(dir, ManifestFile), []byte(manifest), 0o644)
+		}
+		if journal {
+			os.WriteFile(filepath.Join(dir, JournalFile), nil, 0o644)
+		}
+		return dir
+	}
+	id := "test_x_20260101_000000"
+	cases := map[string]bool{
+		mk(id, `{"tool":"kubectl-llmbench","run_id":"`+id+`"}`, true):                                                        true,
+		mk("test_mydata_20200101_000000", `{"name":"x"}`, true):                                                              false,
+		mk("test_other_20200101_000000", `{"tool":"kubectl-llmbench","run_id":"test_x_20260101_000000"}`, true):              false,
+		mk("test_nojournal_20200101_000000", `{"tool":"kubectl-llmbench","run_id":"test_nojournal_20200101_000000"}`, false): false,
+		mk("notes", `{"tool":"kubectl-llmbench","run_id":"notes"}`, true):                                                    false,
+	}
+	for dir, want := range cases {
+		if got := IsRunFolder(dir); got != want {
+			t.Errorf("IsRunFolder(%s) = %v, want %v", filepath.Base(dir), got, want)
+		}
+	}
+}
+
+func TestReadJournalNamesTheFirstOfSeveralBadLines(t *testing.T) {
+	in := "{\"request_id\":1}\ngarbage\n{\"request_id\":2}\n{\"request_id\":3,\"tt"
+	recs, err := ReadJournal(strings.NewReader(in))
+	if len(recs) != 2 || err == nil || !strings.Contains(err.Error(), "2 journal lines") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("%d records, error %v", len(recs), err)
+	}
+}

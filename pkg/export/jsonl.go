@@ -60,8 +60,8 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var recs []bench.Record
-	line := 0
-	var bad error
+	line, bad, firstBad := 0, 0, 0
+	var firstErr error
 	for sc.Scan() {
 		line++
 		if len(sc.Bytes()) == 0 {
@@ -69,7 +69,10 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 		}
 		var rec bench.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			bad = fmt.Errorf("journal line %d is not a record (skipped): %w", line, err)
+			if bad == 0 {
+				firstBad, firstErr = line, err
+			}
+			bad++
 			continue
 		}
 		recs = append(recs, rec)
@@ -77,7 +80,13 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 	if err := sc.Err(); err != nil {
 		return recs, &JournalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
 	}
-	return recs, bad
+	switch {
+	case bad == 1:
+		return recs, fmt.Errorf("journal line %d is not a record (skipped): %w", firstBad, firstErr)
+	case bad > 1:
+		return recs, fmt.Errorf("%d journal lines are not records (skipped), the first is line %d: %w", bad, firstBad, firstErr)
+	}
+	return recs, nil
 }
 
 // JournalReadError is a journal that could not be read at all, as opposed

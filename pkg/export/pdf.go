@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/johnfercher/maroto/v2"
@@ -145,7 +144,7 @@ func addCover(m core.Maroto, run *Run, br brief) {
 		sub += ": " + d
 	}
 	para(m, sub, props.Text{Size: 11, Color: pdfGrey, Bottom: 2})
-	para(m, fmt.Sprintf("Run %s, started %s, status %s.", man.RunID, man.StartedAt, man.Status), props.Text{Size: 9, Color: pdfGrey, Bottom: 4})
+	para(m, fmt.Sprintf("Run %s, %s, status %s.", man.RunID, timeSpan(man.StartedAt, man.EndedAt), man.Status), props.Text{Size: 9, Color: pdfGrey, Bottom: 4})
 	heading(m, "Verdict")
 	para(m, br.Verdict, props.Text{Size: 13, Style: fontstyle.Bold, Top: 2, Bottom: 3})
 	for _, r := range br.Reasons {
@@ -191,6 +190,9 @@ func addScorecard(m core.Maroto, run *Run) {
 			status, colour = "MISSED "+g.Target.Goal.String(), pdfRed
 			if g.Target.Met {
 				status, colour = "met "+g.Target.Goal.String(), pdfGreen
+			} else if g.Failed > 0 {
+				// Failures count as misses, so say why a fast p95 missed.
+				status += fmt.Sprintf(" (%d/%d failed)", g.Failed, g.Requests)
 			}
 		}
 		rc = append(rc, col.New(sizes[8]).Add(text.New(pdfSafe(status), props.Text{Size: 8, Top: 1.5, Style: fontstyle.Bold, Color: &props.WhiteColor})).
@@ -247,8 +249,8 @@ func addRisks(m core.Maroto, br brief) {
 func addMethodology(m core.Maroto, run *Run) {
 	man := run.Manifest
 	heading(m, "Methodology")
-	para(m, fmt.Sprintf("Measured by kubectl-llmbench %s from %s (%s/%s, %d CPUs) between %s and %s. Every latency is timed on the client's monotonic clock from the moment the request was sent; failed requests never enter latency statistics.",
-		man.ToolVersion, man.Host.Hostname, man.Host.OS, man.Host.Arch, man.Host.CPUs, man.StartedAt, man.EndedAt))
+	para(m, fmt.Sprintf("Measured by kubectl-llmbench %s from %s (%s/%s, %d CPUs), %s. Every latency is timed on the client's monotonic clock from the moment the request was sent; failed requests never enter latency statistics, but count as misses against a target.",
+		man.ToolVersion, man.Host.Hostname, man.Host.OS, man.Host.Arch, man.Host.CPUs, timeSpan(man.StartedAt, man.EndedAt)))
 	para(m, "TTFT: time to the first generated token (never a role-only or empty chunk). TPOT: (E2E - TTFT) / (output tokens - 1). E2E: time to the end of the stream. Tok/s: output tokens per second over the measured window. Full definitions: docs/metrics.md and report.html.", props.Text{Size: 9, Top: 1, Bottom: 2})
 	for _, s := range man.Scenarios {
 		shape := string(s.Arrival)
@@ -262,5 +264,5 @@ func addMethodology(m core.Maroto, run *Run) {
 		}
 		bullet(m, fmt.Sprintf("%s: %s, %d output tokens requested.", s.Name, shape, s.MaxTokens))
 	}
-	para(m, "Reproduce with: "+strings.Join(man.Command, " "), props.Text{Size: 8, Top: 2, Family: "courier"})
+	para(m, "Reproduce with: "+commandLine(man.Command), props.Text{Size: 8, Top: 2, Family: "courier"})
 }

@@ -65,6 +65,10 @@ func buildBrief(run *Run) brief {
 		}
 		b.Recommendation = fmt.Sprintf("Choose %s for latency-sensitive chat traffic, provided the risks below are acceptable; it led %d of %d comparisons.",
 			winner, led, len(run.Summary.Fastest))
+		if missed := missedTargets(run, winner); missed > 0 {
+			b.Recommendation = fmt.Sprintf("%s led %d of %d comparisons but missed %d of its targets: before choosing it, check whether an engine that met them (scorecard) serves you better, or whether the targets fit your users.",
+				winner, led, len(run.Summary.Fastest), missed)
+		}
 	}
 	b.Reasons = reasons
 	b.Risks = risks(run, winner)
@@ -141,4 +145,14 @@ func pdfSafe(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func missedTargets(run *Run, engine string) int {
+	n := 0
+	for _, g := range run.Summary.Groups {
+		if g.Engine == engine && g.Target != nil && !g.Target.Met {
+			n++
+		}
+	}
+	return n
 }

@@ -27,15 +27,22 @@ type RunInfo struct {
 	Winner string
 }
 
-// IsRunFolder reports whether dir looks like a run folder: the name `run`
-// gives and a manifest inside. Cleanup relies on it never matching anything
-// else.
+// IsRunFolder reports whether dir is a run folder: the name `run` gives,
+// a journal, and a manifest written by this tool for this very folder.
+// Cleanup relies on it never matching anything else.
 func IsRunFolder(dir string) bool {
-	if !runFolderName.MatchString(filepath.Base(dir)) {
+	base := filepath.Base(dir)
+	if !runFolderName.MatchString(base) {
 		return false
 	}
-	st, err := os.Stat(filepath.Join(dir, ManifestFile))
-	return err == nil && st.Mode().IsRegular()
+	if st, err := os.Stat(filepath.Join(dir, JournalFile)); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	var m Manifest
+	if err := readJSONFile(filepath.Join(dir, ManifestFile), &m); err != nil {
+		return false
+	}
+	return m.Tool == "kubectl-llmbench" && m.RunID == base
 }
 
 // ListRuns reads the run folders under outputDir, newest first. Folders

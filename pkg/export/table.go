@@ -108,7 +108,8 @@ func groupNotes(g bench.Group, examples bool) []string {
 		notes = append(notes, fmt.Sprintf("%d failed (%s)", g.Failed, strings.Join(parts, ", ")))
 		for _, class := range classes {
 			if ex := g.ErrorExamples[class]; ex != "" && examples {
-				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, truncate(ex, 200)))
+				// Server text: no control characters reach the terminal.
+				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, truncate(oneLine(ex), 200)))
 			}
 		}
 		if g.ErrorRate > bench.MaxErrorRateToRank {

@@ -71,6 +71,11 @@ func (o *CleanupOptions) Run() error {
 		if o.keep >= 0 && i < o.keep {
 			continue
 		}
+		if r.Status == "running" {
+			// Possibly still being written by another run; never touch it.
+			fmt.Fprintf(o.ErrOut, "skipping %s: its manifest says it is still running\n", r.Dir)
+			continue
+		}
 		if o.olderThan > 0 && (r.StartedAt.IsZero() || o.now().Sub(r.StartedAt) < o.olderThan) {
 			continue
 		}

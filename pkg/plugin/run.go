@@ -80,7 +80,7 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines: KEY for all, or TARGET=KEY[,TARGET=KEY] (default $"+apiKeyEnv+"); never written to results or logs")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
-	fs.BoolVar(&o.noReport, "no-report", false, "write only the journal, manifest and summary.json (regenerate the rest later with `kubectl llmbench report`)")
+	fs.BoolVar(&o.noReport, "no-report", false, "write only the journal, manifest and summary.json (regenerate the rest later with kubectl llmbench report)")
 	fs.StringSliceVar(&o.format, "format", []string{"all"}, "exports and reports to write at the end: "+strings.Join(export.FormatNames(), ", ")+" or all")
 	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
 	return cmd

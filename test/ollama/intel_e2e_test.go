@@ -56,9 +56,12 @@ func TestColdStartQueueingAndReconciliation(t *testing.T) {
 			t.Run(fmt.Sprintf("parallel%d/%s", parallel, kind), func(t *testing.T) {
 				b := startBackend(t, kind, parallel)
 				cfg := filepath.Join(t.TempDir(), "intel.yaml")
-				os.WriteFile(cfg, []byte(fmt.Sprintf("benchmark:\n  name: intel\nworkload:\n  system_prompt: %q\n  prompts:\n    - %q\n  max_tokens: 128\n  temperature: 0\n  seed: 42\n"+
+				err := os.WriteFile(cfg, []byte(fmt.Sprintf("benchmark:\n  name: intel\nworkload:\n  system_prompt: %q\n  prompts:\n    - %q\n  max_tokens: 128\n  temperature: 0\n  seed: 42\n"+
 					"test_scenarios:\n  ttft:\n    enabled: true\n    iterations: 3\n    warmup: 0\n  load_tests:\n    - name: users_4\n      arrival: closed\n      concurrent_users: 4\n      requests: 12\n",
 					systemPrompt, userPrompt)), 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
 				out := t.TempDir()
 				r := runBinary(t, 3*time.Minute, "run", "-f", cfg, "--target", "ollama="+b.url, "--model", "ollama=tiny", "--output-dir", out)
 				if r.code != 0 {
@@ -67,6 +70,9 @@ func TestColdStartQueueingAndReconciliation(t *testing.T) {
 				dir := runFolder(t, out)
 				var s intelSummary
 				readJSON(t, filepath.Join(dir, "summary.json"), &s)
+				if len(s.Groups) != 2 {
+					t.Fatalf("%d groups in summary.json, want ttft and users_4", len(s.Groups))
+				}
 				for _, g := range s.Groups {
 					switch g.Scenario {
 					case "ttft":
