@@ -160,7 +160,7 @@ func ttftHistogramChart(d *chartData) (*figure, Chart, error) {
 // per engine, straight from the summary.
 func percentileChart(d *chartData) (*figure, Chart, error) {
 	c := Chart{ID: ChartPercentiles, Title: "Latency percentiles",
-		Caption: "p50, p95 and p99 of TTFT, TPOT and end-to-end latency per engine and scenario, as in the tables (successful measured requests, cold starts excluded)."}
+		Caption: "p50, p95 and p99 of TTFT, TPOT and end-to-end latency per engine and scenario, as in the tables (successful measured requests, cold starts excluded). An engine without successful requests has no bars."}
 	metrics := []struct{ key, label string }{{bench.MetricTTFT, "TTFT"}, {bench.MetricTPOT, "TPOT"}, {bench.MetricE2E, "E2E"}}
 	pcts := []float64{50, 95, 99}
 	var rows [][]*plot.Plot

@@ -96,7 +96,7 @@ func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
 // panel per metric, scenarios along x, one bar per engine.
 func comparisonChart(d *chartData) (*figure, Chart, error) {
 	c := Chart{ID: ChartComparison, Title: "Engines compared",
-		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better)."}
+		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better). An engine with no successful request in a scenario has no bar there: that is missing data, not a fast engine."}
 	type metric struct {
 		title, unit string
 		value       func(g *bench.Group) float64
