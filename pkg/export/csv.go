@@ -95,7 +95,10 @@ type csvWriter[T any] struct {
 
 func newCSVWriter[T any](w io.Writer) *csvWriter[T] {
 	t := reflect.TypeFor[T]()
-	c := &csvWriter[T]{w: csv.NewWriter(w)}
+	cw := csv.NewWriter(w)
+	// RFC 4180 ends records with CRLF; Excel and Power BI expect it.
+	cw.UseCRLF = true
+	c := &csvWriter[T]{w: cw}
 	for i := range t.NumField() {
 		c.fields = append(c.fields, csvField(t.Field(i).Type, i))
 	}
