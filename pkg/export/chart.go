@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -35,24 +36,29 @@ type chartBuilder func(d *chartData) (*figure, Chart, error)
 
 // Charts renders every figure the run has data for. Engines keep one
 // colour across all figures and all outputs (EngineColor, by manifest
-// order).
+// order). A figure that fails to draw is left out and named in the error,
+// and the others are still returned: one broken chart must not cost a
+// report.
 func Charts(run *Run) ([]Chart, error) {
 	d := newChartData(run)
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
 		ttftOverTimeChart, throughputVsLoadChart, comparisonChart}
 	var out []Chart
+	var errs []error
 	for _, build := range builders {
 		fig, c, err := build(d)
 		if err != nil {
-			return nil, fmt.Errorf("drawing chart %s: %w", c.ID, err)
+			errs = append(errs, fmt.Errorf("drawing chart %s: %w", c.ID, err))
+			continue
 		}
 		if fig == nil {
 			continue
 		}
 		if c.SVG, c.PNG, err = fig.render(); err != nil {
-			return nil, fmt.Errorf("rendering chart %s: %w", c.ID, err)
+			errs = append(errs, fmt.Errorf("rendering chart %s: %w", c.ID, err))
+			continue
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }

@@ -29,11 +29,13 @@ var htmlTemplate = sync.OnceValues(func() (*template.Template, error) {
 // and nothing is loaded from anywhere (no scripts, fonts, stylesheets or
 // images), so it opens offline, from a file or an e-mail.
 func WriteHTML(dir string, run *Run) error {
-	charts, err := Charts(run)
-	if err != nil {
+	// A chart that failed is reported after the report is written
+	// without it.
+	charts, chartErr := Charts(run)
+	if err := writeHTML(dir, run, charts); err != nil {
 		return err
 	}
-	return writeHTML(dir, run, charts)
+	return chartErr
 }
 
 func writeHTML(dir string, run *Run, charts []Chart) error {

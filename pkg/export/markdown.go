@@ -27,11 +27,13 @@ var markdownTemplate = sync.OnceValues(func() (*template.Template, error) {
 // referenced relatively so the folder can be moved or zipped whole. The
 // same run always gives the same bytes.
 func WriteMarkdown(dir string, run *Run) error {
-	charts, err := Charts(run)
-	if err != nil {
+	// A chart that failed is reported after the report is written
+	// without it.
+	charts, chartErr := Charts(run)
+	if err := writeMarkdown(dir, run, charts); err != nil {
 		return err
 	}
-	return writeMarkdown(dir, run, charts)
+	return chartErr
 }
 
 func writeMarkdown(dir string, run *Run, charts []Chart) error {

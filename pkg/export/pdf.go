@@ -42,22 +42,24 @@ var (
 // so it can be searched and copied.
 func WritePDF(dir string, run *Run) error {
 	b, err := RenderPDF(run)
-	if err != nil {
+	if b == nil {
 		return err
 	}
 	tmp := filepath.Join(dir, PDFFile+".tmp")
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", PDFFile, err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, PDFFile))
+	if rerr := os.Rename(tmp, filepath.Join(dir, PDFFile)); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 // RenderPDF returns the PDF's bytes.
 func RenderPDF(run *Run) ([]byte, error) {
-	charts, err := Charts(run)
-	if err != nil {
-		return nil, err
-	}
+	// A chart that failed is left out and reported after the PDF is
+	// made; the brief matters more than one figure.
+	charts, chartErr := Charts(run)
 	m := maroto.New(pdfConfig(run))
 	br := buildBrief(run)
 	addCover(m, run, br)
@@ -69,7 +71,7 @@ func RenderPDF(run *Run) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the PDF: %w", err)
 	}
-	return pinModDate(doc.GetBytes()), nil
+	return pinModDate(doc.GetBytes()), chartErr
 }
 
 var (

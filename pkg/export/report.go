@@ -1,14 +1,15 @@
 package export
 
 // WriteReports writes report.md with charts/*.png and report.html into
-// dir, drawing the charts once for both.
+// dir, drawing the charts once for both. A chart that failed is reported
+// after both are written without it.
 func WriteReports(dir string, run *Run) error {
-	charts, err := Charts(run)
-	if err != nil {
-		return err
-	}
+	charts, chartErr := Charts(run)
 	if err := writeMarkdown(dir, run, charts); err != nil {
 		return err
 	}
-	return writeHTML(dir, run, charts)
+	if err := writeHTML(dir, run, charts); err != nil {
+		return err
+	}
+	return chartErr
 }
