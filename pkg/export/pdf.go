@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -45,12 +44,8 @@ func WritePDF(dir string, run *Run) error {
 	if b == nil {
 		return err
 	}
-	tmp := filepath.Join(dir, PDFFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", PDFFile, err)
-	}
-	if rerr := os.Rename(tmp, filepath.Join(dir, PDFFile)); rerr != nil {
-		return rerr
+	if werr := writeFileAtomic(filepath.Join(dir, PDFFile), b); werr != nil {
+		return werr
 	}
 	return err
 }
