@@ -271,4 +271,3 @@ func TestAPIKeyIsSentButNeverWritten(t *testing.T) {
 		}
 	}
 }
-

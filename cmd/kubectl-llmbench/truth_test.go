@@ -145,4 +145,3 @@ func TestTTFTWithinOneMillisecondOfTruth(t *testing.T) {
 		}
 	}
 }
-
