@@ -62,3 +62,10 @@ func Charts(run *Run) ([]Chart, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// runCharts draws a run's charts on first use and returns the same ones to
+// every later writer: drawing is the slow part of writing the reports.
+func runCharts(run *Run) ([]Chart, error) {
+	run.chartsOnce.Do(func() { run.charts, run.chartsErr = Charts(run) })
+	return run.charts, run.chartsErr
+}

@@ -31,7 +31,7 @@ var htmlTemplate = sync.OnceValues(func() (*template.Template, error) {
 func WriteHTML(dir string, run *Run) error {
 	// A chart that failed is reported after the report is written
 	// without it.
-	charts, chartErr := Charts(run)
+	charts, chartErr := runCharts(run)
 	if err := writeHTML(dir, run, charts); err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ var markdownTemplate = sync.OnceValues(func() (*template.Template, error) {
 func WriteMarkdown(dir string, run *Run) error {
 	// A chart that failed is reported after the report is written
 	// without it.
-	charts, chartErr := Charts(run)
+	charts, chartErr := runCharts(run)
 	if err := writeMarkdown(dir, run, charts); err != nil {
 		return err
 	}

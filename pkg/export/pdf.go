@@ -54,7 +54,7 @@ func WritePDF(dir string, run *Run) error {
 func RenderPDF(run *Run) ([]byte, error) {
 	// A chart that failed is left out and reported after the PDF is
 	// made; the brief matters more than one figure.
-	charts, chartErr := Charts(run)
+	charts, chartErr := runCharts(run)
 	m := maroto.New(pdfConfig(run))
 	br := buildBrief(run)
 	addCover(m, run, br)

@@ -4,7 +4,7 @@ package export
 // dir, drawing the charts once for both. A chart that failed is reported
 // after both are written without it.
 func WriteReports(dir string, run *Run) error {
-	charts, chartErr := Charts(run)
+	charts, chartErr := runCharts(run)
 	if err := writeMarkdown(dir, run, charts); err != nil {
 		return err
 	}

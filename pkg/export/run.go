@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 )
@@ -60,6 +61,12 @@ type Run struct {
 	// JournalWarning reports a damaged journal line (a crash mid-write);
 	// the records before and after it are still used.
 	JournalWarning error
+
+	// The figures are drawn once per run and shared by the Markdown, HTML
+	// and PDF writers (chart.go, runCharts).
+	chartsOnce sync.Once
+	charts     []Chart
+	chartsErr  error
 }
 
 // LoadRun reads a run folder and recomputes the summary from the journal,
