@@ -101,7 +101,11 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 	runTarget := func(i int) {
 		st := &res.Targets[i]
 		st.Target = r.Targets[i]
-		info, err := Probe(ctx, r.HTTP, st.Target)
+		hc := r.HTTP
+		if st.Target.HTTP != nil {
+			hc = st.Target.HTTP
+		}
+		info, err := Probe(ctx, hc, st.Target)
 		var noInfo *InfoEndpointError
 		if errors.As(err, &noInfo) && st.Target.Type == EngineOpenAI && st.Target.Model != "" {
 			r.Log.Warn("no model list; using the given model", "target", st.Target.Name, "error", err)
@@ -116,7 +120,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 			return
 		}
 		r.Log.Info("target ready", "target", st.Target.Name, "url", st.Target.URL(), "model", st.Target.Model, "version", info.Version)
-		client := &Client{HTTP: r.HTTP, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
+		client := &Client{HTTP: hc, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
 		for _, s := range r.Scenarios {
 			if ctx.Err() != nil {
 				return

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -113,6 +114,9 @@ type Target struct {
 	// APIKey is sent as a bearer token. It never leaves memory: the json tag
 	// keeps it out of manifests and journals.
 	APIKey string `json:"-"`
+	// HTTP, when set, replaces the run's client for this target: the
+	// API server's service proxy needs the kubeconfig's credentials.
+	HTTP *http.Client `json:"-"`
 }
 
 // URL is the full endpoint URL for the target's API.

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
 // Files of a run folder.
@@ -31,6 +32,9 @@ type Manifest struct {
 	Scenarios   []bench.Scenario     `json:"scenarios"`
 	Targets     []bench.TargetStatus `json:"targets"`
 	Parallel    bool                 `json:"parallel"`
+	// Cluster is where discovered engines ran and how they were reached;
+	// absent for explicit URLs and the simulator.
+	Cluster *cluster.Info `json:"cluster,omitempty"`
 }
 
 // HostInfo is the machine the client ran on.

@@ -31,6 +31,8 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(
 		NewCmdRun(streams, kube),
+		NewCmdDiscover(streams, kube),
+		NewCmdValidate(streams, kube),
 		NewCmdSim(streams),
 		NewCmdInit(streams),
 		NewCmdConfig(streams),

@@ -35,6 +35,10 @@ type RunOptions struct {
 	insecure  bool
 	noReport  bool
 	format    []string
+	cf        clusterFlags
+
+	// useCluster: no explicit targets, so engines come from discovery.
+	useCluster bool
 
 	// Filled by Complete.
 	cfg       bench.Config
@@ -51,6 +55,9 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 		Short: "Benchmark engines and write a results folder",
 		Example: `  # No cluster needed: built-in simulators of vLLM, TGI and Ollama
   kubectl llmbench run --simulate --preset quick
+
+  # Find vLLM, TGI and Ollama in a namespace and reach them (Route, Ingress, NodePort or port-forward)
+  kubectl llmbench run -n llm-serving --preset standard
 
   # Engines you can reach (port-forwards, routes, local servers)
   kubectl llmbench run --target vllm=http://127.0.0.1:8000 --target tgi=http://127.0.0.1:8080 \
@@ -71,6 +78,8 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	}
 	o.flags.add(cmd)
 	fs := cmd.Flags()
+	o.cf.add(fs, false)
+	fs.StringVar(&o.cf.apiKeySecret, "api-key-secret", "", "read the engines' bearer token from a Secret in the namespace: SECRET/KEY, or TARGET=SECRET/KEY; needs get on secrets, never written anywhere")
 	fs.StringArrayVar(&o.targets, "target", nil, "engine to benchmark: NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
 	fs.StringSliceVar(&o.engines, "engines", nil, "only benchmark these targets (names or types, comma-separated)")
 	fs.StringArrayVar(&o.models, "model", nil, "model to request: NAME for every target or TARGET=NAME; default: the one the engine serves")
@@ -111,15 +120,15 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		if o.resolved, err = targetsFrom(o.targets, cfg); err != nil {
 			return err
 		}
+		o.useCluster = len(o.resolved) == 0
 	}
-	if o.resolved, err = filterTargets(o.resolved, o.engines); err != nil {
+	if _, err := o.cf.method(); err != nil {
 		return err
 	}
-	if err := applyModels(o.resolved, o.models); err != nil {
-		return err
-	}
-	if err := applyAPIKeys(o.resolved, o.apiKey, o.ErrOut); err != nil {
-		return err
+	if !o.useCluster {
+		if err := o.finishTargets(); err != nil {
+			return err
+		}
 	}
 	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
 		return err
@@ -132,12 +141,11 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 
 // Validate checks everything that can be checked before sending.
 func (o *RunOptions) Validate() error {
-	if len(o.resolved) == 0 {
-		ns := ""
-		if o.kube != nil && o.kube.Namespace != nil && *o.kube.Namespace != "" {
-			ns = fmt.Sprintf(" (namespace %q was given, but cluster discovery is not available in this version)", *o.kube.Namespace)
-		}
-		return fmt.Errorf("no engines to benchmark%s: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), set services.manual_urls in a -f config file, or try --simulate", ns)
+	if len(o.resolved) == 0 && !o.useCluster {
+		return errors.New("no engines to benchmark: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), -n NAMESPACE to discover them, set services.manual_urls in a -f config file, or try --simulate")
+	}
+	if o.simulate && len(o.cf.services) > 0 {
+		return errors.New("--service picks discovered Services; it cannot be combined with --simulate")
 	}
 	scenarios, err := o.cfg.Scenarios(o.flags.suite)
 	if err != nil {
@@ -148,6 +156,18 @@ func (o *RunOptions) Validate() error {
 		return errors.New("--output-dir: empty; give a folder for the results")
 	}
 	return nil
+}
+
+// finishTargets applies --engines, --model and --api-key to the targets.
+func (o *RunOptions) finishTargets() error {
+	var err error
+	if o.resolved, err = filterTargets(o.resolved, o.engines); err != nil {
+		return err
+	}
+	if err := applyModels(o.resolved, o.models); err != nil {
+		return err
+	}
+	return applyAPIKeys(o.resolved, o.apiKey, o.ErrOut)
 }
 
 func indent(err error) error {

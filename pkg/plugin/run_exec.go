@@ -12,7 +12,9 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"k8s.io/klog/v2"
 )
 
 // graceAfterStop is how long in-flight requests may finish after Ctrl-C.
@@ -22,9 +24,6 @@ const graceAfterStop = 5 * time.Second
 func (o *RunOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
-	}
-	if o.dryRun {
-		return o.printPlan()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -36,6 +35,20 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "\nstopping: no new requests; waiting up to %s for those in flight (Ctrl-C again to quit at once)\n", graceAfterStop)
 	}()
 
+	if o.insecure {
+		fmt.Fprintln(o.ErrOut, "warning: TLS verification of the engines is off (--insecure-skip-engine-tls-verify); use it only for self-signed test endpoints")
+	}
+	// The cluster log goes to stderr until the run folder (and run.log)
+	// exists.
+	earlyLog := slog.New(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
+	clusterInfo, closeCluster, err := o.fromCluster(ctx, earlyLog)
+	if err != nil {
+		return err
+	}
+	defer closeCluster()
+	if o.dryRun {
+		return o.printPlan()
+	}
 	if o.simulate {
 		s := sim.New(sim.Options{Seed: o.seed()})
 		defer s.Close()
@@ -46,9 +59,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		for i := range o.resolved {
 			o.resolved[i].BaseURL = urls[o.resolved[i].Type]
 		}
-	}
-	if o.insecure {
-		fmt.Fprintln(o.ErrOut, "warning: TLS verification of the engines is off (--insecure-skip-engine-tls-verify); use it only for self-signed test endpoints")
 	}
 
 	clock := bench.NewClock()
@@ -68,6 +78,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	log := slog.New(slog.NewMultiHandler(handlers...))
 
 	man := newManifest(runID, o, clock)
+	man.Cluster = clusterInfo
 	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
 		return err
 	}
@@ -148,6 +159,55 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	return nil
 }
 
+// fromCluster discovers and reaches the engines when no target was
+// given, and reads --api-key-secret; the returned func closes the
+// port-forwards.
+func (o *RunOptions) fromCluster(ctx context.Context, log *slog.Logger) (*cluster.Info, func(), error) {
+	nothing := func() {}
+	if !o.useCluster && o.cf.apiKeySecret == "" {
+		return nil, nothing, nil
+	}
+	ks, err := openKube(o.kube, o.cfg.Services.Namespace)
+	if err != nil {
+		return nil, nothing, err
+	}
+	if o.cf.apiKeySecret != "" {
+		key, err := apiKeyFromSecret(ctx, ks, o.cf.apiKeySecret)
+		if err != nil {
+			return nil, nothing, err
+		}
+		o.apiKey = key
+		if !o.useCluster {
+			if err := applyAPIKeys(o.resolved, o.apiKey, o.ErrOut); err != nil {
+				return nil, nothing, err
+			}
+		}
+	}
+	if !o.useCluster {
+		return nil, nothing, nil
+	}
+	// klog (port-forward errors from client-go) joins the run's log
+	// instead of printing over the progress bar.
+	klog.SetSlogLogger(log)
+	fmt.Fprintf(o.ErrOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
+	targets, d, err := discoverTargets(ctx, ks, o.cf, o.apiKey, bench.HTTPOptions{InsecureSkipVerify: o.insecure}, log, o.ErrOut)
+	if err != nil {
+		return nil, nothing, err
+	}
+	o.resolved = targets
+	if err := o.finishTargets(); err != nil {
+		d.Close()
+		return nil, nothing, err
+	}
+	info := d.info(ks, o.cf.gpuResource)
+	for _, e := range info.Engines {
+		if e.Access == cluster.MethodPortForward || e.Access == cluster.MethodProxy {
+			fmt.Fprintf(o.ErrOut, "note: %s is measured through a %s from this machine: latencies include the tunnel through the API server; an in-cluster client would see less\n", e.Target, e.Access)
+		}
+	}
+	return info, d.Close, nil
+}
+
 // writeReports loads the run back from its folder and writes the chosen
 // formats.
 func (o *RunOptions) writeReports(dir string) error {
@@ -186,6 +246,8 @@ func (o *RunOptions) printPlan() error {
 		url := t.URL()
 		if t.Access == "simulator" {
 			url = "built-in simulator on 127.0.0.1"
+		} else if t.Access != "explicit" && t.Access != "" {
+			url += " via " + t.Access
 		}
 		fmt.Fprintf(w, "  %-10s %-7s %s  model %s\n", t.Name, t.Type, url, model)
 	}

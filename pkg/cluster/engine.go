@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// EngineLabel is set on Services and Pods by this project's Helm charts.
+const EngineLabel = "llmbench.io/engine"
+
+// Evidence says how a Service was recognised, most trusted first. A
+// weaker kind is only used when no stronger one matched.
+type Evidence string
+
+const (
+	ByLabel      Evidence = "label"       // llmbench.io/engine
+	ByChartLabel Evidence = "chart-label" // well-known engine chart labels
+	ByKServe     Evidence = "kserve"      // KServe InferenceService predictor
+	ByImage      Evidence = "image"       // container image of a backing Pod
+	ByName       Evidence = "name"        // Service name or port
+)
+
+var evidenceRank = map[Evidence]int{ByLabel: 0, ByChartLabel: 1, ByKServe: 2, ByImage: 3, ByName: 4}
+
+// Trust orders evidence: lower is more trusted.
+func (e Evidence) Trust() int {
+	if r, ok := evidenceRank[e]; ok {
+		return r
+	}
+	return len(evidenceRank)
+}
+
+// defaultPorts are where each engine listens unless told otherwise.
+var defaultPorts = map[bench.EngineType][]int32{
+	bench.EngineVLLM:   {8000},
+	bench.EngineTGI:    {80, 8080, 3000},
+	bench.EngineOllama: {11434},
+	bench.EngineOpenAI: {8000, 8080, 80},
+}
+
+// engineFromText finds an engine named in a label value, image or name.
+func engineFromText(s string) (bench.EngineType, bool) {
+	s = strings.ToLower(s)
+	switch {
+	case strings.Contains(s, "text-generation-inference"), strings.Contains(s, "tgi"):
+		return bench.EngineTGI, true
+	case strings.Contains(s, "ollama"):
+		return bench.EngineOllama, true
+	case strings.Contains(s, "vllm"):
+		return bench.EngineVLLM, true
+	}
+	return "", false
+}
+
+// engineFromImage recognises the engines' published images
+// (vllm/vllm-openai, ghcr.io/huggingface/text-generation-inference,
+// ollama/ollama, and rebuilds whose repository names the engine).
+func engineFromImage(image string) (bench.EngineType, bool) {
+	repo := image
+	if i := strings.LastIndex(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	}
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i] // drop the tag, keep a registry port
+	}
+	return engineFromText(repo)
+}
+
+// Identify recognises a Service as an engine from its labels, then the
+// Pods behind it, then its name and ports. ok is false when nothing points
+// at an engine.
+func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidence, bool) {
+	labels := svc.Labels
+	if v := labels[EngineLabel]; v != "" {
+		if t, err := bench.ParseEngineType(v); err == nil {
+			return t, ByLabel, true
+		}
+	}
+	for _, p := range pods {
+		if v := p.Labels[EngineLabel]; v != "" {
+			if t, err := bench.ParseEngineType(v); err == nil {
+				return t, ByLabel, true
+			}
+		}
+	}
+	// vLLM production-stack marks its engines serving-engine; other charts
+	// name the engine in app.kubernetes.io/name or app.
+	if labels["app.kubernetes.io/component"] == "serving-engine" {
+		return bench.EngineVLLM, ByChartLabel, true
+	}
+	for _, k := range []string{"app.kubernetes.io/name", "app"} {
+		if t, ok := engineFromText(labels[k]); ok {
+			return t, ByChartLabel, true
+		}
+	}
+	if labels["serving.kserve.io/inferenceservice"] != "" {
+		// KServe's runtimes (huggingfaceserver on vLLM, vllm, TGI) are told
+		// apart by image; an unknown runtime still speaks OpenAI.
+		for _, p := range pods {
+			for _, c := range p.Spec.Containers {
+				if t, ok := engineFromImage(c.Image); ok {
+					return t, ByKServe, true
+				}
+			}
+		}
+		return bench.EngineOpenAI, ByKServe, true
+	}
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			if t, ok := engineFromImage(c.Image); ok {
+				return t, ByImage, true
+			}
+		}
+	}
+	if t, ok := engineFromText(svc.Name); ok {
+		return t, ByName, true
+	}
+	for _, sp := range svc.Spec.Ports {
+		if sp.Port == 11434 || sp.TargetPort.IntValue() == 11434 {
+			return bench.EngineOllama, ByName, true
+		}
+	}
+	return "", "", false
+}
+
+// EnginePort picks the Service port that carries the engine's HTTP API:
+// a port whose name says so, else one on the engine's default ports, else
+// the only TCP port.
+func EnginePort(svc *corev1.Service, t bench.EngineType) (corev1.ServicePort, bool) {
+	var tcp []corev1.ServicePort
+	for _, p := range svc.Spec.Ports {
+		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
+			tcp = append(tcp, p)
+		}
+	}
+	for _, name := range []string{"http", "service-port", "api", "web", "https", "http-" + string(t), string(t)} {
+		for _, p := range tcp {
+			if p.Name == name {
+				return p, true
+			}
+		}
+	}
+	for _, want := range defaultPorts[t] {
+		for _, p := range tcp {
+			if p.Port == want || p.TargetPort.IntValue() == int(want) {
+				return p, true
+			}
+		}
+	}
+	if len(tcp) == 1 {
+		return tcp[0], true
+	}
+	if len(tcp) > 0 && svc.Labels[EngineLabel] != "" {
+		return tcp[0], true
+	}
+	return corev1.ServicePort{}, false
+}
+
+// usesTLS guesses whether a port speaks https (a name or port saying so).
+func usesTLS(p corev1.ServicePort) bool {
+	return p.Port == 443 || strings.Contains(p.Name, "https") || (p.AppProtocol != nil && strings.EqualFold(*p.AppProtocol, "https"))
+}

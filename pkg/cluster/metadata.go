@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Info is the cluster context of a run, for its manifest: a laptop
+// measuring through a port-forward sees more latency than an in-cluster
+// client, and a report must say which it was.
+type Info struct {
+	Context       string       `json:"context,omitempty"`
+	Server        string       `json:"server,omitempty"`
+	ServerVersion string       `json:"server_version,omitempty"`
+	Namespace     string       `json:"namespace"`
+	Engines       []EngineMeta `json:"engines"`
+	Notes         []string     `json:"notes,omitempty"`
+}
+
+// EngineMeta is one benchmarked engine as deployed.
+type EngineMeta struct {
+	Target       string           `json:"target"`
+	Engine       bench.EngineType `json:"engine"`
+	Namespace    string           `json:"namespace"`
+	Service      string           `json:"service"`
+	Evidence     Evidence         `json:"evidence"`
+	Access       Method           `json:"access"`
+	AccessDetail string           `json:"access_detail,omitempty"`
+	Image        string           `json:"image,omitempty"`
+	Args         []string         `json:"args,omitempty"`
+	ReadyPods    int              `json:"ready_pods"`
+	TotalPods    int              `json:"total_pods"`
+	Nodes        []string         `json:"nodes,omitempty"`
+	GPUProduct   string           `json:"gpu_product,omitempty"`
+	GPUCount     int64            `json:"gpu_count"`
+	Tried        []string         `json:"tried,omitempty"`
+}
+
+// Describe records how an engine is deployed and was reached.
+func (s *Snapshot) Describe(target string, r *Reached, gpuResource string) EngineMeta {
+	e := r.Engine
+	m := EngineMeta{Target: target, Engine: e.Type, Namespace: e.Namespace, Service: e.Service, Evidence: e.Evidence,
+		Access: r.Way.Method, AccessDetail: r.Way.Detail, ReadyPods: e.ReadyPods, TotalPods: e.TotalPods, Tried: r.Tried}
+	nodes := map[string]bool{}
+	for i := range e.pods {
+		p := &e.pods[i]
+		if p.Spec.NodeName != "" {
+			nodes[p.Spec.NodeName] = true
+		}
+		if m.Image == "" {
+			if c := EngineContainer(p, e.Type); c != nil {
+				m.Image = c.Image
+				m.Args = RedactArgs(append(append([]string{}, c.Command...), c.Args...))
+				m.GPUCount = GPUs(c, gpuResource)
+			}
+		}
+	}
+	for n := range nodes {
+		m.Nodes = append(m.Nodes, n)
+		if node := s.node(n); node != nil && m.GPUProduct == "" {
+			m.GPUProduct = node.Labels["nvidia.com/gpu.product"]
+		}
+	}
+	sort.Strings(m.Nodes)
+	return m
+}
+
+// EngineContainer is the container whose image names the engine, else
+// the first one.
+func EngineContainer(p *corev1.Pod, t bench.EngineType) *corev1.Container {
+	for i := range p.Spec.Containers {
+		if it, ok := engineFromImage(p.Spec.Containers[i].Image); ok && it == t {
+			return &p.Spec.Containers[i]
+		}
+	}
+	if len(p.Spec.Containers) > 0 {
+		return &p.Spec.Containers[0]
+	}
+	return nil
+}
+
+// GPUs is the container's GPU limit (else request) of the resource, or of
+// any resource whose name mentions gpu when resource is "".
+func GPUs(c *corev1.Container, resource string) int64 {
+	for _, rl := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
+		for name, q := range rl {
+			if string(name) == resource || (resource == "" && strings.Contains(string(name), "gpu")) {
+				return q.Value()
+			}
+		}
+	}
+	return 0
+}
+
+var secretArg = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|credential)`)
+
+// RedactArgs hides the values of arguments that look like secrets
+// (vLLM's --api-key, a --hf-token): manifests are shared.
+func RedactArgs(args []string) []string {
+	out := make([]string, len(args))
+	hideNext := false
+	for i, a := range args {
+		switch {
+		case hideNext:
+			out[i], hideNext = "REDACTED", false
+		case strings.HasPrefix(a, "-") && secretArg.MatchString(a):
+			if name, _, ok := strings.Cut(a, "="); ok {
+				out[i] = name + "=REDACTED"
+			} else {
+				out[i], hideNext = a, true
+			}
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}

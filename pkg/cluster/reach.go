@@ -1,0 +1,152 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+)
+
+// ReachOptions say how to reach engines.
+type ReachOptions struct {
+	Method Method
+	// HTTP is the client for direct URLs (Routes, Ingresses, NodePorts,
+	// port-forwards); its TLS settings apply.
+	HTTP *http.Client
+	// ProbeTimeout bounds each confirmation probe (default 5s), so an
+	// unreachable node address falls through to the next way quickly.
+	ProbeTimeout time.Duration
+	Log          *slog.Logger
+	// APIKey is sent with the probes of engines that demand one.
+	APIKey string
+}
+
+// Reached is an engine confirmed by a probe through one way in.
+type Reached struct {
+	Engine *Engine
+	Way    Way
+	// HTTP is set where the way needs its own client (the service proxy
+	// carries the kubeconfig's credentials).
+	HTTP *http.Client
+	Info bench.EngineInfo
+	// Tried lists the ways that did not answer, and why.
+	Tried   []string
+	Forward *Forward
+}
+
+// Close ends a port-forward, if any.
+func (r *Reached) Close() {
+	if r != nil && r.Forward != nil {
+		r.Forward.Close()
+	}
+}
+
+// Target is the bench target for the reached engine.
+func (r *Reached) Target(name string) bench.Target {
+	return bench.Target{Name: name, Type: r.Engine.Type, BaseURL: r.Way.URL, API: bench.DefaultAPI(r.Engine.Type),
+		Access: string(r.Way.Method), HTTP: r.HTTP}
+}
+
+// Reach opens the first way in (in AutoOrder, or only the one asked for)
+// where the engine answers its probe (/v1/models, TGI /info, Ollama
+// /api/version), which also reads its model and version.
+func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptions) (*Reached, error) {
+	if o.ProbeTimeout == 0 {
+		o.ProbeTimeout = 5 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTP == nil {
+		o.HTTP = bench.NewHTTPClient(bench.HTTPOptions{})
+	}
+	ways := s.Ways(e, c.REST.Host)
+	r := &Reached{Engine: e}
+	for _, w := range ways {
+		if o.Method != MethodAuto && o.Method != "" && w.Method != o.Method {
+			continue
+		}
+		hc := o.HTTP
+		var fwd *Forward
+		switch w.Method {
+		case MethodPortForward:
+			f, err := c.PortForward(context.WithoutCancel(ctx), e.Namespace, c.forwardTarget(e), o.Log)
+			if err != nil {
+				r.Tried = append(r.Tried, fmt.Sprintf("port-forward: %v", err))
+				continue
+			}
+			fwd = f
+			w.URL = fmt.Sprintf("http://127.0.0.1:%d", f.LocalPort)
+			w.Detail = fmt.Sprintf("pod %s, local port %d", f.Pod.Load(), f.LocalPort)
+		case MethodProxy:
+			tr, err := rest.TransportFor(c.REST)
+			if err != nil {
+				r.Tried = append(r.Tried, fmt.Sprintf("proxy: %v", err))
+				continue
+			}
+			hc = &http.Client{Transport: tr}
+		}
+		pctx, cancel := context.WithTimeout(ctx, o.ProbeTimeout)
+		t := bench.Target{Name: e.Service, Type: e.Type, BaseURL: w.URL, API: bench.DefaultAPI(e.Type), APIKey: o.APIKey}
+		info, err := bench.Probe(pctx, hc, t)
+		cancel()
+		if err != nil {
+			if fwd != nil {
+				fwd.Close()
+			}
+			r.Tried = append(r.Tried, fmt.Sprintf("%s %s: %v", w.Method, w.URL, err))
+			o.Log.Info("way in did not answer", "service", e.Key(), "method", w.Method, "url", w.URL, "error", err)
+			continue
+		}
+		r.Way, r.Info, r.Forward = w, info, fwd
+		if w.Method == MethodProxy {
+			r.HTTP = hc
+		}
+		return r, nil
+	}
+	if len(r.Tried) == 0 {
+		var have []string
+		for _, w := range ways {
+			have = append(have, string(w.Method))
+		}
+		return r, fmt.Errorf("%s (%s): no %s way in; it can be reached by: %s; pass --access auto", e.Key(), e.Type, o.Method, strings.Join(have, ", "))
+	}
+	return r, fmt.Errorf("%s (%s) did not answer: %s", e.Key(), e.Type, strings.Join(r.Tried, "; "))
+}
+
+// forwardTarget re-reads the Service's Pods on every (re)connect, so a
+// replaced Pod is found.
+func (c *Client) forwardTarget(e *Engine) ForwardTarget {
+	first := true
+	return func(ctx context.Context) (string, int32, error) {
+		pods := e.pods
+		if !first {
+			s := &Snapshot{Namespace: e.Namespace, Services: []corev1.Service{*e.svc}}
+			sel := metav1.ListOptions{}
+			if l, err := c.Kube.CoreV1().Pods(e.Namespace).List(ctx, sel); err == nil {
+				s.Pods = l.Items
+			} else {
+				return "", 0, explain(err, "list", "pods", e.Namespace)
+			}
+			if len(e.svc.Spec.Selector) == 0 {
+				if l, err := c.Kube.DiscoveryV1().EndpointSlices(e.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + e.Service}); err == nil {
+					s.Slices = l.Items
+				}
+			}
+			pods = s.podsBehind(e.svc)
+		}
+		first = false
+		p, port, err := pickPod(e.Namespace, e.Service, e.port, pods)
+		if err != nil {
+			return "", 0, err
+		}
+		return p.Name, port, nil
+	}
+}

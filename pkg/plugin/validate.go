@@ -1,0 +1,147 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+)
+
+// ValidateOptions is `kubectl llmbench validate`.
+type ValidateOptions struct {
+	genericiooptions.IOStreams
+	kube *genericclioptions.ConfigFlags
+
+	output        string
+	services      []string
+	gpuResource   string
+	allNamespaces bool
+}
+
+func NewCmdValidate(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &ValidateOptions{IOStreams: streams, kube: kube}
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check that the engines are deployed for a fair comparison",
+		Long: `Reads the engine Services in the namespace (-n, else the context's) and the
+Pods and Nodes behind them, and checks what would make a benchmark compare
+hardware or luck instead of engines: Pods not ready or restarting, two
+engines on one node, missing or unequal GPU requests and limits, different
+GPU products, unpinned images and different models.
+
+Exits 1 when a check fails.`,
+		Example: `  kubectl llmbench validate -n llm-serving
+  kubectl llmbench validate -n llm-serving --service vllm --service tgi
+  kubectl llmbench validate -A -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
+	cmd.Flags().StringArrayVar(&o.services, "service", nil, "validate only this engine Service (NAME or NAMESPACE/NAME); repeatable. Default: every engine found")
+	cmd.Flags().StringVar(&o.gpuResource, "gpu-resource", cluster.DefaultGPUResource, "extended resource that counts GPUs (e.g. amd.com/gpu, or a MIG profile)")
+	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "validate engines in every namespace")
+	return cmd
+}
+
+func (o *ValidateOptions) Complete(_ *cobra.Command, _ []string) error {
+	o.output = strings.ToLower(strings.TrimSpace(o.output))
+	o.gpuResource = strings.TrimSpace(o.gpuResource)
+	return nil
+}
+
+func (o *ValidateOptions) Validate() error {
+	switch o.output {
+	case "table", "json", "yaml":
+	default:
+		return fmt.Errorf("--output %q: use table, json or yaml", o.output)
+	}
+	if o.gpuResource == "" {
+		return fmt.Errorf("--gpu-resource is empty: name the extended resource that counts GPUs, e.g. %s", cluster.DefaultGPUResource)
+	}
+	return nil
+}
+
+func (o *ValidateOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ks, err := openKube(o.kube, "")
+	if err != nil {
+		return err
+	}
+	ns := ks.namespace
+	if o.allNamespaces {
+		ns = ""
+	}
+	snap, err := ks.client.Read(ctx, ns)
+	if err != nil {
+		return err
+	}
+	engines := snap.Engines()
+	if len(o.services) > 0 {
+		// Only an explicit pick: unlike run, validate checks every engine
+		// it finds, several of a kind included.
+		if engines, _, err = cluster.Select(engines, o.services); err != nil {
+			return err
+		}
+	}
+	report := cluster.Validate(snap, engines, cluster.ValidateOptions{GPUResource: o.gpuResource})
+	if o.output == "table" {
+		for _, n := range report.Notes {
+			fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+		}
+	}
+	if err := writeValidateReport(o.Out, report, o.output); err != nil {
+		return err
+	}
+	if n := report.Failed(); n > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%d check(s) failed: the comparison would not be fair; fix the layout above or pass --service to validate a subset", n)}
+	}
+	return nil
+}
+
+// writeValidateReport prints a report as a table with a count line, or
+// as JSON or YAML.
+func writeValidateReport(w io.Writer, r cluster.Report, format string) error {
+	switch format {
+	case "json":
+		return writeJSONTo(w, r)
+	case "yaml":
+		b, err := yaml.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	// Details say what to do and run long: wrap them rather than widen
+	// the table past a terminal.
+	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNormal), tablewriter.WithRowMaxWidth(80))
+	t.Header("CHECK", "ENGINE", "STATUS", "DETAIL")
+	for _, c := range r.Checks {
+		if err := t.Append(c.Name, dashIfEmpty(c.Engine), string(c.Status), c.Detail); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d passed, %d warnings, %d failed\n", r.Passed(), r.Warned(), r.Failed())
+	return err
+}

@@ -1,0 +1,253 @@
+//go:build cluster
+
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func client(t *testing.T) *cluster.Client {
+	t.Helper()
+	c, err := cluster.NewClient(world.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Routes, Ingresses and NodePorts are read from the real API server
+// (the Route through API discovery of route.openshift.io/v1) and turned
+// into URLs in --access auto's order. Nothing is sent to these hosts.
+func TestWaysFromRealObjects(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "ways")
+	node(t, "edge-1", "")
+	n, err := world.kube.CoreV1().Nodes().Get(ctx, "edge-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A documentation address: only its URL is built, it is never dialled.
+	n.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeExternalIP, Address: "203.0.113.10"}}, n.Status.Addresses...)
+	if _, err := world.kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "edge-1",
+		svcType: corev1.ServiceTypeNodePort, nodePort: 30180})
+	r := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "route.openshift.io/v1", "kind": "Route",
+		"metadata": map[string]any{"name": "vllm", "namespace": ns},
+		"spec": map[string]any{"host": "vllm-ways.apps.example.com", "to": map[string]any{"kind": "Service", "name": "vllm"},
+			"port": map[string]any{"targetPort": "http"}, "tls": map[string]any{"termination": "edge"}},
+	}}
+	if _, err := client(t).Dynamic.Resource(cluster.RouteGVR).Namespace(ns).Create(ctx, r, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	prefix := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "llm", Namespace: ns},
+		Spec: networkingv1.IngressSpec{
+			TLS: []networkingv1.IngressTLS{{Hosts: []string{"llm.example.com"}, SecretName: "llm-tls"}},
+			Rules: []networkingv1.IngressRule{{Host: "llm.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/vllm", PathType: &prefix, Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: "vllm", Port: networkingv1.ServiceBackendPort{Number: 8000}}}}},
+			}}}},
+		},
+	}
+	if _, err := world.kube.NetworkingV1().Ingresses(ns).Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := client(t).Read(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snap.HasRoutes {
+		t.Fatal("API discovery did not find route.openshift.io/v1 routes")
+	}
+	es := snap.Engines()
+	if len(es) != 1 {
+		t.Fatalf("engines: %d", len(es))
+	}
+	ways := snap.Ways(es[0], world.cfg.Host)
+	var got []string
+	for _, w := range ways {
+		got = append(got, string(w.Method)+" "+w.URL)
+	}
+	want := []string{
+		"route https://vllm-ways.apps.example.com",
+		"ingress https://llm.example.com/vllm",
+		"nodeport http://203.0.113.10:30180",
+	}
+	for i, w := range want {
+		if i >= len(got) || got[i] != w {
+			t.Fatalf("ways (in auto order):\n%s\nwant first:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	last := ways[len(ways)-1]
+	if last.Method != cluster.MethodProxy || last.URL != strings.TrimRight(world.cfg.Host, "/")+"/api/v1/namespaces/ways/services/vllm:8000/proxy" {
+		t.Fatalf("proxy way: %+v", last)
+	}
+}
+
+// freeNodePort finds a port in the NodePort range free on 127.0.0.1, so
+// a simulator can stand in for kube-proxy's NodePort on a node whose
+// InternalIP is 127.0.0.1.
+func freeNodePort(t *testing.T) (net.Listener, int32) {
+	t.Helper()
+	for p := 30200; p < 32767; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			return l, int32(p)
+		}
+	}
+	t.Skip("no free port in the NodePort range on 127.0.0.1")
+	return nil, 0
+}
+
+// --access auto prefers a NodePort over a port-forward: it is the path
+// real users' traffic takes.
+func TestAutoPrefersNodePort(t *testing.T) {
+	ns := namespace(t, "nodeport")
+	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
+	l, port := freeNodePort(t)
+	srv := &http.Server{Handler: world.simServer.Handler(bench.EngineVLLM)}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a",
+		svcType: corev1.ServiceTypeNodePort, nodePort: port})
+	out, stderr, code := runPlugin(t, world.kubeconfig, time.Minute, "discover", "-n", ns, "-o", "json")
+	if code != 0 {
+		t.Fatalf("discover exit %d\n%s", code, stderr)
+	}
+	var rows []plugin.DiscoveredEngine
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if len(rows) != 1 || rows[0].Access != cluster.MethodNodePort || rows[0].URL != want || rows[0].Health != "ok" {
+		t.Fatalf("want ok via nodeport %s, got %+v", want, rows)
+	}
+	// Asked for a port-forward, it gets one.
+	out, stderr, code = runPlugin(t, world.kubeconfig, time.Minute, "discover", "-n", ns, "-o", "json", "--access", "port-forward")
+	if code != 0 {
+		t.Fatalf("discover exit %d\n%s", code, stderr)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Access != cluster.MethodPortForward || rows[0].Health != "ok" {
+		t.Fatalf("--access port-forward: %+v", rows)
+	}
+	// Asked for a Route where there is none, it says what exists.
+	out, _, _ = runPlugin(t, world.kubeconfig, time.Minute, "discover", "-n", ns, "-o", "json", "--access", "route")
+	rows = nil
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0].Health, "no route way in") || !strings.Contains(rows[0].Health, "nodeport") {
+		t.Fatalf("--access route without a Route: %+v", rows)
+	}
+}
+
+// A tunnel cut by the kubelet is re-established on the same local port,
+// and the engine's SSE stream is measured through it by the real client.
+func TestPortForwardStreamsAndSurvivesDrop(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "drop")
+	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
+	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
+	c := client(t)
+	snap, err := c.Read(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Reach(ctx, snap, snap.Engines()[0], cluster.ReachOptions{Method: cluster.MethodPortForward})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	target := r.Target("vllm")
+	target.Model = r.Info.Models[0]
+	stream := func() bench.Record {
+		cl := &bench.Client{HTTP: bench.NewHTTPClient(bench.HTTPOptions{}), Target: target, Timeout: 20 * time.Second, Clock: bench.NewClock()}
+		var rec bench.Record
+		cl.Do(ctx, bench.Request{Messages: []bench.Message{{Role: "user", Content: "hello through the tunnel"}}, MaxTokens: 16}, time.Now(), &rec)
+		return rec
+	}
+	rec := stream()
+	if rec.ErrorClass != "" || rec.OutputTokens != 16 || rec.TTFTMS == nil || *rec.TTFTMS <= 0 || rec.E2EMS == nil || *rec.E2EMS < *rec.TTFTMS {
+		t.Fatalf("stream through the port-forward: %+v", rec)
+	}
+	if n := world.kubelet.Drop(); n == 0 {
+		t.Fatal("no tunnel to drop")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for r.Forward.Reconnects() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r.Forward.Reconnects() == 0 {
+		t.Fatal("the port-forward was not re-established within 15s")
+	}
+	if got := r.Target("vllm").BaseURL; got != target.BaseURL {
+		t.Fatalf("local URL changed from %s to %s", target.BaseURL, got)
+	}
+	rec = stream()
+	if rec.ErrorClass != "" || rec.OutputTokens != 16 {
+		t.Fatalf("stream after the reconnect: %+v", rec)
+	}
+}
+
+// A key read from a Secret with --api-key-secret reaches an engine that
+// demands it, and appears nowhere in the results.
+func TestAPIKeyFromSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "secret")
+	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
+	const key = "sk-llmbench-secret-0123456789"
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+key {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		world.simServer.Handler(bench.EngineVLLM).ServeHTTP(w, r)
+	}))
+	defer guarded.Close()
+	_, p, _ := net.SplitHostPort(guarded.Listener.Addr().String())
+	var port int32
+	fmt.Sscan(p, &port)
+	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", targetPort: port})
+	if _, err := world.kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vllm-api", Namespace: ns},
+		StringData: map[string]string{"token": key}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	results := t.TempDir()
+	out, stderr, code := runPlugin(t, world.kubeconfig, 2*time.Minute, "run", "-n", ns, "--suite", "ttft", "--iterations", "2", "--format", "json,csv",
+		"--output-dir", results, "--api-key-secret", "vllm-api/token")
+	if code != 0 {
+		t.Fatalf("run exit %d\n%s\n%s", code, out, stderr)
+	}
+	assertNotInTree(t, results, key)
+	if strings.Contains(out+stderr, key) {
+		t.Fatal("the key reached the output")
+	}
+	_, stderr, code = runPlugin(t, world.kubeconfig, time.Minute, "run", "-n", ns, "--dry-run", "--api-key-secret", "vllm-api/password")
+	if code == 0 || !strings.Contains(stderr, `no key "password"`) || !strings.Contains(stderr, "token") {
+		t.Fatalf("a missing key should be named with the keys that exist: exit %d\n%s", code, stderr)
+	}
+}
