@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"strings"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -158,6 +159,14 @@ func addCover(m core.Maroto, run *Run, br brief) {
 			desc += ": not benchmarked, " + t.Error
 		}
 		bullet(m, desc)
+	}
+	if c := man.Cluster; c != nil {
+		for _, e := range c.Engines {
+			bullet(m, fmt.Sprintf("%s runs as %s/%s (%s) on %s, GPU: %s.", e.Target, e.Namespace, e.Service, e.Image, strings.Join(e.Nodes, ", "), gpuText(e)))
+		}
+		for _, n := range accessNotes(c) {
+			para(m, n, props.Text{Size: 9, Color: pdfGrey, Top: 2, Bottom: 1})
+		}
 	}
 }
 

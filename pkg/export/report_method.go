@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
 type methodView struct {
 	Run       []string
 	Engines   gridView
 	Skipped   []string
+	Cluster   []string
+	Deployed  gridView
 	Workload  []string
 	Prompts   []string
 	Scenarios gridView
@@ -85,6 +88,9 @@ func buildMethod(run *Run) methodView {
 		if t.Error != "" {
 			v.Skipped = append(v.Skipped, fmt.Sprintf("**%s**: %s", mdEscape(tg.Name), mdExcerpt(t.Error, 300)))
 		}
+	}
+	if c := m.Cluster; c != nil {
+		v.Cluster, v.Deployed = clusterView(c)
 	}
 	w := m.Config.Workload
 	seed := "none"
@@ -169,4 +175,60 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// clusterView says where the engines ran and how they were reached.
+func clusterView(c *cluster.Info) ([]string, gridView) {
+	lines := []string{fmt.Sprintf("Cluster: context %s, API server %s (%s), namespace %s.",
+		dash(mdEscape(c.Context)), dash(mdEscape(c.Server)), dash(mdEscape(c.ServerVersion)), mdEscape(c.Namespace))}
+	g := gridView{Header: []string{"Engine", "Service", "Found by", "Reached via", "Image", "Pods ready", "Node", "GPU"}}
+	for _, e := range c.Engines {
+		g.Rows = append(g.Rows, []string{mdEscape(e.Target), mdEscape(e.Namespace + "/" + e.Service), mdEscape(string(e.Evidence)),
+			mdEscape(string(e.Access)), dash(mdEscape(e.Image)), fmt.Sprintf("%d/%d", e.ReadyPods, e.TotalPods),
+			dash(mdEscape(strings.Join(e.Nodes, ", "))), mdEscape(gpuText(e))})
+	}
+	for _, n := range accessNotes(c) {
+		lines = append(lines, mdEscape(n))
+	}
+	return lines, g
+}
+
+func gpuText(e cluster.EngineMeta) string {
+	if e.GPUCount == 0 {
+		return "none"
+	}
+	if e.GPUProduct == "" {
+		return fmt.Sprintf("%d", e.GPUCount)
+	}
+	return fmt.Sprintf("%d × %s", e.GPUCount, e.GPUProduct)
+}
+
+// accessNotes (plain text) warn that a tunnel from the operator's machine
+// adds latency an in-cluster client would not see, and that engines
+// reached different ways are not compared on equal terms.
+func accessNotes(c *cluster.Info) []string {
+	var out, tunnelled []string
+	methods := map[cluster.Method][]string{}
+	for _, e := range c.Engines {
+		methods[e.Access] = append(methods[e.Access], e.Target)
+		if e.Access == cluster.MethodPortForward || e.Access == cluster.MethodProxy {
+			tunnelled = append(tunnelled, e.Target+" ("+string(e.Access)+")")
+		}
+	}
+	if len(tunnelled) > 0 {
+		out = append(out, "Measured from outside the cluster through the Kubernetes API server: "+strings.Join(tunnelled, ", ")+
+			". Every request crossed the API server and the kubelet, so latencies include that tunnel; clients inside the cluster, or users behind a Route or Ingress, see less.")
+	}
+	if len(methods) > 1 {
+		var parts []string
+		for _, m := range cluster.AutoOrder {
+			if ts := methods[m]; len(ts) > 0 {
+				parts = append(parts, string(m)+": "+strings.Join(ts, ", "))
+			}
+		}
+		out = append(out, "The engines were reached different ways ("+strings.Join(parts, "; ")+"), so part of each difference is the path, not the engine; rerun with --access to reach all of them the same way.")
+	} else if len(tunnelled) > 0 {
+		out = append(out, "All engines were reached the same way, so the differences between them still hold.")
+	}
+	return out
 }

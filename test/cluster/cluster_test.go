@@ -123,6 +123,15 @@ func TestRunDiscoversAndBenchmarksThroughPortForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRun(t, run, ns)
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**Cluster**", "run/vllm-llama", "Measured from outside the cluster", "same way", "NVIDIA-H100-80GB-HBM3"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
 }
 
 func checkRun(t *testing.T, run *export.Run, ns string) {
