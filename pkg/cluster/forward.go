@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,11 @@ func (c *Client) forwardDialer(ns, pod string) (streamhttp.Dialer, error) {
 		return nil, fmt.Errorf("port-forward: %w", err)
 	}
 	spdyDialer := spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
+	// As kubectl's KUBECTL_PORT_FORWARD_WEBSOCKETS: a way out for proxies
+	// that mangle WebSockets.
+	if os.Getenv("LLMBENCH_PORT_FORWARD_WEBSOCKETS") == "false" {
+		return spdyDialer, nil
+	}
 	ws, err := portforward.NewSPDYOverWebsocketDialerForStreaming(u, c.REST)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward: %w", err)

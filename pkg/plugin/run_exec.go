@@ -40,8 +40,10 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	// The cluster log goes to stderr until the run folder (and run.log)
 	// exists.
-	earlyLog := slog.New(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
-	clusterInfo, closeCluster, err := o.fromCluster(ctx, earlyLog)
+	// Port-forwards outlive discovery: their log starts on stderr and
+	// moves to run.log (and stderr with -v) once the run folder exists.
+	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
+	clusterInfo, closeCluster, err := o.fromCluster(ctx, slog.New(clusterLog))
 	if err != nil {
 		return err
 	}
@@ -76,6 +78,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		handlers = append(handlers, slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	log := slog.New(slog.NewMultiHandler(handlers...))
+	clusterLog.set(log.Handler())
 
 	man := newManifest(runID, o, clock)
 	man.Cluster = clusterInfo

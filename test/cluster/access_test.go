@@ -3,18 +3,24 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -250,4 +256,96 @@ func TestAPIKeyFromSecret(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, `no key "password"`) || !strings.Contains(stderr, "token") {
 		t.Fatalf("a missing key should be named with the keys that exist: exit %d\n%s", code, stderr)
 	}
+}
+
+// A tunnel cut in the middle of a load run is re-established; requests
+// caught by the cut fail as connect (or truncated, when it cut a stream),
+// and the run goes on measuring through the new tunnel.
+func TestRunSurvivesPortForwardDrop(t *testing.T) {
+	ns := namespace(t, "mid-run-drop")
+	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
+	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
+	results := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, world.bin, "run", "-n", ns, "--suite", "load", "--arrival", "closed", "--concurrency", "2",
+		"--think-time", "50ms", "--duration", "18s", "--warmup", "0s", "--max-tokens", "32", "--format", "json", "--output-dir", results, "--kubeconfig", world.kubeconfig)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Cut the tunnel once the load is flowing (connections are kept
+	// alive, so the progress line says so, not the kubelet's count).
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "closed_2users: started") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	dropAt := time.Now().UnixNano()
+	if n := world.kubelet.Drop(); n == 0 {
+		t.Fatal("no tunnel to cut")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	dirs, _ := filepath.Glob(filepath.Join(results, "test_*"))
+	if len(dirs) != 1 {
+		t.Fatalf("run folders: %v", dirs)
+	}
+	run, err := export.LoadRun(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Manifest.Status != "complete" {
+		t.Fatalf("status %s\n%s", run.Manifest.Status, stderr.String())
+	}
+	var before, after int
+	failures := map[string]int{}
+	for _, r := range run.Records {
+		switch {
+		case r.ErrorClass != "":
+			failures[r.ErrorClass]++
+		case r.StartUnixNS > dropAt:
+			after++
+		default:
+			before++
+		}
+	}
+	for class := range failures {
+		if class != bench.ErrConnect && class != bench.ErrTruncated {
+			t.Errorf("a cut tunnel gave error_class %q; want connect or truncated (%v)", class, failures)
+		}
+	}
+	if before == 0 || after < 5 {
+		t.Fatalf("successes before the cut %d, after %d (failures %v); the run should go on through a new tunnel\n%s", before, after, failures, stderr.String())
+	}
+	if !strings.Contains(stderr.String()+readLog(t, dirs[0]), "re-established") {
+		t.Error("the reconnect is not logged")
+	}
+}
+
+func readLog(t *testing.T, dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "run.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
