@@ -2,9 +2,9 @@ package export
 
 import (
 	"fmt"
-	"strings"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/johnfercher/maroto/v2"
