@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/llmbench/kubectl-llmbench/pkg/plugin.version=$(VERSION)
 FUZZTIME  ?= 3s
 
-.PHONY: build demo test unit fuzz vet bench e2e duckdb browser cluster envtest-assets clean
+.PHONY: build demo test unit fuzz vet bench e2e duckdb browser cluster cluster-netns envtest-assets clean
 
 # A real kube-apiserver and etcd for the cluster tests, built from the Go
 # module proxy through the wrapper module in hack/envtest-assets and cached;
@@ -81,6 +81,11 @@ $(ENVTEST_ASSETS)/etcd:
 # against the real API server.
 cluster: envtest-assets
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test -tags cluster -count=1 -timeout 20m ./test/cluster/...
+
+# The API server's service proxy, into simulators in network namespaces
+# the script creates and deletes (root; skipped otherwise).
+cluster-netns: envtest-assets
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) bash test/cluster/netns.sh
 
 clean:
 	rm -rf bin results

@@ -99,11 +99,15 @@ func setup(m *testing.M) (int, error) {
 	if world.sims, err = world.simServer.StartAll(context.Background(), "127.0.0.1"); err != nil {
 		return 0, err
 	}
-	world.bin = filepath.Join(tmp, "kubectl-llmbench")
-	build := exec.Command("go", "build", "-o", world.bin, "./cmd/kubectl-llmbench")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("building the plugin: %v\n%s", err, out)
+	// netns.sh builds the binary before entering a namespace without
+	// the module proxy.
+	if world.bin = os.Getenv("LLMBENCH_PLUGIN_BIN"); world.bin == "" {
+		world.bin = filepath.Join(tmp, "kubectl-llmbench")
+		build := exec.Command("go", "build", "-o", world.bin, "./cmd/kubectl-llmbench")
+		build.Dir = repoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("building the plugin: %v\n%s", err, out)
+		}
 	}
 	return m.Run(), nil
 }

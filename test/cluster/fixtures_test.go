@@ -32,6 +32,9 @@ type engineSpec struct {
 	// targetPort: the container port; default the simulator's port.
 	targetPort int32
 	args       []string
+	// podIP makes the Pod a real service-proxy endpoint (only ever an
+	// address in a network namespace the test made).
+	podIP string
 }
 
 var servicePorts = map[bench.EngineType]int32{bench.EngineVLLM: 8000, bench.EngineTGI: 80, bench.EngineOllama: 11434}
@@ -132,7 +135,13 @@ func engine(t *testing.T, ns string, s engineSpec) {
 	// endpoint address that a Pod owns, so with none it never sends
 	// anything off this machine (the slice's address is TEST-NET-1).
 	ip := "192.0.2.10"
+	var podIPs []corev1.PodIP
+	if s.podIP != "" {
+		ip, podIPs = s.podIP, []corev1.PodIP{{IP: s.podIP}}
+	}
 	pod.Status = corev1.PodStatus{
+		PodIP:             s.podIP,
+		PodIPs:            podIPs,
 		Phase:             corev1.PodRunning,
 		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}, {Type: corev1.ContainersReady, Status: ready}},
 		HostIP:            "127.0.0.1",
