@@ -55,14 +55,14 @@ func (s *Snapshot) Describe(target string, r *Reached, gpuResource string) Engin
 			if c := EngineContainer(p, e.Type); c != nil {
 				m.Image = c.Image
 				m.Args = RedactArgs(append(append([]string{}, c.Command...), c.Args...))
-				m.GPUCount = GPUs(c, gpuResource)
+				m.GPUCount = gpuOf(c, gpuResource).count()
 			}
 		}
 	}
 	for n := range nodes {
 		m.Nodes = append(m.Nodes, n)
 		if node := s.node(n); node != nil && m.GPUProduct == "" {
-			m.GPUProduct = node.Labels["nvidia.com/gpu.product"]
+			m.GPUProduct = node.Labels[gpuProductLabel]
 		}
 	}
 	sort.Strings(m.Nodes)
@@ -81,19 +81,6 @@ func EngineContainer(p *corev1.Pod, t bench.EngineType) *corev1.Container {
 		return &p.Spec.Containers[0]
 	}
 	return nil
-}
-
-// GPUs is the container's GPU limit (else request) of the resource, or of
-// any resource whose name mentions gpu when resource is "".
-func GPUs(c *corev1.Container, resource string) int64 {
-	for _, rl := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
-		for name, q := range rl {
-			if string(name) == resource || (resource == "" && strings.Contains(string(name), "gpu")) {
-				return q.Value()
-			}
-		}
-	}
-	return 0
 }
 
 var secretArg = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|credential)`)

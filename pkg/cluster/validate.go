@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -312,51 +311,6 @@ func (v *validation) separateNodes() {
 	}
 }
 
-// gpuAlloc is one container's GPU requests and limits.
-type gpuAlloc struct {
-	resource               corev1.ResourceName
-	requests, limits       int64
-	hasRequests, hasLimits bool
-}
-
-func (g gpuAlloc) count() int64 {
-	if g.hasLimits {
-		return g.limits
-	}
-	return g.requests
-}
-
-// gpuOf finds the container's GPUs: the named resource, else any
-// resource whose name contains "gpu" (amd.com/gpu, a MIG profile).
-func gpuOf(c *corev1.Container, resource string) gpuAlloc {
-	name := corev1.ResourceName(resource)
-	_, inLim := c.Resources.Limits[name]
-	_, inReq := c.Resources.Requests[name]
-	if !inLim && !inReq {
-		var other []string
-		for _, rl := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
-			for n := range rl {
-				if strings.Contains(strings.ToLower(string(n)), "gpu") {
-					other = append(other, string(n))
-				}
-			}
-		}
-		if len(other) == 0 {
-			return gpuAlloc{}
-		}
-		sort.Strings(other)
-		name = corev1.ResourceName(other[0])
-	}
-	g := gpuAlloc{resource: name}
-	if q, ok := c.Resources.Limits[name]; ok {
-		g.limits, g.hasLimits = q.Value(), true
-	}
-	if q, ok := c.Resources.Requests[name]; ok {
-		g.requests, g.hasRequests = q.Value(), true
-	}
-	return g
-}
-
 func (v *validation) gpuResources() {
 	res := v.o.GPUResource
 	var with []*engineFacts
@@ -484,87 +438,7 @@ func (v *validation) images() {
 	}
 }
 
-// imagePinned is true for a digest or a tag other than latest.
-func imagePinned(image string) bool {
-	if strings.Contains(image, "@") {
-		return true
-	}
-	tag := ""
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		tag = image[i+1:]
-	}
-	return tag != "" && tag != "latest"
-}
-
-func imageRepo(image string) string {
-	if i := strings.LastIndex(image, "@"); i >= 0 {
-		image = image[:i]
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		image = image[:i]
-	}
-	return image
-}
-
-// runningDigest is the digest the kubelet pulled, from the container
-// status imageID (docker-pullable://repo@sha256:…, repo@sha256:…).
-func runningDigest(p *corev1.Pod, container string) string {
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == container {
-			if i := strings.LastIndex(cs.ImageID, "@"); i >= 0 {
-				return cs.ImageID[i+1:]
-			}
-		}
-	}
-	return ""
-}
-
-// servedModel reads the model from the engine's command line: vLLM's
-// --model (or `vllm serve MODEL`), TGI's --model-id or MODEL_ID. Ollama
-// pulls models at run time, so its spec does not say.
-func servedModel(t bench.EngineType, c *corev1.Container) string {
-	env := map[string]string{}
-	for _, e := range c.Env {
-		env[e.Name] = e.Value
-	}
-	var tokens []string
-	for _, a := range append(append([]string{}, c.Command...), c.Args...) {
-		tokens = append(tokens, strings.Fields(a)...) // `sh -c "vllm serve …"` too
-	}
-	var m string
-	switch t {
-	case bench.EngineTGI:
-		if m = flagValue(tokens, "--model-id"); m == "" {
-			m = env["MODEL_ID"]
-		}
-	case bench.EngineVLLM, bench.EngineOpenAI:
-		if m = flagValue(tokens, "--model"); m == "" {
-			for i := 1; i+1 < len(tokens); i++ {
-				if tokens[i] == "serve" && strings.HasSuffix(tokens[i-1], "vllm") && !strings.HasPrefix(tokens[i+1], "-") {
-					m = tokens[i+1]
-				}
-			}
-		}
-	}
-	// Kubernetes expands $(VAR) in command and args from the env.
-	for k, val := range env {
-		m = strings.ReplaceAll(m, "$("+k+")", val)
-	}
-	return strings.Trim(m, `"'`)
-}
-
-func flagValue(tokens []string, name string) string {
-	for i, a := range tokens {
-		if a == name && i+1 < len(tokens) {
-			return tokens[i+1]
-		}
-		if v, ok := strings.CutPrefix(a, name+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
+// sameModel warns when the engines were started with different models.
 func (v *validation) sameModel() {
 	var read []*engineFacts
 	var unread []string
