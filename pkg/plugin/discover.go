@@ -134,7 +134,8 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 				row.Access, row.URL, row.AccessDetail = r.Way.Method, r.Way.URL, r.Way.Detail
 				row.Models, row.EngineVersion = r.Info.Models, r.Info.Version
 				if r.Way.Method == cluster.MethodPortForward {
-					row.URL = "" // the tunnel closes when discover ends
+					// The tunnel closes when discover ends; run opens its own.
+					row.URL, row.AccessDetail = "", fmt.Sprintf("tunnel to pod %v", r.Forward.Pod.Load())
 				}
 				r.Close()
 			}

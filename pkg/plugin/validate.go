@@ -133,7 +133,7 @@ func writeValidateReport(w io.Writer, r cluster.Report, format string) error {
 	// Details say what to do and run long: wrap them rather than widen
 	// the table past a terminal.
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNormal), tablewriter.WithRowMaxWidth(80))
-	t.Header("CHECK", "ENGINE", "STATUS", "DETAIL")
+	t.Header("Check", "Engine", "Status", "Detail")
 	for _, c := range r.Checks {
 		if err := t.Append(c.Name, dashIfEmpty(c.Engine), string(c.Status), c.Detail); err != nil {
 			return err

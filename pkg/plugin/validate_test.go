@@ -36,13 +36,13 @@ func TestWriteValidateReportTable(t *testing.T) {
 	}
 	header := ""
 	for _, l := range lines {
-		if strings.Contains(l, "CHECK") {
+		if strings.Contains(l, "Check") {
 			header = l
 			break
 		}
 	}
-	if !inOrder(header, "CHECK", "ENGINE", "STATUS", "DETAIL") {
-		t.Errorf("header %q, want CHECK ENGINE STATUS DETAIL", header)
+	if !inOrder(header, "Check", "Engine", "Status", "Detail") {
+		t.Errorf("header %q, want Check Engine Status Detail", header)
 	}
 	// The cross-engine row shows a dash for its engine, and long details
 	// wrap instead of widening the table.

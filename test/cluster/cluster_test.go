@@ -95,6 +95,7 @@ func TestDiscoverFindsAllThreeThroughPortForward(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("discover exit %d\n%s", code, stderr)
 	}
+	t.Logf("discover:\n%s", table)
 	for _, s := range []string{"vllm-llama", "hf-textgen", "ollama", "port-forward", "ok", "1/1"} {
 		if !strings.Contains(table, s) {
 			t.Errorf("discover table lacks %q:\n%s", s, table)
@@ -285,6 +286,7 @@ func TestValidateLayouts(t *testing.T) {
 		}
 	}
 	table, _, code := runPlugin(t, world.kubeconfig, time.Minute, "validate", "-n", broken)
+	t.Logf("validate on a broken layout:\n%s", table)
 	if code != 1 || !strings.Contains(table, "fail") || !strings.Contains(table, "failed") {
 		t.Errorf("table output: exit %d\n%s", code, table)
 	}
