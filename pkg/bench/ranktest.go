@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// RankTest is a two-sided Mann-Whitney U test of whether one engine's
+// per-request values tend to be lower than another's. It assumes nothing
+// about the shape of the distributions, which latencies need.
+type RankTest struct {
+	// U counts pairs (a, b) with a < b, ties counting one half.
+	U float64 `json:"u"`
+	// P is the two-sided p-value: exact for small samples without ties,
+	// else the normal approximation with tie and continuity correction.
+	P     float64 `json:"p_value"`
+	Exact bool    `json:"exact,omitempty"`
+	// ProbLower is U/(n_a·n_b): the chance that a random request of A is
+	// faster than one of B (0.5: neither tends to be faster).
+	ProbLower float64 `json:"prob_a_lower"`
+}
+
+// exactLimit bounds the exact distribution's table (n_a·n_b states per
+// sample size).
+const exactLimit = 20
+
+// MannWhitney tests a against b. Empty samples give P = 1.
+func MannWhitney(a, b []float64) RankTest {
+	n1, n2 := len(a), len(b)
+	if n1 == 0 || n2 == 0 {
+		return RankTest{P: 1, ProbLower: 0.5}
+	}
+	type obs struct {
+		v    float64
+		from int
+	}
+	all := make([]obs, 0, n1+n2)
+	for _, v := range a {
+		all = append(all, obs{v, 0})
+	}
+	for _, v := range b {
+		all = append(all, obs{v, 1})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
+	n := len(all)
+	var rankSumB, tieTerm float64
+	ties := false
+	for i := 0; i < n; {
+		j := i
+		for j < n && all[j].v == all[i].v {
+			j++
+		}
+		avg := float64(i+1+j) / 2
+		for k := i; k < j; k++ {
+			if all[k].from == 1 {
+				rankSumB += avg
+			}
+		}
+		if t := float64(j - i); t > 1 {
+			ties = true
+			tieTerm += t*t*t - t
+		}
+		i = j
+	}
+	// U of "a below b" is U of b counted from the top: the pairs where b
+	// ranks above a.
+	u := rankSumB - float64(n2*(n2+1))/2
+	res := RankTest{U: u, ProbLower: u / float64(n1*n2)}
+	mu := float64(n1*n2) / 2
+	if !ties && n1 <= exactLimit && n2 <= exactLimit {
+		res.P, res.Exact = exactMannWhitneyP(n1, n2, u), true
+		return res
+	}
+	sigma := math.Sqrt(float64(n1*n2) / 12 * (float64(n+1) - tieTerm/float64(n*(n-1))))
+	if sigma == 0 {
+		res.P = 1
+		return res
+	}
+	d := math.Abs(u-mu) - 0.5
+	if d < 0 {
+		d = 0
+	}
+	res.P = math.Min(1, 2*distuv.UnitNormal.Survival(d/sigma))
+	return res
+}
+
+// exactMannWhitneyP is P(|U - μ| ≥ |u - μ|) under the null, from the
+// count of rank arrangements giving each U (no ties).
+func exactMannWhitneyP(n1, n2 int, u float64) float64 {
+	maxU := n1 * n2
+	// f[i][j][k]: arrangements of i a's and j b's with U = k, where the
+	// largest element is either an a (adding j pairs) or a b.
+	f := make([][][]float64, n1+1)
+	for i := range f {
+		f[i] = make([][]float64, n2+1)
+		for j := range f[i] {
+			f[i][j] = make([]float64, i*j+1)
+			if i == 0 || j == 0 {
+				f[i][j][0] = 1
+				continue
+			}
+			for k := range f[i][j] {
+				// Largest is an a: it sits above all j b's, so those pairs
+				// are not "a below b"; largest is a b: it is above all i a's.
+				if k < len(f[i-1][j]) {
+					f[i][j][k] += f[i-1][j][k]
+				}
+				if k-i >= 0 && k-i < len(f[i][j-1]) {
+					f[i][j][k] += f[i][j-1][k-i]
+				}
+			}
+		}
+	}
+	mu := float64(maxU) / 2
+	obs := math.Abs(u - mu)
+	var tail, total float64
+	for k, c := range f[n1][n2] {
+		total += c
+		if math.Abs(float64(k)-mu) >= obs-1e-9 {
+			tail += c
+		}
+	}
+	return tail / total
+}
