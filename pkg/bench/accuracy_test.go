@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"testing"
 	"time"
 )
@@ -103,15 +102,6 @@ func accuracyServer(t *testing.T, p accProto) (*httptest.Server, <-chan truth) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv, ch
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return math.NaN()
-	}
-	return s[len(s)/2]
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -33,8 +33,24 @@ func TestQuantileCINeedsEnoughSamples(t *testing.T) {
 	if ci, ok := QuantileCI(xs, 50, Confidence); !ok || ci.Lo >= 24.5 || ci.Hi <= 24.5 {
 		t.Fatalf("median of 0..49: %+v %v", ci, ok)
 	}
-	if MinSamples(99) != 100 || MinSamples(99.9) != 1000 || MinSamples(95) != 20 || MinSamples(50) != 1 {
-		t.Fatalf("MinSamples: %d %d %d %d", MinSamples(99), MinSamples(99.9), MinSamples(95), MinSamples(50))
+	for _, c := range []struct {
+		p float64
+		n int
+	}{{50, 6}, {90, 36}, {95, 72}, {99, 368}, {99.9, 3688}} {
+		if got := MinSamples(c.p); got != c.n {
+			t.Errorf("MinSamples(%g) = %d, want %d", c.p, got, c.n)
+		}
+		// The interval exists from exactly that many samples on.
+		xs := make([]float64, c.n)
+		for i := range xs {
+			xs[i] = float64(i)
+		}
+		if _, ok := QuantileCI(xs, c.p, Confidence); !ok {
+			t.Errorf("p%g: no interval from %d samples", c.p, c.n)
+		}
+		if _, ok := QuantileCI(xs[:c.n-1], c.p, Confidence); ok {
+			t.Errorf("p%g: an interval from %d samples", c.p, c.n-1)
+		}
 	}
 }
 

@@ -17,7 +17,15 @@ type Stats struct {
 	P90    float64 `json:"p90"`
 	P95    float64 `json:"p95"`
 	P99    float64 `json:"p99"`
+	P999   float64 `json:"p99_9"`
 	Max    float64 `json:"max"`
+	// CI95 holds the 95% confidence interval of each percentile (p50,
+	// p90, p95, p99, p99.9) that the sample size can bound.
+	CI95 map[string]Interval `json:"ci95,omitempty"`
+	// Unresolved lists the percentiles with too few samples for an
+	// interval (see MinSamples: p95 needs 72): the value is shown, but it
+	// sits among the most extreme samples and is not a stable estimate.
+	Unresolved []string `json:"unresolved,omitempty"`
 }
 
 // Describe computes Stats; it sorts xs in place.
@@ -39,8 +47,33 @@ func Describe(xs []float64) Stats {
 	if len(xs) > 1 {
 		sd = math.Sqrt(sq / float64(len(xs)-1))
 	}
-	return Stats{Count: len(xs), Min: xs[0], Mean: mean, StdDev: sd,
-		P50: Percentile(xs, 50), P90: Percentile(xs, 90), P95: Percentile(xs, 95), P99: Percentile(xs, 99), Max: xs[len(xs)-1]}
+	st := Stats{Count: len(xs), Min: xs[0], Mean: mean, StdDev: sd,
+		P50: Percentile(xs, 50), P90: Percentile(xs, 90), P95: Percentile(xs, 95), P99: Percentile(xs, 99), P999: Percentile(xs, 99.9),
+		Max: xs[len(xs)-1]}
+	for _, rp := range ReportedPercentiles {
+		ci, ok := QuantileCI(xs, rp.P, Confidence)
+		if ok {
+			if st.CI95 == nil {
+				st.CI95 = map[string]Interval{}
+			}
+			st.CI95[rp.Name] = ci
+		}
+		if len(xs) < MinSamples(rp.P) || !ok {
+			st.Unresolved = append(st.Unresolved, rp.Name)
+		}
+	}
+	return st
+}
+
+// Resolved reports whether percentile p (by name, "p95") rests on enough
+// samples to be more than the extreme value.
+func (s Stats) Resolved(name string) bool {
+	for _, u := range s.Unresolved {
+		if u == name {
+			return false
+		}
+	}
+	return s.Count > 0
 }
 
 // Percentile of sorted xs, p in [0,100], linear interpolation.
@@ -72,6 +105,8 @@ func (s Stats) At(p float64) float64 {
 		return s.P95
 	case 99:
 		return s.P99
+	case 99.9:
+		return s.P999
 	case 100:
 		return s.Max
 	case 0:

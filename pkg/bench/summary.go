@@ -37,6 +37,9 @@ type Summary struct {
 	RunID   string    `json:"run_id"`
 	Groups  []Group   `json:"groups"`
 	Fastest []Fastest `json:"fastest"`
+	// Comparisons test every pair of engines per scenario on TTFT, TPOT
+	// and E2E.
+	Comparisons []Comparison `json:"comparisons,omitempty"`
 	// Findings are plain-language observations with their numbers.
 	Findings []Finding `json:"findings,omitempty"`
 }
@@ -132,7 +135,23 @@ type Fastest struct {
 	// runner-up's value.
 	MarginPct      float64 `json:"margin_pct,omitempty"`
 	HigherIsBetter bool    `json:"higher_is_better,omitempty"`
+	// Evidence says whether the win over the runner-up is more than
+	// noise: "significant", "tie" (no significant difference) or
+	// "untested" (an aggregate such as throughput has no per-request
+	// sample to test).
+	Evidence string `json:"evidence,omitempty"`
+	// PValue is the Holm-adjusted Mann-Whitney p-value for medians; p95
+	// and ITL are judged by whether their 95% intervals overlap.
+	PValue *float64 `json:"p_value,omitempty"`
+	Method string   `json:"method,omitempty"`
 }
+
+// Evidence values of a Fastest.
+const (
+	EvidenceSignificant = "significant"
+	EvidenceTie         = "tie"
+	EvidenceUntested    = "untested"
+)
 
 type groupKey struct{ engine, scenario string }
 
@@ -253,7 +272,19 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 	for i := range groups {
 		finishServerViews(&groups[i])
 	}
-	return Summary{RunID: runID, Groups: groups, Fastest: fastest(groups), Findings: findings(groups)}
+	var comparisons []Comparison
+	for _, sc := range scenarioOrder(groups) {
+		var engines []string
+		var ss []map[string][]float64
+		for _, g := range groups {
+			if g.Scenario == sc {
+				engines = append(engines, g.Engine)
+				ss = append(ss, samples[groupKey{g.Engine, g.Scenario}])
+			}
+		}
+		comparisons = append(comparisons, compare(sc, engines, ss)...)
+	}
+	return Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons, Findings: findings(groups)}
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of
@@ -272,6 +303,70 @@ var fastestMetrics = []struct {
 	{MetricITL, "p50", false},
 	{MetricE2E, "p50", false},
 	{"throughput_output_tokens_per_s", "total", true},
+}
+
+func scenarioOrder(groups []Group) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if !seen[g.Scenario] {
+			seen[g.Scenario] = true
+			out = append(out, g.Scenario)
+		}
+	}
+	return out
+}
+
+// judge says whether each winner beat its runner-up by more than noise:
+// medians by the pairwise rank test, p95 and ITL by non-overlapping 95%
+// intervals (conservative: overlapping intervals can still differ).
+func judge(fs []Fastest, groups []Group, cs []Comparison) []Fastest {
+	stats := func(sc, engine, metric string) (Stats, bool) {
+		for _, g := range groups {
+			if g.Scenario == sc && g.Engine == engine {
+				st, ok := g.Metrics[metric]
+				return st, ok
+			}
+		}
+		return Stats{}, false
+	}
+	for i := range fs {
+		f := &fs[i]
+		f.Evidence = EvidenceUntested
+		if f.RunnerUp == "" || f.HigherIsBetter {
+			continue
+		}
+		if f.Stat == "p50" {
+			found := false
+			for _, c := range cs {
+				if c.Scenario == f.Scenario && c.Metric == f.Metric &&
+					((c.A == f.Engine && c.B == f.RunnerUp) || (c.B == f.Engine && c.A == f.RunnerUp)) {
+					p := c.PAdjusted
+					f.PValue, f.Method, found = &p, "Mann-Whitney U, Holm-adjusted", true
+					f.Evidence = EvidenceTie
+					if c.Significant && c.Faster == f.Engine {
+						f.Evidence = EvidenceSignificant
+					}
+				}
+			}
+			if found {
+				continue
+			}
+		}
+		a, okA := stats(f.Scenario, f.Engine, f.Metric)
+		b, okB := stats(f.Scenario, f.RunnerUp, f.Metric)
+		ca, inA := a.CI95[f.Stat]
+		cb, inB := b.CI95[f.Stat]
+		if !okA || !okB || !inA || !inB {
+			continue // too few samples for an interval: untested
+		}
+		f.Method = "95% confidence intervals of the " + f.Stat
+		f.Evidence = EvidenceTie
+		if ca.Hi < cb.Lo {
+			f.Evidence = EvidenceSignificant
+		}
+	}
+	return fs
 }
 
 func fastest(groups []Group) []Fastest {

@@ -41,7 +41,7 @@ func buildBrief(run *Run) brief {
 	var reasons []string
 	led := 0
 	for _, f := range run.Summary.Fastest {
-		if f.Engine != winner {
+		if f.Engine != winner || !counts(f) {
 			continue
 		}
 		led++
@@ -55,12 +55,20 @@ func buildBrief(run *Run) brief {
 	case winner == "":
 		b.Verdict = "No engine could be ranked: a comparison needs at least two engines that answered and failed at most 5% of their requests."
 		b.Recommendation = "Fix the failures listed under Risks and run the benchmark again before choosing."
+		if len(run.Summary.Fastest) > 0 {
+			b.Verdict = "No engine is measurably faster: every difference between them is within noise (no significant difference)."
+			b.Recommendation = "Choose on other grounds (cost, operations, features), or measure longer: more requests narrow the uncertainty."
+		}
 	default:
 		b.Verdict = fmt.Sprintf("%s serves your chat users fastest.", winner)
 		for _, f := range run.Summary.Fastest {
 			if f.Engine == winner && f.Scenario == sc && f.Metric == bench.MetricTTFT && f.Stat == "p50" && f.RunnerUp != "" {
 				b.Verdict = fmt.Sprintf("%s serves your chat users fastest: in %s its median time to first token was %.1f ms, %.0f%% lower than %s.",
 					winner, sc, f.Value, f.MarginPct, f.RunnerUp)
+				if !counts(f) {
+					b.Verdict = fmt.Sprintf("%s serves your chat users fastest overall; in %s its median time to first token (%.1f ms) is not significantly different from %s's.",
+						winner, sc, f.Value, f.RunnerUp)
+				}
 			}
 		}
 		b.Recommendation = fmt.Sprintf("Choose %s for latency-sensitive chat traffic, provided the risks below are acceptable; it led %d of %d comparisons.",
@@ -85,7 +93,7 @@ func fastestSentence(f bench.Fastest) string {
 	}
 	s := fmt.Sprintf("%s: lowest %s %s, %.1f ms", f.Scenario, strings.ToUpper(strings.TrimSuffix(f.Metric, "_ms")), f.Stat, f.Value)
 	if f.RunnerUp != "" {
-		s += fmt.Sprintf(" (%.0f%% below %s)", f.MarginPct, f.RunnerUp)
+		s += fmt.Sprintf(" (%.0f%% below %s; %s)", f.MarginPct, f.RunnerUp, evidenceText(f))
 	}
 	return s
 }

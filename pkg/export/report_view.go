@@ -79,7 +79,7 @@ type verdictView struct {
 	TargetsHeadline string
 }
 
-type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin string }
+type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
 
 func buildView(run *Run, charts []Chart, definitions string) reportView {
 	m := run.Manifest
@@ -140,7 +140,10 @@ func buildVerdict(run *Run) verdictView {
 	var v verdictView
 	wins := map[string]int{}
 	for _, f := range run.Summary.Fastest {
-		w := winView{Scenario: mdEscape(f.Scenario), Winner: "**" + mdEscape(f.Engine) + "**", RunnerUp: "–", Margin: "–"}
+		w := winView{Scenario: mdEscape(f.Scenario), Winner: "**" + mdEscape(f.Engine) + "**", RunnerUp: "–", Margin: "–", Evidence: mdEscape(evidenceText(f))}
+		if !counts(f) {
+			w.Winner = mdEscape(f.Engine) // a tie is no win: not in bold
+		}
 		if f.HigherIsBetter {
 			w.Metric, w.Value = "Output throughput", fmt.Sprintf("%.1f tok/s", f.Value)
 		} else {
@@ -155,7 +158,9 @@ func buildVerdict(run *Run) verdictView {
 			w.Margin = fmt.Sprintf("%.1f%% %s", f.MarginPct, dir)
 		}
 		v.Wins = append(v.Wins, w)
-		wins[f.Engine]++
+		if counts(f) {
+			wins[f.Engine]++
+		}
 	}
 	v.Headline = headline(run, wins)
 	for _, g := range run.Summary.Groups {

@@ -87,12 +87,15 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 	return runs, nil
 }
 
-// Winner is the engine that leads most comparisons in s.Fastest; ties go
-// to the engine first in the summary. Empty when nothing was compared.
+// Winner is the engine that leads most comparisons in s.Fastest that
+// are not statistical ties; equal counts go to the engine first in the
+// summary. Empty when nothing was won.
 func Winner(s bench.Summary) string {
 	wins := map[string]int{}
 	for _, f := range s.Fastest {
-		wins[f.Engine]++
+		if counts(f) {
+			wins[f.Engine]++
+		}
 	}
 	best, bestN := "", 0
 	for _, g := range s.Groups {

@@ -43,6 +43,9 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 		if err := t.Render(); err != nil {
 			return err
 		}
+		if unresolvedShown(s, sc) {
+			fmt.Fprintf(w, "  * too few samples for a 95%% confidence interval (p95 needs %d): close to the slowest request, not a stable p95\n", bench.MinSamples(95))
+		}
 		for _, g := range s.Groups {
 			if g.Scenario == sc {
 				writeNotes(w, g)
@@ -58,7 +61,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 	if len(s.Fastest) > 0 {
 		fmt.Fprintln(w, "\nFastest engine per metric")
 		t := newTable(w)
-		t.Header("Scenario", "Metric", "Winner", "Value", "Runner-up", "Margin")
+		t.Header("Scenario", "Metric", "Winner", "Value", "Runner-up", "Margin", "Evidence")
 		for _, f := range s.Fastest {
 			val := fmt.Sprintf("%.1f ms", f.Value)
 			label := f.Metric + " " + f.Stat
@@ -74,7 +77,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 					margin = fmt.Sprintf("%.1f%% lower", f.MarginPct)
 				}
 			}
-			if err := t.Append(f.Scenario, label, f.Engine, val, dash(f.RunnerUp), margin); err != nil {
+			if err := t.Append(f.Scenario, label, f.Engine, val, dash(f.RunnerUp), margin, evidenceText(f)); err != nil {
 				return err
 			}
 		}
@@ -151,7 +154,25 @@ func msCell(s bench.Stats, p float64) string {
 	if math.IsNaN(v) {
 		return "–"
 	}
+	if !s.Resolved(fmt.Sprintf("p%g", p)) && p > 50 {
+		return fmt.Sprintf("%.1f ms*", v)
+	}
 	return fmt.Sprintf("%.1f ms", v)
+}
+
+// unresolvedShown: does the scenario's table show a starred percentile?
+func unresolvedShown(s bench.Summary, sc string) bool {
+	for _, g := range s.Groups {
+		if g.Scenario != sc {
+			continue
+		}
+		for _, m := range []string{bench.MetricTTFT, bench.MetricE2E} {
+			if st := g.Metrics[m]; st.Count > 0 && !st.Resolved("p95") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func targetCell(g bench.Group) string {
