@@ -22,6 +22,7 @@ func TestUsageErrorsAreActionable(t *testing.T) {
 		{[]string{"run", "--target", "vllm=ftp://x"}, []string{"ftp://x", "http://"}},
 		{[]string{"run", "--simulate", "--preset", "huge"}, []string{"--preset", "quick, standard, stress"}},
 		{[]string{"run", "--simulate", "--arrival", "poisson"}, []string{"rate"}},
+		{[]string{"run", "--simulate", "--slo", "ttft=500ms"}, []string{"--slo", "ttft_p95"}},
 	}
 	for _, tc := range cases {
 		r := run(t, tc.args...)
@@ -74,5 +75,29 @@ func TestInitConfigRoundTrip(t *testing.T) {
 	}
 	if r := run(t, "init", "-o", path); r.code != 1 || !strings.Contains(r.stderr, "--force") {
 		t.Errorf("init over an existing file: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// An SLO no engine can meet is reported as missed, with its value, in the
+// table and in summary.json.
+func TestSLOThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--suite", "ttft", "--iterations", "4", "--engines", "vllm,tgi", "--format", "json",
+		"--output-dir", out, "--slo", "ttft_p50=1ms,error_rate=5%")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"SLO", "MISS · 0% ok", "SLO missed: ttft p50 ≤ 1 ms"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("table lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "test_*", "summary.json"))
+	if len(dirs) != 1 {
+		t.Fatalf("summary files: %v", dirs)
+	}
+	b, _ := os.ReadFile(dirs[0])
+	if !strings.Contains(string(b), `"attainment": 0`) || !strings.Contains(string(b), `"goodput_requests_per_s"`) {
+		t.Errorf("summary.json lacks the SLO result:\n%.2000s", b)
 	}
 }

@@ -14,16 +14,16 @@ var comparedMetrics = []string{MetricTTFT, MetricTPOT, MetricE2E}
 // Comparison is one pair of engines on one per-request metric in one
 // scenario: the difference of medians and whether it is more than noise.
 type Comparison struct {
-	Scenario string `json:"scenario"`
-	Metric   string `json:"metric"`
-	A        string `json:"a"`
-	B        string `json:"b"`
+	Scenario string  `json:"scenario"`
+	Metric   string  `json:"metric"`
+	A        string  `json:"a"`
+	B        string  `json:"b"`
 	MedianA  float64 `json:"median_a"`
 	MedianB  float64 `json:"median_b"`
 	// DiffMS is MedianB - MedianA; DiffPct is that in percent of the
 	// slower median, so "A is 23% faster" reads directly.
-	DiffMS  float64 `json:"diff_ms"`
-	DiffPct float64 `json:"diff_pct"`
+	DiffMS  float64  `json:"diff_ms"`
+	DiffPct float64  `json:"diff_pct"`
 	Test    RankTest `json:"mann_whitney"`
 	// PAdjusted is Holm-adjusted over the pairs of the same scenario and
 	// metric, so three engines do not get three chances at a fluke.

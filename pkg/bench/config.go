@@ -58,6 +58,9 @@ type Workload struct {
 	// UniquePrompts (default true) starts each user turn with a marker of
 	// its own, so prefix caches cannot answer repeated prompts for free.
 	UniquePrompts *bool `json:"unique_prompts,omitempty"`
+	// SLO applies to every scenario without one of its own:
+	// "ttft_p95=500ms,tpot_p95=50ms,error_rate=1%".
+	SLO string `json:"slo,omitempty"`
 }
 
 type TestScenarios struct {
@@ -88,6 +91,8 @@ type LoadTest struct {
 	TargetP95MS     float64  `json:"target_p95_ms,omitempty"`
 	TargetMetric    string   `json:"target_metric,omitempty"`
 	MaxTokens       int      `json:"max_tokens,omitempty"`
+	// SLO overrides workload.slo for this scenario.
+	SLO string `json:"slo,omitempty"`
 }
 
 // Duration reads "1.5s", "500ms" or a plain number of seconds.

@@ -44,6 +44,9 @@ type Scenario struct {
 	WarmupDuration time.Duration `json:"warmup_ns,omitempty"`
 	MaxTokens      int           `json:"max_tokens"`
 	Target         *Goal         `json:"target,omitempty"`
+	// SLO is the scenario's service-level objectives (workload.slo, or
+	// the load test's own slo), if any.
+	SLO *SLO `json:"slo,omitempty"`
 }
 
 // Goal is a latency target: the percentile of a metric must not exceed LimitMS.
@@ -134,6 +137,28 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 	}
 	if len(errs) == 0 && len(out) == 0 {
 		errs = append(errs, fmt.Errorf("nothing to run: suite %q selects no enabled scenario; enable test_scenarios.ttft or add test_scenarios.load_tests", suite))
+	}
+	global, err := ParseSLO(w.SLO, "workload.slo")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for i := range out {
+		out[i].SLO = global
+	}
+	for i, lt := range c.TestScenarios.LoadTests {
+		if lt.SLO == "" {
+			continue
+		}
+		own, err := ParseSLO(lt.SLO, fmt.Sprintf("test_scenarios.load_tests[%d].slo", i))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for j := range out {
+			if out[j].Name == lt.Name {
+				out[j].SLO = own
+			}
+		}
 	}
 	return out, errors.Join(errs...)
 }

@@ -81,6 +81,8 @@ type Group struct {
 
 	Metrics map[string]Stats `json:"metrics"`
 	Target  *GoalResult      `json:"target,omitempty"`
+	// SLO is how the group did against its scenario's SLO, if any.
+	SLO *SLOResult `json:"slo,omitempty"`
 
 	// ColdStart describes requests that paid a model load; they are
 	// counted as successes but kept out of Metrics.
@@ -158,6 +160,30 @@ type groupKey struct{ engine, scenario string }
 // Summarize derives the summary from records. goals maps scenario names to
 // their targets. Group order follows first appearance in records.
 func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
+	return SummarizeWith(runID, records, Objectives{Goals: goals})
+}
+
+// Objectives are what each scenario is judged against, by scenario name.
+type Objectives struct {
+	Goals map[string]*Goal
+	SLOs  map[string]*SLO
+}
+
+// ObjectivesOf collects the targets and SLOs of scenarios.
+func ObjectivesOf(scenarios []Scenario) Objectives {
+	o := Objectives{Goals: map[string]*Goal{}, SLOs: map[string]*SLO{}}
+	for _, s := range scenarios {
+		o.Goals[s.Name] = s.Target
+		o.SLOs[s.Name] = s.SLO
+	}
+	return o
+}
+
+// SummarizeWith derives the summary, judging each scenario against its
+// objectives.
+func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
+	goals := obj.Goals
+	tallies := map[groupKey]*sloTally{}
 	idx := map[groupKey]int{}
 	var groups []Group
 	samples := map[groupKey]map[string][]float64{}
@@ -188,6 +214,12 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 			continue
 		}
 		g.Requests++
+		if slo := obj.SLOs[r.Scenario]; slo != nil {
+			if tallies[k] == nil {
+				tallies[k] = &sloTally{}
+			}
+			tallies[k].add(slo, r)
+		}
 		if r.ClientQueued {
 			g.ClientQueued++
 		}
@@ -267,6 +299,13 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 		}
 		if goal := goals[g.Scenario]; goal != nil {
 			g.Target = evaluateGoal(*goal, samples[k][goal.metricName()], g.Failed)
+		}
+		if slo := obj.SLOs[g.Scenario]; slo != nil {
+			var t sloTally
+			if tallies[k] != nil {
+				t = *tallies[k]
+			}
+			g.SLO = evaluateSLO(*slo, g, samples[k], t)
 		}
 	}
 	for i := range groups {

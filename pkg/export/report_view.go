@@ -77,6 +77,8 @@ type verdictView struct {
 	Unranked        []string
 	Targets         []string
 	TargetsHeadline string
+	SLO             gridView
+	SLONotes        []string
 }
 
 type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
@@ -170,6 +172,7 @@ func buildVerdict(run *Run) verdictView {
 		}
 	}
 	v.Targets, v.TargetsHeadline = targetVerdicts(run)
+	v.SLO, v.SLONotes = sloView(run)
 	return v
 }
 

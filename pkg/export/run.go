@@ -90,6 +90,6 @@ func LoadRun(dir string) (*Run, error) {
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
-	r.Summary = bench.Summarize(r.Manifest.RunID, r.Records, r.Manifest.Goals())
+	r.Summary = bench.SummarizeWith(r.Manifest.RunID, r.Records, bench.ObjectivesOf(r.Manifest.Scenarios))
 	return r, nil
 }

@@ -26,17 +26,29 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 	for _, sc := range scenarios {
 		fmt.Fprintf(w, "\nScenario %s\n", sc)
 		t := newTable(w)
-		t.Header("Engine", "OK/Sent", "TTFT p50", "TTFT p95", "TPOT p50", "ITL p50", "E2E p50", "E2E p95", "Tok/s", "Req/s", "Target")
+		withSLO := false
+		for _, g := range s.Groups {
+			withSLO = withSLO || (g.Scenario == sc && g.SLO != nil)
+		}
+		header := []any{"Engine", "OK/Sent", "TTFT p50", "TTFT p95", "TPOT p50", "ITL p50", "E2E p50", "E2E p95", "Tok/s", "Req/s", "Target"}
+		if withSLO {
+			header = append(header, "SLO")
+		}
+		t.Header(header...)
 		for _, g := range s.Groups {
 			if g.Scenario != sc {
 				continue
 			}
 			m := g.Metrics
-			if err := t.Append(g.Engine, fmt.Sprintf("%d/%d", g.Succeeded, g.Requests),
+			row := []any{g.Engine, fmt.Sprintf("%d/%d", g.Succeeded, g.Requests),
 				msCell(m[bench.MetricTTFT], 50), msCell(m[bench.MetricTTFT], 95),
 				msCell(m[bench.MetricTPOT], 50), msCell(m[bench.MetricITL], 50),
 				msCell(m[bench.MetricE2E], 50), msCell(m[bench.MetricE2E], 95),
-				fmt.Sprintf("%.1f", g.OutputTokensPerS), fmt.Sprintf("%.2f", g.RequestsPerS), targetCell(g)); err != nil {
+				fmt.Sprintf("%.1f", g.OutputTokensPerS), fmt.Sprintf("%.2f", g.RequestsPerS), targetCell(g)}
+			if withSLO {
+				row = append(row, sloCell(g))
+			}
+			if err := t.Append(row...); err != nil {
 				return err
 			}
 		}
@@ -118,6 +130,9 @@ func groupNotes(g bench.Group, examples bool) []string {
 		if g.ErrorRate > bench.MaxErrorRateToRank {
 			notes = append(notes, fmt.Sprintf("not ranked among the fastest: %.0f%% of its requests failed", g.ErrorRate*100))
 		}
+	}
+	for _, m := range sloMisses(g.SLO) {
+		notes = append(notes, "SLO missed: "+m)
 	}
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested", g.OutputMismatch))

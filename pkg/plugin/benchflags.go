@@ -29,6 +29,7 @@ type benchFlags struct {
 	seed        int64
 	warmup      time.Duration
 	samePrompts bool
+	slo         string
 }
 
 // maxRate bounds --rate and rate: beyond it the pacer's gaps round to zero.
@@ -52,6 +53,7 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "warm-up before the load scenario is measured (default: the preset's)")
+	fs.StringVar(&f.slo, "slo", "", "service-level objectives for every scenario, e.g. ttft_p95=500ms,tpot_p95=50ms,e2e_p99=10s,error_rate=1% (a bare number is ms); reports attainment and goodput")
 	fs.BoolVar(&f.samePrompts, "same-prompts", false, "send prompts verbatim; by default each user turn gets a unique marker so prefix caches cannot answer repeated prompts")
 }
 
@@ -129,6 +131,16 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 	if changed("seed") {
 		s := f.seed
 		cfg.Workload.Seed = &s
+	}
+	if changed("slo") {
+		if _, err := bench.ParseSLO(f.slo, "--slo"); err != nil {
+			return cfg, err
+		}
+		// The flag is the SLO for every scenario, the file's own included.
+		cfg.Workload.SLO = f.slo
+		for i := range cfg.TestScenarios.LoadTests {
+			cfg.TestScenarios.LoadTests[i].SLO = ""
+		}
 	}
 	if changed("same-prompts") {
 		unique := !f.samePrompts

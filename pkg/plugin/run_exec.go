@@ -27,6 +27,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Writing to a closed pipe then fails with an error instead of
+	// killing the run before its reports are written.
+	signal.Ignore(syscall.SIGPIPE)
 	go func() {
 		<-ctx.Done()
 		// Unregistering restores the default: a second Ctrl-C quits at
@@ -106,11 +109,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Error("closing journal", "error", err)
 	}
 
-	goals := map[string]*bench.Goal{}
-	for _, s := range o.scenarios {
-		goals[s.Name] = s.Target
-	}
-	summary := bench.Summarize(runID, collector.Snapshot(), goals)
+	summary := bench.SummarizeWith(runID, collector.Snapshot(), bench.ObjectivesOf(o.scenarios))
 	succeeded := 0
 	for _, g := range summary.Groups {
 		succeeded += g.Succeeded
@@ -138,8 +137,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "engine %s, scenario %s\n", t.Target.Name, a)
 		}
 	}
+	// A closed stdout (piped into head) must not cost the reports.
 	if err := export.WriteTable(o.Out, summary); err != nil {
-		return err
+		log.Warn("printing the summary table", "error", err)
 	}
 	var reportErr error
 	if !o.noReport {
