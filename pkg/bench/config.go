@@ -23,6 +23,21 @@ type Config struct {
 	Targets       []TargetConfig `json:"targets,omitempty"`
 	Workload      Workload       `json:"workload"`
 	TestScenarios TestScenarios  `json:"test_scenarios"`
+	Ranking       RankingConfig  `json:"ranking,omitempty"`
+}
+
+// RankingConfig weighs the overall ranking.
+type RankingConfig struct {
+	// Weights: "ttft=0.3,tpot=0.25,throughput=0.2,error_rate=0.15,consistency=0.1".
+	Weights string `json:"weights,omitempty"`
+}
+
+// RankWeights are the configured weights, or the defaults.
+func (c Config) RankWeights() (Weights, error) {
+	if c.Ranking.Weights == "" {
+		return DefaultWeights, nil
+	}
+	return ParseWeights(c.Ranking.Weights, "ranking.weights")
 }
 
 type BenchmarkMeta struct {

@@ -40,6 +40,8 @@ type Summary struct {
 	// Comparisons test every pair of engines per scenario on TTFT, TPOT
 	// and E2E.
 	Comparisons []Comparison `json:"comparisons,omitempty"`
+	// Ranking orders the engines by a weighted score, SLOs first.
+	Ranking []Standing `json:"ranking,omitempty"`
 	// Findings are plain-language observations with their numbers.
 	Findings []Finding `json:"findings,omitempty"`
 }
@@ -165,8 +167,9 @@ func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
 
 // Objectives are what each scenario is judged against, by scenario name.
 type Objectives struct {
-	Goals map[string]*Goal
-	SLOs  map[string]*SLO
+	Goals   map[string]*Goal
+	SLOs    map[string]*SLO
+	Weights Weights
 }
 
 // ObjectivesOf collects the targets and SLOs of scenarios.
@@ -323,7 +326,12 @@ func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
 		}
 		comparisons = append(comparisons, compare(sc, engines, ss)...)
 	}
-	return Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons, Findings: findings(groups)}
+	var ranking []Standing
+	if len(groups) > 0 {
+		ranking = Rank(groups, obj.Weights)
+	}
+	return Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
+		Ranking: ranking, Findings: findings(groups)}
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of

@@ -79,6 +79,7 @@ type verdictView struct {
 	TargetsHeadline string
 	SLO             gridView
 	SLONotes        []string
+	Ranking         gridView
 }
 
 type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
@@ -173,6 +174,9 @@ func buildVerdict(run *Run) verdictView {
 	}
 	v.Targets, v.TargetsHeadline = targetVerdicts(run)
 	v.SLO, v.SLONotes = sloView(run)
+	if len(run.Summary.Ranking) > 1 {
+		v.Ranking = rankingView(run.Summary)
+	}
 	return v
 }
 

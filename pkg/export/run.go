@@ -90,6 +90,8 @@ func LoadRun(dir string) (*Run, error) {
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
-	r.Summary = bench.SummarizeWith(r.Manifest.RunID, r.Records, bench.ObjectivesOf(r.Manifest.Scenarios))
+	obj := bench.ObjectivesOf(r.Manifest.Scenarios)
+	obj.Weights, _ = r.Manifest.Config.RankWeights() // defaults if unreadable
+	r.Summary = bench.SummarizeWith(r.Manifest.RunID, r.Records, obj)
 	return r, nil
 }

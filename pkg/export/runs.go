@@ -87,10 +87,19 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 	return runs, nil
 }
 
-// Winner is the engine that leads most comparisons in s.Fastest that
-// are not statistical ties; equal counts go to the engine first in the
-// summary. Empty when nothing was won.
+// Winner is the first of the overall ranking when two or more engines
+// were ranked; otherwise the engine that leads most comparisons in
+// s.Fastest that are not statistical ties. Empty when nothing was won.
 func Winner(s bench.Summary) string {
+	ranked := 0
+	for _, st := range s.Ranking {
+		if st.Unranked == "" {
+			ranked++
+		}
+	}
+	if ranked > 1 {
+		return s.Ranking[0].Engine
+	}
 	wins := map[string]int{}
 	for _, f := range s.Fastest {
 		if counts(f) {

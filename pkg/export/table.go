@@ -93,7 +93,12 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 				return err
 			}
 		}
-		return t.Render()
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	if len(s.Ranking) > 1 {
+		return writeRanking(w, s)
 	}
 	return nil
 }

@@ -152,6 +152,9 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("invalid configuration:\n%w", indent(err))
 	}
 	o.scenarios = scenarios
+	if _, err := o.cfg.RankWeights(); err != nil {
+		return err
+	}
 	if o.outputDir == "" {
 		return errors.New("--output-dir: empty; give a folder for the results")
 	}

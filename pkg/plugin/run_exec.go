@@ -109,7 +109,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Error("closing journal", "error", err)
 	}
 
-	summary := bench.SummarizeWith(runID, collector.Snapshot(), bench.ObjectivesOf(o.scenarios))
+	obj := bench.ObjectivesOf(o.scenarios)
+	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
+	summary := bench.SummarizeWith(runID, collector.Snapshot(), obj)
 	succeeded := 0
 	for _, g := range summary.Groups {
 		succeeded += g.Succeeded
