@@ -101,3 +101,18 @@ func TestSLOThroughTheBinary(t *testing.T) {
 		t.Errorf("summary.json lacks the SLO result:\n%.2000s", b)
 	}
 }
+
+// A rate sweep with an SLO reports the highest rate each engine held.
+func TestSweepThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "vllm", "--suite", "load", "--sweep", "rate=2,4", "--duration", "1s", "--warmup", "0s",
+		"--slo", "ttft_p95=2s", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"Capacity", "vllm sustains at least 4 req/s within the SLO", "rate_2rps", "rate_4rps"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}

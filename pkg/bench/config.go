@@ -81,6 +81,9 @@ type Workload struct {
 type TestScenarios struct {
 	TTFT      TTFTSuite  `json:"ttft"`
 	LoadTests []LoadTest `json:"load_tests"`
+	// Sweep runs the first load test at each level instead:
+	// "rate=1,2,4,8" or "concurrency=1,2,4,8".
+	Sweep string `json:"sweep,omitempty"`
 }
 
 type TTFTSuite struct {

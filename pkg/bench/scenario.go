@@ -47,6 +47,8 @@ type Scenario struct {
 	// SLO is the scenario's service-level objectives (workload.slo, or
 	// the load test's own slo), if any.
 	SLO *SLO `json:"slo,omitempty"`
+	// Level is set on the scenarios of a sweep.
+	Level *Level `json:"level,omitempty"`
 }
 
 // Goal is a latency target: the percentile of a metric must not exceed LimitMS.
@@ -158,6 +160,13 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 			if out[j].Name == lt.Name {
 				out[j].SLO = own
 			}
+		}
+	}
+	if sw, err := ParseSweep(c.TestScenarios.Sweep, "test_scenarios.sweep"); err != nil {
+		errs = append(errs, err)
+	} else if sw != nil && len(errs) == 0 {
+		if out, err = sw.Expand(out, "test_scenarios.sweep"); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return out, errors.Join(errs...)

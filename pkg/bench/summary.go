@@ -42,6 +42,8 @@ type Summary struct {
 	Comparisons []Comparison `json:"comparisons,omitempty"`
 	// Ranking orders the engines by a weighted score, SLOs first.
 	Ranking []Standing `json:"ranking,omitempty"`
+	// Capacity reads a sweep: per engine, the highest level that held.
+	Capacity []Capacity `json:"capacity,omitempty"`
 	// Findings are plain-language observations with their numbers.
 	Findings []Finding `json:"findings,omitempty"`
 }
@@ -170,14 +172,17 @@ type Objectives struct {
 	Goals   map[string]*Goal
 	SLOs    map[string]*SLO
 	Weights Weights
+	// Levels marks the scenarios of a sweep.
+	Levels map[string]*Level
 }
 
 // ObjectivesOf collects the targets and SLOs of scenarios.
 func ObjectivesOf(scenarios []Scenario) Objectives {
-	o := Objectives{Goals: map[string]*Goal{}, SLOs: map[string]*SLO{}}
+	o := Objectives{Goals: map[string]*Goal{}, SLOs: map[string]*SLO{}, Levels: map[string]*Level{}}
 	for _, s := range scenarios {
 		o.Goals[s.Name] = s.Target
 		o.SLOs[s.Name] = s.SLO
+		o.Levels[s.Name] = s.Level
 	}
 	return o
 }
@@ -331,7 +336,7 @@ func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
 		ranking = Rank(groups, obj.Weights)
 	}
 	return Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
-		Ranking: ranking, Findings: findings(groups)}
+		Ranking: ranking, Capacity: capacities(groups, obj.Levels), Findings: findings(groups)}
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of

@@ -80,6 +80,8 @@ type verdictView struct {
 	SLO             gridView
 	SLONotes        []string
 	Ranking         gridView
+	Capacity        []string
+	CapacityLevels  gridView
 }
 
 type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
@@ -177,6 +179,7 @@ func buildVerdict(run *Run) verdictView {
 	if len(run.Summary.Ranking) > 1 {
 		v.Ranking = rankingView(run.Summary)
 	}
+	v.Capacity, v.CapacityLevels = capacityView(run.Summary)
 	return v
 }
 

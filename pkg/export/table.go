@@ -97,6 +97,9 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			return err
 		}
 	}
+	if err := writeCapacity(w, s); err != nil {
+		return err
+	}
 	if len(s.Ranking) > 1 {
 		return writeRanking(w, s)
 	}
