@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -114,5 +115,42 @@ func TestSweepThroughTheBinary(t *testing.T) {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("output lacks %q:\n%s", w, r.stdout)
 		}
+	}
+}
+
+// The simulated Ollama decodes 4 sequences at once at about 16 ms a token
+// when full, so 64-token answers saturate it near 3.7 req/s. The search
+// must land within one doubling of that.
+func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "ollama", "--suite", "load", "--find-capacity", "--capacity-from", "2",
+		"--duration", "3s", "--warmup", "0s", "--max-tokens", "64", "--slo", "ttft_p95=500ms", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "test_*"))
+	b, err := os.ReadFile(filepath.Join(dirs[0], "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Capacity []struct {
+			Engine      string   `json:"engine"`
+			Sustained   *float64 `json:"sustained"`
+			FirstMissed *float64 `json:"first_missed"`
+		} `json:"capacity"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Capacity) != 1 || s.Capacity[0].Sustained == nil || s.Capacity[0].FirstMissed == nil {
+		t.Fatalf("capacity: %s\n%s", b, r.stdout)
+	}
+	const saturation = 3.7
+	if got := *s.Capacity[0].Sustained; got < saturation/2 || got > saturation*1.25 {
+		t.Errorf("sustained %g req/s, want within one step of %g", got, saturation)
+	}
+	if !strings.Contains(r.stdout, "ollama sustains") {
+		t.Errorf("no headline:\n%s", r.stdout)
 	}
 }

@@ -23,7 +23,17 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			scenarios = append(scenarios, g.Scenario)
 		}
 	}
+	// A sweep's levels are read in the capacity table, not one by one.
+	levels := map[string]bool{}
+	for _, c := range s.Capacity {
+		for _, l := range c.Levels {
+			levels[l.Scenario] = true
+		}
+	}
 	for _, sc := range scenarios {
+		if levels[sc] {
+			continue
+		}
 		fmt.Fprintf(w, "\nScenario %s\n", sc)
 		t := newTable(w)
 		withSLO := false

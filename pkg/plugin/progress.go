@@ -41,6 +41,14 @@ func newProgress(w io.Writer, expected map[string]int, parallel bool) *progress 
 	return &progress{w: w, bars: tty && !parallel, expected: expected, state: map[string]*scenarioProgress{}}
 }
 
+// expect tells the progress view how many requests a scenario added
+// during the run (a capacity level) will send.
+func (p *progress) expect(scenario string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expected[scenario] = n
+}
+
 func (p *progress) ScenarioStarted(t bench.Target, s bench.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -41,6 +41,7 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 		NewCmdConfig(streams),
 		NewCmdReport(streams),
 		NewCmdResults(streams),
+		NewCmdCompare(streams),
 		NewCmdCleanup(streams),
 		NewCmdVersion(streams),
 	)

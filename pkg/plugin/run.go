@@ -40,6 +40,10 @@ type RunOptions struct {
 	// useCluster: no explicit targets, so engines come from discovery.
 	useCluster bool
 
+	findCapacity string  // "", rate or concurrency
+	capacityFrom float64 // first level of the search
+	capacityTmpl *bench.Scenario
+
 	// Filled by Complete.
 	cfg       bench.Config
 	scenarios []bench.Scenario
@@ -79,6 +83,9 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	o.flags.add(cmd)
 	fs := cmd.Flags()
 	o.cf.add(fs, false)
+	fs.StringVar(&o.findCapacity, "find-capacity", "", "search each engine's highest load that still meets --slo: rate (requests/s, the default) or concurrency (users); doubles from --capacity-from until a miss, then bisects")
+	fs.Lookup("find-capacity").NoOptDefVal = bench.LevelRate
+	fs.Float64Var(&o.capacityFrom, "capacity-from", 1, "first level of --find-capacity")
 	fs.StringVar(&o.cf.apiKeySecret, "api-key-secret", "", "read the engines' bearer token from a Secret in the namespace: SECRET/KEY, or TARGET=SECRET/KEY; needs get on secrets, never written anywhere")
 	fs.StringArrayVar(&o.targets, "target", nil, "engine to benchmark: NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
 	fs.StringSliceVar(&o.engines, "engines", nil, "only benchmark these targets (names or types, comma-separated)")
@@ -155,9 +162,51 @@ func (o *RunOptions) Validate() error {
 	if _, err := o.cfg.RankWeights(); err != nil {
 		return err
 	}
+	if o.findCapacity != "" {
+		if err := o.validateCapacity(); err != nil {
+			return err
+		}
+	}
 	if o.outputDir == "" {
 		return errors.New("--output-dir: empty; give a folder for the results")
 	}
+	return nil
+}
+
+// validateCapacity checks --find-capacity and sets the load scenario
+// aside as the template of every level.
+func (o *RunOptions) validateCapacity() error {
+	if o.findCapacity != bench.LevelRate && o.findCapacity != bench.LevelConcurrency {
+		return fmt.Errorf("--find-capacity %q: use rate or concurrency", o.findCapacity)
+	}
+	if o.cfg.TestScenarios.Sweep != "" {
+		return errors.New("--find-capacity and --sweep both choose the load levels; use one")
+	}
+	if o.parallel {
+		return errors.New("--find-capacity runs engines one after another; drop --parallel")
+	}
+	if o.capacityFrom <= 0 || (o.findCapacity == bench.LevelConcurrency && o.capacityFrom != float64(int(o.capacityFrom))) {
+		return fmt.Errorf("--capacity-from %g: give a level > 0 (whole users for concurrency)", o.capacityFrom)
+	}
+	var rest []bench.Scenario
+	for i, s := range o.scenarios {
+		if s.Suite == bench.SuiteLoad {
+			if o.capacityTmpl == nil {
+				o.capacityTmpl = &o.scenarios[i]
+			}
+			continue
+		}
+		rest = append(rest, s)
+	}
+	if o.capacityTmpl == nil {
+		return errors.New("--find-capacity needs a load scenario to shape its levels: use a preset with one (quick, standard) and --suite all or load")
+	}
+	if o.capacityTmpl.SLO == nil {
+		return errors.New("--find-capacity needs an SLO to judge each level: pass --slo, e.g. --slo ttft_p95=500ms,tpot_p95=50ms,error_rate=1%")
+	}
+	tmpl := *o.capacityTmpl
+	o.capacityTmpl = &tmpl
+	o.scenarios = rest
 	return nil
 }
 

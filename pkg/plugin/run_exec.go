@@ -103,7 +103,19 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 	}
 	fmt.Fprintf(o.ErrOut, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(o.resolved), len(o.scenarios), dir)
-	res := runner.Run(ctx)
+	var res bench.RunResult
+	if o.capacityTmpl == nil {
+		res = runner.Run(ctx)
+	} else {
+		res = bench.RunResult{Status: "complete"}
+		if len(o.scenarios) > 0 {
+			res = runner.Run(ctx)
+		}
+		capRes, levels := o.capacityRun(ctx, runner, collector, progress, *o.capacityTmpl)
+		mergeResult(&res, capRes)
+		o.scenarios = append(o.scenarios, levels...)
+		man.Scenarios = o.scenarios
+	}
 	progress.Done()
 	if err := journal.Close(); err != nil {
 		log.Error("closing journal", "error", err)
@@ -285,6 +297,10 @@ func (o *RunOptions) printPlan() error {
 			goal = "target " + s.Target.String()
 		}
 		fmt.Fprintf(w, "  %-16s %s; %s; %d output tokens; %s; %s\n", s.Name, shape, count, s.MaxTokens, dur, goal)
+	}
+	if t := o.capacityTmpl; t != nil {
+		fmt.Fprintf(w, "\nCapacity search per engine (%s): from %g, doubling until the SLO (%s) is missed, then bisecting to within %.0f%%; at most %d levels of %s each, shaped like %s\n",
+			o.findCapacity, o.capacityStart(), t.SLO, capacityPrecision*100, capacityMaxLevels, t.Duration, t.Name)
 	}
 	if !o.parallel {
 		total *= time.Duration(len(o.resolved))

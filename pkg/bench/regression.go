@@ -1,0 +1,392 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// MetricErrorRate is the share of measured, sent requests that failed, as
+// a run comparison names it.
+const MetricErrorRate = "error_rate"
+
+// StatRate names the statistic of an error-rate row.
+const StatRate = "rate"
+
+// regressionStats are the rows CompareRuns makes for each engine ×
+// scenario, in order.
+var regressionStats = []struct {
+	metric, stat string
+	p            float64
+	higher       bool
+}{
+	{MetricTTFT, "p50", 50, false},
+	{MetricTTFT, "p95", 95, false},
+	{MetricTPOT, "p50", 50, false},
+	{MetricTPOT, "p95", 95, false},
+	{MetricE2E, "p50", 50, false},
+	{MetricE2E, "p95", 95, false},
+	{MetricTokensPerS, "p50", 50, true},
+	{MetricErrorRate, StatRate, 0, false},
+}
+
+// RegressionMetrics are the metric names a run comparison knows, for
+// --metric and its errors.
+func RegressionMetrics() []string {
+	var out []string
+	for _, s := range regressionStats {
+		if len(out) == 0 || out[len(out)-1] != s.metric {
+			out = append(out, s.metric)
+		}
+	}
+	return out
+}
+
+// RegressionOptions shape a run comparison.
+type RegressionOptions struct {
+	// Metrics restricts the comparison to these names (RegressionMetrics);
+	// empty compares every one.
+	Metrics []string
+}
+
+// GroupRef names one engine × scenario.
+type GroupRef struct {
+	Engine   string `json:"engine"`
+	Scenario string `json:"scenario"`
+}
+
+// RunDiff compares a current run with a base run, per engine × scenario
+// present in both.
+type RunDiff struct {
+	// The run ids, from the records' run_id.
+	BaseRunID    string  `json:"base_run_id"`
+	CurrentRunID string  `json:"current_run_id"`
+	Alpha        float64 `json:"alpha"`
+	Confidence   float64 `json:"confidence"`
+	// Rows are in the base run's group order, then regressionStats order.
+	Rows []DiffRow `json:"rows"`
+	// Groups measured in one run only are listed, not compared.
+	OnlyInBase    []GroupRef `json:"only_in_base,omitempty"`
+	OnlyInCurrent []GroupRef `json:"only_in_current,omitempty"`
+	// Warnings say what makes a compared pair less like for like, such as
+	// a different model behind the same engine name.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// DiffRow is one statistic of one engine × scenario in both runs.
+type DiffRow struct {
+	Engine   string `json:"engine"`
+	Scenario string `json:"scenario"`
+	Metric   string `json:"metric"`
+	// Stat is "p50", "p95" or "rate" (error_rate, a fraction).
+	Stat           string `json:"statistic"`
+	HigherIsBetter bool   `json:"higher_is_better,omitempty"`
+	// BaseN and CurrentN count the samples: successful measured requests
+	// for latencies, measured requests sent for the error rate.
+	BaseN    int     `json:"base_n"`
+	CurrentN int     `json:"current_n"`
+	Base     float64 `json:"base"`
+	Current  float64 `json:"current"`
+	// Delta is Current − Base in the metric's unit; DeltaCI is its 95%
+	// interval, absent when a run has too few samples to bound it (and
+	// for the error rate, judged by its test alone).
+	Delta   float64   `json:"delta"`
+	DeltaCI *Interval `json:"delta_ci95,omitempty"`
+	// WorsePct is the change in percent of Base, signed so that positive
+	// is worse whichever way the metric improves (slower, fewer tokens/s,
+	// more failures). Null when Base is 0 and Current is not: no percentage
+	// measures a rise from zero.
+	WorsePct *float64 `json:"worse_pct"`
+	// Test and PAdjusted judge medians and the error rate: Mann-Whitney U
+	// on the per-request values, Holm-adjusted over every tested row of
+	// the comparison. p95 rows are judged by DeltaCI excluding zero.
+	Test      *RankTest `json:"mann_whitney,omitempty"`
+	PAdjusted *float64  `json:"p_adjusted,omitempty"`
+	// Evidence is EvidenceSignificant, EvidenceTie (no significant
+	// difference) or EvidenceUntested; Method says how it was judged.
+	Evidence    string `json:"evidence"`
+	Method      string `json:"method"`
+	Regression  bool   `json:"regression"`
+	Improvement bool   `json:"improvement"`
+}
+
+// Significant reports whether the row's change is more than noise.
+func (r DiffRow) Significant() bool { return r.Evidence == EvidenceSignificant }
+
+// Regressions are the significant regressions worse than thresholdPct
+// percent, worst first; a rise from zero (WorsePct null) exceeds any
+// threshold.
+func (d RunDiff) Regressions(thresholdPct float64) []DiffRow {
+	var out []DiffRow
+	for _, r := range d.Rows {
+		if r.Regression && (r.WorsePct == nil || *r.WorsePct > thresholdPct) {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].WorsePct, out[j].WorsePct
+		switch {
+		case a == nil:
+			return b != nil
+		case b == nil:
+			return false
+		}
+		return *a > *b
+	})
+	return out
+}
+
+// Improvements are the significant improvements, in row order.
+func (d RunDiff) Improvements() []DiffRow {
+	var out []DiffRow
+	for _, r := range d.Rows {
+		if r.Improvement {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// diffGroup holds one engine × scenario's samples, filtered as Summarize
+// filters them: warm-up, dropped and canceled requests are not sent; cold
+// starts count as successes but stay out of latencies.
+type diffGroup struct {
+	model   string
+	failed  []float64 // 1 per failed sent request, 0 per success
+	samples map[string][]float64
+}
+
+func diffGroups(records []Record) ([]groupKey, map[groupKey]*diffGroup) {
+	var order []groupKey
+	groups := map[groupKey]*diffGroup{}
+	for i := range records {
+		r := &records[i]
+		if r.Phase == PhaseWarmup || r.ErrorClass == ErrDropped || r.ErrorClass == ErrCanceled {
+			continue
+		}
+		k := groupKey{r.Engine, r.Scenario}
+		g := groups[k]
+		if g == nil {
+			g = &diffGroup{model: r.Model, samples: map[string][]float64{}}
+			groups[k] = g
+			order = append(order, k)
+		}
+		if !r.OK {
+			g.failed = append(g.failed, 1)
+			continue
+		}
+		g.failed = append(g.failed, 0)
+		if r.ColdStart {
+			continue
+		}
+		for name, v := range map[string]*float64{MetricTTFT: r.TTFTMS, MetricTPOT: r.TPOTMS, MetricE2E: r.E2EMS, MetricTokensPerS: r.OutputTokensPerS} {
+			if v != nil {
+				g.samples[name] = append(g.samples[name], *v)
+			}
+		}
+	}
+	return order, groups
+}
+
+// CompareRuns compares the current run's records with the base run's, per
+// engine × scenario present in both, on medians and p95 of TTFT, TPOT and
+// E2E, the median per-request output tokens/s, and the error rate.
+//
+// Medians and the error rate (a test of 0/1 failure indicators, which is
+// the two-proportion test) are judged by Mann-Whitney U, Holm-adjusted
+// over every tested row, so comparing many engines and metrics does not
+// manufacture regressions. A p95 is judged by the 95% interval of its
+// delta excluding zero.
+func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
+	d := RunDiff{Alpha: Alpha, Confidence: Confidence}
+	if len(base) > 0 {
+		d.BaseRunID = base[0].RunID
+	}
+	if len(cur) > 0 {
+		d.CurrentRunID = cur[0].RunID
+	}
+	want := map[string]bool{}
+	for _, m := range o.Metrics {
+		want[m] = true
+	}
+	baseOrder, baseGroups := diffGroups(base)
+	curOrder, curGroups := diffGroups(cur)
+	for _, k := range baseOrder {
+		c := curGroups[k]
+		if c == nil {
+			d.OnlyInBase = append(d.OnlyInBase, GroupRef{k.engine, k.scenario})
+			continue
+		}
+		b := baseGroups[k]
+		if b.model != c.model {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s in %s served model %q in the base run and %q in the current one", k.engine, k.scenario, b.model, c.model))
+		}
+		for _, s := range regressionStats {
+			if len(want) > 0 && !want[s.metric] {
+				continue
+			}
+			if row, ok := diffRow(k, s.metric, s.stat, s.p, s.higher, b, c); ok {
+				d.Rows = append(d.Rows, row)
+			}
+		}
+	}
+	for _, k := range curOrder {
+		if baseGroups[k] == nil {
+			d.OnlyInCurrent = append(d.OnlyInCurrent, GroupRef{k.engine, k.scenario})
+		}
+	}
+	judgeDiff(d.Rows)
+	return d
+}
+
+// diffRow measures one statistic in both runs; ok is false when either
+// run has no sample of it.
+func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *diffGroup) (DiffRow, bool) {
+	row := DiffRow{Engine: k.engine, Scenario: k.scenario, Metric: metric, Stat: stat, HigherIsBetter: higher}
+	var bs, cs []float64
+	if metric == MetricErrorRate {
+		bs, cs = b.failed, c.failed
+	} else {
+		bs, cs = sortedCopy(b.samples[metric]), sortedCopy(c.samples[metric])
+	}
+	row.BaseN, row.CurrentN = len(bs), len(cs)
+	if len(bs) == 0 || len(cs) == 0 {
+		return row, false
+	}
+	if metric == MetricErrorRate {
+		row.Base, row.Current = mean(bs), mean(cs)
+	} else {
+		row.Base, row.Current = Percentile(bs, p), Percentile(cs, p)
+	}
+	row.Delta = row.Current - row.Base
+	worse := row.Delta
+	if higher {
+		worse = -worse
+	}
+	switch {
+	case row.Base != 0:
+		pct := worse / math.Abs(row.Base) * 100
+		row.WorsePct = &pct
+	case row.Current == 0:
+		zero := 0.0
+		row.WorsePct = &zero
+	}
+	if stat == "p50" || metric == MetricErrorRate {
+		t := MannWhitney(bs, cs)
+		if math.IsNaN(t.P) {
+			t.P = 1 // no variance at all (every request failed, or none)
+		}
+		row.Test = &t
+	}
+	if metric != MetricErrorRate {
+		if ci, ok := percentileDeltaCI(bs, cs, p); ok {
+			row.DeltaCI = &ci
+		} else if row.Test == nil {
+			row.Method = fmt.Sprintf("untested: an interval of the %s change needs %d requests per run", stat, deltaCIMinSamples(p))
+		}
+	}
+	return row, true
+}
+
+// percentileDeltaCI bounds Current − Base of the p-th percentile by
+// combining the two distribution-free order-statistic intervals, each at
+// 97.5%: both cover their percentile with probability at least 95%
+// (Bonferroni), and then the difference lies in [c.Lo − b.Hi, c.Hi − b.Lo].
+// Conservative (wider than a bootstrap would give) but deterministic, exact
+// for any distribution and free of resampling, like every other interval
+// the tool reports. A p95 judged by it is rarely a false alarm: with no
+// true change, the two 97.5% intervals fail to overlap far less often than
+// 5% of the time.
+func percentileDeltaCI(base, cur []float64, p float64) (Interval, bool) {
+	each := 1 - (1-Confidence)/2
+	b, okB := QuantileCI(base, p, each)
+	c, okC := QuantileCI(cur, p, each)
+	if !okB || !okC {
+		return Interval{}, false
+	}
+	return Interval{Lo: c.Lo - b.Hi, Hi: c.Hi - b.Lo}, true
+}
+
+// deltaCIMinSamples is the fewest samples per run for which
+// percentileDeltaCI is bounded.
+func deltaCIMinSamples(p float64) int {
+	each := 1 - (1-Confidence)/2
+	n := MinSamples(p)
+	for ; n < 1e6; n++ {
+		if l, u := orderStatisticRanks(n, p/100, each); l >= 1 && u <= n {
+			break
+		}
+	}
+	return n
+}
+
+// judgeDiff Holm-adjusts the tested rows together, judges the p95 rows by
+// their intervals, and marks regressions and improvements.
+func judgeDiff(rows []DiffRow) {
+	var cs []Comparison
+	var tested []int
+	for i, r := range rows {
+		if r.Test != nil {
+			cs = append(cs, Comparison{Test: *r.Test})
+			tested = append(tested, i)
+		}
+	}
+	holm(cs)
+	for j, i := range tested {
+		p := cs[j].PAdjusted
+		rows[i].PAdjusted = &p
+	}
+	for i := range rows {
+		r := &rows[i]
+		worse := r.Delta > 0
+		if r.HigherIsBetter {
+			worse = r.Delta < 0
+		}
+		better := r.Delta != 0 && !worse
+		switch {
+		case r.Test != nil:
+			r.Method = "Mann-Whitney U, Holm-adjusted"
+			if r.Metric == MetricErrorRate {
+				r.Method = "Mann-Whitney U on failures (two-proportion test), Holm-adjusted"
+			}
+			r.Evidence = EvidenceTie
+			if *r.PAdjusted < Alpha {
+				r.Evidence = EvidenceSignificant
+				// The rank test and the medians must agree on the direction:
+				// U counts "base below current" pairs.
+				baseLower := r.Test.ProbLower > 0.5
+				if r.HigherIsBetter {
+					worse = worse && !baseLower
+					better = better && baseLower
+				} else {
+					worse = worse && baseLower
+					better = better && !baseLower
+				}
+			}
+		case r.DeltaCI != nil:
+			r.Method = "95% interval of the delta (order statistics)"
+			r.Evidence = EvidenceTie
+			if r.DeltaCI.Lo > 0 || r.DeltaCI.Hi < 0 {
+				r.Evidence = EvidenceSignificant
+			}
+		default:
+			r.Evidence = EvidenceUntested // Method says why (diffRow)
+		}
+		r.Regression = r.Significant() && worse
+		r.Improvement = r.Significant() && better
+	}
+}
+
+func sortedCopy(xs []float64) []float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s
+}
+
+func mean(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}

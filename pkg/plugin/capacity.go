@@ -1,0 +1,142 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+)
+
+// Capacity search: per engine, load levels grow geometrically (×2) from
+// the start until the SLO is missed, then bisect between the last level
+// met and the first missed until they are within capacityPrecision.
+const (
+	capacityMaxLevels = 10
+	capacityPrecision = 0.15 // stop when (missed-met)/missed is below this
+	capacityMaxRate   = 4096
+)
+
+// capacityRun runs the search for every target, one after another, on the
+// shared runner (its sinks keep the journal), and returns the merged
+// result and the scenarios visited.
+func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, collector *bench.Collector, progress *progress, tmpl bench.Scenario) (bench.RunResult, []bench.Scenario) {
+	targets := runner.Targets
+	merged := bench.RunResult{Status: "complete"}
+	visited := map[string]bench.Scenario{}
+	var order []string
+	for _, t := range targets {
+		lo, hi := 0.0, math.Inf(1)
+		v := o.capacityStart()
+		for step := 0; step < capacityMaxLevels && ctx.Err() == nil; step++ {
+			s, err := (bench.Sweep{Kind: o.findCapacity, Values: []float64{v}}).Expand([]bench.Scenario{tmpl}, "--find-capacity")
+			if err != nil {
+				break
+			}
+			sc := s[0]
+			if _, ok := visited[sc.Name]; !ok {
+				visited[sc.Name] = sc
+				order = append(order, sc.Name)
+			}
+			progress.expect(sc.Name, sc.ExpectedRequests())
+			runner.Targets, runner.Scenarios = []bench.Target{t}, []bench.Scenario{sc}
+			res := runner.Run(ctx)
+			mergeResult(&merged, res)
+			if len(res.Targets) == 1 && res.Targets[0].Error != "" {
+				break // the engine did not answer its probe
+			}
+			met := levelMet(collector.Snapshot(), t.Name, sc, runner.RunID)
+			fmt.Fprintf(o.ErrOut, "%s at %s: SLO %s\n", t.Name, sc.Level, map[bool]string{true: "met", false: "missed"}[met])
+			if met {
+				lo = v
+			} else {
+				hi = v
+			}
+			next, done := nextLevel(o.findCapacity, lo, hi, v)
+			if done {
+				break
+			}
+			v = next
+		}
+	}
+	runner.Targets = targets
+	var scenarios []bench.Scenario
+	for _, name := range order {
+		scenarios = append(scenarios, visited[name])
+	}
+	return merged, scenarios
+}
+
+func (o *RunOptions) capacityStart() float64 {
+	if o.capacityFrom > 0 {
+		return o.capacityFrom
+	}
+	return 1
+}
+
+// nextLevel doubles until a miss, then bisects; done when the bracket is
+// tight, the lowest level missed, or the ceiling is reached.
+func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
+	if math.IsInf(hi, 1) {
+		if v*2 > capacityMaxRate {
+			return 0, true
+		}
+		return v * 2, false
+	}
+	if lo == 0 {
+		return 0, true // even the first level missed
+	}
+	if (hi-lo)/hi < capacityPrecision {
+		return 0, true
+	}
+	mid := (lo + hi) / 2
+	if kind == bench.LevelConcurrency {
+		mid = math.Floor(mid)
+		if mid <= lo {
+			return 0, true
+		}
+	} else {
+		mid = math.Round(mid*100) / 100
+	}
+	return mid, false
+}
+
+// levelMet judges one engine at one level against the scenario's SLO.
+func levelMet(records []bench.Record, engine string, s bench.Scenario, runID string) bool {
+	var mine []bench.Record
+	for _, r := range records {
+		if r.Engine == engine && r.Scenario == s.Name {
+			mine = append(mine, r)
+		}
+	}
+	sum := bench.SummarizeWith(runID, mine, bench.ObjectivesOf([]bench.Scenario{s}))
+	return len(sum.Groups) == 1 && sum.Groups[0].SLO != nil && sum.Groups[0].SLO.Met
+}
+
+func mergeResult(m *bench.RunResult, r bench.RunResult) {
+	if r.Status != "complete" && m.Status == "complete" {
+		m.Status = r.Status
+	}
+	if m.StartUnixNS == 0 || r.StartUnixNS < m.StartUnixNS {
+		m.StartUnixNS = r.StartUnixNS
+	}
+	if r.EndUnixNS > m.EndUnixNS {
+		m.EndUnixNS = r.EndUnixNS
+	}
+	m.RecordErrors += r.RecordErrors
+	if m.FirstRecordError == "" {
+		m.FirstRecordError = r.FirstRecordError
+	}
+	for _, t := range r.Targets {
+		found := false
+		for i := range m.Targets {
+			if m.Targets[i].Target.Name == t.Target.Name {
+				m.Targets[i].Aborted = append(m.Targets[i].Aborted, t.Aborted...)
+				found = true
+			}
+		}
+		if !found {
+			m.Targets = append(m.Targets, t)
+		}
+	}
+}
