@@ -268,9 +268,13 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 	})
 	for _, m := range []string{bench.MetricTTFT, bench.MetricTPOT, bench.MetricITL, bench.MetricE2E} {
 		for _, p := range []float64{50, 95, 99} {
-			rows = append(rows, bestRow(fmt.Sprintf("%s p%g", metricLabels[m], p), gs, false,
+			r := bestRow(fmt.Sprintf("%s p%g", metricLabels[m], p), gs, false,
 				func(g bench.Group) (float64, bool) { st := g.Metrics[m]; return st.At(p), st.Count > 0 },
-				func(v float64) string { return fmt.Sprintf("%.1f ms", v) }))
+				func(v float64) string { return fmt.Sprintf("%.1f ms", v) })
+			for i, g := range gs {
+				r.Cells[i] += ciSuffix(g.Metrics[m], fmt.Sprintf("p%g", p))
+			}
+			rows = append(rows, r)
 		}
 	}
 	rows = append(rows, bestRow("Output throughput", gs, true,
@@ -279,6 +283,23 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 	rows = append(rows, bestRow("Request throughput", gs, true,
 		func(g bench.Group) (float64, bool) { return g.RequestsPerS, g.WindowS > 0 },
 		func(v float64) string { return fmt.Sprintf("%.2f req/s", v) }))
+	for _, g := range gs {
+		if g.SLO != nil {
+			row("Within SLO ("+mdEscape(g.SLO.SLO.String())+")", func(g bench.Group) string {
+				if g.SLO == nil {
+					return "–"
+				}
+				return fmt.Sprintf("%.1f%% %s", g.SLO.Attainment*100, map[bool]string{true: "(met)", false: "(**missed**)"}[g.SLO.Met])
+			})
+			row("Goodput", func(g bench.Group) string {
+				if g.SLO == nil {
+					return "–"
+				}
+				return fmt.Sprintf("%.2f req/s, %.1f tok/s", g.SLO.GoodputRequestsPerS, g.SLO.GoodputTokensPerS)
+			})
+			break
+		}
+	}
 	for _, g := range gs {
 		if g.Target != nil {
 			row("Target "+g.Target.Goal.String(), func(g bench.Group) string {
@@ -325,4 +346,16 @@ func bestRow(label string, gs []bench.Group, higher bool, value func(bench.Group
 		r.Cells[best] = "**" + r.Cells[best] + "**"
 	}
 	return r
+}
+
+// ciSuffix is " [lo–hi]", the 95% interval of a percentile, or " *" when
+// there are too few samples for one.
+func ciSuffix(st bench.Stats, name string) string {
+	if st.Count == 0 {
+		return ""
+	}
+	if ci, ok := st.CI95[name]; ok {
+		return fmt.Sprintf(" [%.1f–%.1f]", ci.Lo, ci.Hi)
+	}
+	return " \\*"
 }

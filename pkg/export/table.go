@@ -65,6 +65,9 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 		if err := t.Render(); err != nil {
 			return err
 		}
+		if line := ciLine(s, sc); line != "" {
+			fmt.Fprintln(w, line)
+		}
 		if unresolvedShown(s, sc) {
 			fmt.Fprintf(w, "  * too few samples for a 95%% confidence interval (p95 needs %d): close to the slowest request, not a stable p95\n", bench.MinSamples(95))
 		}
@@ -237,4 +240,28 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+// ciLine gives the 95% intervals of the scenario's TTFT and E2E medians,
+// so a margin in the table can be read against the noise.
+func ciLine(s bench.Summary, sc string) string {
+	var parts []string
+	for _, g := range s.Groups {
+		if g.Scenario != sc {
+			continue
+		}
+		var cis []string
+		for _, m := range []struct{ name, label string }{{bench.MetricTTFT, "TTFT"}, {bench.MetricE2E, "E2E"}} {
+			if ci, ok := g.Metrics[m.name].CI95["p50"]; ok {
+				cis = append(cis, fmt.Sprintf("%s %.1f–%.1f", m.label, ci.Lo, ci.Hi))
+			}
+		}
+		if len(cis) > 0 {
+			parts = append(parts, g.Engine+" "+strings.Join(cis, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  95% CI of the p50 (ms): " + strings.Join(parts, "; ")
 }
