@@ -124,3 +124,38 @@ func slowDown(t *testing.T, src, dst, engine string, factor float64) {
 		t.Fatal(err)
 	}
 }
+
+// run --baseline puts the comparison into the reports and
+// comparison.json; report compares again with the recorded baseline.
+func TestRunAndReportWithBaseline(t *testing.T) {
+	out := t.TempDir()
+	args := []string{"run", "--simulate", "--engines", "vllm,tgi", "--suite", "ttft", "--iterations", "30", "--max-tokens", "4", "--output-dir", out}
+	if r := run(t, append(args, "--name", "base", "--no-report")...); r.code != 0 {
+		t.Fatalf("base run: exit %d\n%s", r.code, r.stderr)
+	}
+	base := filepath.Base(runFolder(t, out))
+	if r := run(t, "run", "--simulate", "--baseline", "nope", "--output-dir", out); r.code != 1 || !strings.Contains(r.stderr, "--baseline") {
+		t.Fatalf("a missing baseline must fail before measuring, naming the flag: exit %d\n%s", r.code, r.stderr)
+	}
+	r := run(t, append(args, "--name", "next", "--format", "json,md", "--baseline", base)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Compared with "+base) {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "test_next_*"))
+	if len(dirs) != 1 {
+		t.Fatalf("runs: %v", dirs)
+	}
+	for _, f := range []string{"comparison.json", "report.md"} {
+		b, err := os.ReadFile(filepath.Join(dirs[0], f))
+		if err != nil || !bytes.Contains(b, []byte(base)) {
+			t.Errorf("%s lacks the baseline %s (%v)", f, base, err)
+		}
+	}
+	os.Remove(filepath.Join(dirs[0], "report.md"))
+	if r := run(t, "report", dirs[0], "--md"); r.code != 0 || !strings.Contains(r.stdout, "compared with "+base) {
+		t.Fatalf("report: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dirs[0], "report.md")); !bytes.Contains(b, []byte("## Comparison of")) {
+		t.Error("the regenerated report lacks the comparison")
+	}
+}

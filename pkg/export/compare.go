@@ -141,6 +141,9 @@ func diffNotes(d bench.RunDiff, esc func(string) string) []string {
 	return notes
 }
 
+// DiffVerdict is the comparison in one sentence.
+func DiffVerdict(d bench.RunDiff) string { return oneLine(diffVerdictLine(d)) }
+
 func diffVerdictLine(d bench.RunDiff) string {
 	if len(d.Rows) == 0 {
 		return "Nothing to compare: the runs share no engine × scenario."

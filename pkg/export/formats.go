@@ -75,5 +75,13 @@ func WriteFormats(dir string, run *Run, formats []Format) error {
 }
 
 func writeSummaryJSON(dir string, run *Run) error {
+	if run.Baseline != nil {
+		if err := WriteJSON(filepath.Join(dir, ComparisonFile), run.Baseline); err != nil {
+			return err
+		}
+	}
 	return WriteJSON(filepath.Join(dir, SummaryFile), run.Summary)
 }
+
+// ComparisonFile holds the comparison with a --baseline run.
+const ComparisonFile = "comparison.json"

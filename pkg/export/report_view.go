@@ -16,14 +16,16 @@ type reportView struct {
 	RunLine            string
 	Warnings           []string
 	Verdict            verdictView
-	KPIs               []section
-	Charts             []Chart
-	Details            []detailView
-	Findings           findingsView
-	Errors             errorsView
-	Method             methodView
-	Command, Fence     string
-	Definitions        string
+	// Baseline is the comparison with an earlier run, as Markdown.
+	Baseline       string
+	KPIs           []section
+	Charts         []Chart
+	Details        []detailView
+	Findings       findingsView
+	Errors         errorsView
+	Method         methodView
+	Command, Fence string
+	Definitions    string
 }
 
 // gridView is a Markdown table; Right marks numeric columns.
@@ -98,6 +100,7 @@ func buildView(run *Run, charts []Chart, definitions string) reportView {
 		RunLine:     runLine(run),
 		Warnings:    warnings(run),
 		Verdict:     buildVerdict(run),
+		Baseline:    baselineMarkdown(run),
 		Charts:      charts,
 		Findings:    buildFindings(run),
 		Errors:      buildErrors(run),
@@ -358,4 +361,17 @@ func ciSuffix(st bench.Stats, name string) string {
 		return fmt.Sprintf(" [%.1f–%.1f]", ci.Lo, ci.Hi)
 	}
 	return " \\*"
+}
+
+// baselineMarkdown is the comparison section; its names are escaped by
+// WriteDiffMarkdown.
+func baselineMarkdown(run *Run) string {
+	if run.Baseline == nil {
+		return ""
+	}
+	var b strings.Builder
+	if err := WriteDiffMarkdown(&b, *run.Baseline); err != nil {
+		return ""
+	}
+	return b.String()
 }

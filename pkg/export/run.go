@@ -35,6 +35,9 @@ type Manifest struct {
 	// Cluster is where discovered engines ran and how they were reached;
 	// absent for explicit URLs and the simulator.
 	Cluster *cluster.Info `json:"cluster,omitempty"`
+	// Baseline is the run folder given with --baseline; report compares
+	// with it again unless told otherwise.
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // HostInfo is the machine the client ran on.
@@ -65,6 +68,9 @@ type Run struct {
 	// JournalWarning reports a damaged journal line (a crash mid-write);
 	// the records before and after it are still used.
 	JournalWarning error
+	// Baseline, when set, is this run compared with an earlier one; the
+	// reports add it and the json format writes comparison.json.
+	Baseline *bench.RunDiff
 
 	// The figures are drawn once per run and shared by the Markdown, HTML
 	// and PDF writers (chart.go, runCharts).

@@ -15,6 +15,7 @@ type ReportOptions struct {
 	latest    bool
 	formats   map[string]*bool
 	all       bool
+	baseline  string
 
 	dir      string
 	selected []export.Format
@@ -39,6 +40,7 @@ func NewCmdReport(streams genericiooptions.IOStreams) *cobra.Command {
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
 	fs.BoolVar(&o.latest, "latest", false, "use the newest run in --output-dir")
 	fs.BoolVar(&o.all, "all", false, "write every format (the default when none is named)")
+	fs.StringVar(&o.baseline, "baseline", "", "compare with an earlier run (id or folder); default: the run's own --baseline, if it had one")
 	for _, f := range export.Formats {
 		o.formats[f.Name] = fs.Bool(f.Name, false, "write "+f.Help)
 	}
@@ -71,6 +73,23 @@ func (o *ReportOptions) Run() error {
 	}
 	if run.JournalWarning != nil {
 		fmt.Fprintf(o.ErrOut, "warning: %v; every other record is used\n", run.JournalWarning)
+	}
+	switch {
+	case o.baseline != "":
+		dir, err := resolveBaseline(o.outputDir, o.baseline)
+		if err != nil {
+			return err
+		}
+		if err := attachBaseline(run, dir); err != nil {
+			return err
+		}
+	case run.Manifest.Baseline != "":
+		if err := attachBaseline(run, run.Manifest.Baseline); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: the run's baseline cannot be compared again (%v); pass --baseline RUN\n", err)
+		}
+	}
+	if run.Baseline != nil {
+		fmt.Fprintf(o.Out, "compared with %s: %s\n", run.Baseline.BaseRunID, export.DiffVerdict(*run.Baseline))
 	}
 	if err := export.WriteFormats(o.dir, run, o.selected); err != nil {
 		return err

@@ -40,6 +40,9 @@ type RunOptions struct {
 	// useCluster: no explicit targets, so engines come from discovery.
 	useCluster bool
 
+	baseline    string // --baseline as given
+	baselineDir string
+
 	findCapacity string  // "", rate or concurrency
 	capacityFrom float64 // first level of the search
 	capacityTmpl *bench.Scenario
@@ -86,6 +89,7 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.StringVar(&o.findCapacity, "find-capacity", "", "search each engine's highest load that still meets --slo: rate (requests/s, the default) or concurrency (users); doubles from --capacity-from until a miss, then bisects")
 	fs.Lookup("find-capacity").NoOptDefVal = bench.LevelRate
 	fs.Float64Var(&o.capacityFrom, "capacity-from", 1, "first level of --find-capacity")
+	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (id or folder) to compare with: significant changes go into the reports and comparison.json")
 	fs.StringVar(&o.cf.apiKeySecret, "api-key-secret", "", "read the engines' bearer token from a Secret in the namespace: SECRET/KEY, or TARGET=SECRET/KEY; needs get on secrets, never written anywhere")
 	fs.StringArrayVar(&o.targets, "target", nil, "engine to benchmark: NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
 	fs.StringSliceVar(&o.engines, "engines", nil, "only benchmark these targets (names or types, comma-separated)")
@@ -164,6 +168,12 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.findCapacity != "" {
 		if err := o.validateCapacity(); err != nil {
+			return err
+		}
+	}
+	if o.baseline != "" {
+		// Checked before anything is measured, not after.
+		if o.baselineDir, err = resolveBaseline(o.outputDir, o.baseline); err != nil {
 			return err
 		}
 	}

@@ -85,6 +85,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 
 	man := newManifest(runID, o, clock)
 	man.Cluster = clusterInfo
+	man.Baseline = o.baselineDir
 	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Warn("printing the summary table", "error", err)
 	}
 	var reportErr error
-	if !o.noReport {
+	if !o.noReport || o.baselineDir != "" {
 		reportErr = o.writeReports(dir)
 	}
 	fmt.Fprintf(o.Out, "\nResults: %s (status %s)\n", dir, res.Status)
@@ -231,6 +232,15 @@ func (o *RunOptions) writeReports(dir string) error {
 	run, err := export.LoadRun(dir)
 	if err != nil {
 		return err
+	}
+	if o.baselineDir != "" {
+		if err := attachBaseline(run, o.baselineDir); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "\nCompared with %s: %s\n", filepath.Base(o.baselineDir), export.DiffVerdict(*run.Baseline))
+		if o.noReport {
+			return export.WriteJSON(filepath.Join(dir, export.ComparisonFile), run.Baseline)
+		}
 	}
 	return export.WriteFormats(dir, run, o.formats)
 }
