@@ -111,7 +111,7 @@ func TestSweepThroughTheBinary(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	for _, w := range []string{"Capacity", "vllm sustains at least 4 req/s within the SLO", "rate_2rps", "rate_4rps"} {
+	for _, w := range []string{"Capacity", "vllm sustains at least 4 req/s within the SLO", "│ 2 req/s", "│ 4 req/s"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("output lacks %q:\n%s", w, r.stdout)
 		}
