@@ -28,6 +28,7 @@ const (
 	ChartTTFTOverTime     = "ttft_over_time"
 	ChartThroughputVsLoad = "throughput_vs_load"
 	ChartComparison       = "comparison"
+	ChartCapacity         = "capacity"
 )
 
 // chartBuilder makes one figure, or nothing when the run has no data for
@@ -42,7 +43,7 @@ type chartBuilder func(d *chartData) (*figure, Chart, error)
 func Charts(run *Run) ([]Chart, error) {
 	d := newChartData(run)
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
-		ttftOverTimeChart, throughputVsLoadChart, comparisonChart}
+		ttftOverTimeChart, throughputVsLoadChart, capacityChart, comparisonChart}
 	var out []Chart
 	var errs []error
 	for _, build := range builders {

@@ -81,11 +81,14 @@ type chartData struct {
 	// group's first measured send.
 	ttft   map[seriesKey][]float64
 	ttftAt map[seriesKey]plotter.XYs
+	// capacity is the sweep or capacity search, if the run had one.
+	capacity []bench.Capacity
 }
 
 func newChartData(run *Run) *chartData {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]bench.Scenario{},
-		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{}}
+		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
+		capacity: run.Summary.Capacity}
 	hasGroup := map[string]bool{}
 	for i := range run.Summary.Groups {
 		g := &run.Summary.Groups[i]

@@ -120,3 +120,32 @@ func TestChartsOfSparseRuns(t *testing.T) {
 		}
 	}
 }
+
+// A sweep gets the capacity chart; a run without one does not.
+func TestCapacityChart(t *testing.T) {
+	run := reportFixture()
+	has := func() bool {
+		charts, err := Charts(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range charts {
+			if c.ID == ChartCapacity {
+				return len(c.PNG) > 0 && len(c.SVG) > 0
+			}
+		}
+		return false
+	}
+	if has() {
+		t.Fatal("a run without a sweep got a capacity chart")
+	}
+	yes, no := true, false
+	gp := 3.5
+	run.Summary.Capacity = []bench.Capacity{{Engine: "vllm", Kind: bench.LevelRate, Judged: "slo", Levels: []bench.LevelStats{
+		{Value: 2, Met: &yes, GoodputRequestsPerS: &gp, TTFTP95: 30},
+		{Value: 4, Met: &no, GoodputRequestsPerS: &gp, TTFTP95: 900},
+	}}}
+	if !has() {
+		t.Fatal("a sweep got no capacity chart")
+	}
+}
