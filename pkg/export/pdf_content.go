@@ -78,7 +78,12 @@ func buildBrief(run *Run) brief {
 				winner, led, len(run.Summary.Fastest), missed)
 		}
 	}
-	b.Reasons = reasons
+	// Capacity is what a platform team plans with: it leads the reasons.
+	var capacity []string
+	for _, c := range run.Summary.Capacity {
+		capacity = append(capacity, capacityHeadline(c)+".")
+	}
+	b.Reasons = append(capacity, reasons...)
 	b.Risks = risks(run, winner)
 	return b
 }
@@ -113,13 +118,16 @@ func risks(run *Run, winner string) []string {
 		if g.Target != nil && !g.Target.Met {
 			out = append(out, fmt.Sprintf("%s missed its target in %s (%s).", g.Engine, g.Scenario, g.Target.Goal.String()))
 		}
+		if misses := sloMisses(g.SLO); len(misses) > 0 {
+			out = append(out, fmt.Sprintf("%s missed its SLO in %s: %s (%.0f%% of requests within it).", g.Engine, g.Scenario, strings.Join(misses, "; "), g.SLO.Attainment*100))
+		}
 		if g.OutputMismatch > 0 {
 			out = append(out, fmt.Sprintf("%s returned a different number of tokens than asked in %d of %d requests in %s; its per-token figures compare unequal work.",
 				g.Engine, g.OutputMismatch, g.Succeeded, g.Scenario))
 		}
-		if g.Succeeded > 0 && g.Succeeded < 100 && g.Engine == winner {
-			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: p99 needs at least 100 to mean much; run the standard or stress preset to confirm.",
-				g.Engine, g.Scenario, g.Succeeded))
+		if st := g.Metrics[bench.MetricTTFT]; g.Engine == winner && st.Count > 0 && !st.Resolved("p95") {
+			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: too few for a confidence interval of the p95 (it needs %d); run the standard or stress preset to confirm.",
+				g.Engine, g.Scenario, g.Succeeded, bench.MinSamples(95)))
 		}
 		if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
 			out = append(out, fmt.Sprintf("the client fell behind its schedule for %s in %s (lag p99 %.0f ms); latencies from arrival are higher.", g.Engine, g.Scenario, lag.P99))
