@@ -164,7 +164,7 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 			continue
 		}
 		for _, t := range r.Tried {
-			fmt.Fprintf(warn, "note: %s: %s did not answer (%s); using %s\n", d.names[i], strings.SplitN(t, ":", 2)[0], t, r.Way.Method)
+			fmt.Fprintf(warn, "note: %s: no answer through %s; using %s\n", d.names[i], t, r.Way.Method)
 		}
 		d.reached = append(d.reached, r)
 		d.targets = append(d.targets, d.names[i])
