@@ -113,3 +113,10 @@ func msPtr(d time.Duration) *float64 {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Sent is a measured request that reached the engine: not warm-up, not
+// dropped by the client's concurrency cap, not cancelled by the user.
+// Error rates and every comparison count exactly these.
+func (r *Record) Sent() bool {
+	return r.Phase == PhaseMeasure && r.ErrorClass != ErrDropped && r.ErrorClass != ErrCanceled
+}

@@ -161,7 +161,7 @@ func diffGroups(records []Record) ([]groupKey, map[groupKey]*diffGroup) {
 	groups := map[groupKey]*diffGroup{}
 	for i := range records {
 		r := &records[i]
-		if r.Phase == PhaseWarmup || r.ErrorClass == ErrDropped || r.ErrorClass == ErrCanceled {
+		if !r.Sent() {
 			continue
 		}
 		k := groupKey{r.Engine, r.Scenario}

@@ -134,9 +134,7 @@ func newChartData(run *Run) *chartData {
 // sentAndMeasured mirrors bench.Summarize: warm-up requests, arrivals the
 // client dropped and requests the user cancelled are not part of a
 // group's window or statistics.
-func sentAndMeasured(r *bench.Record) bool {
-	return r.Phase == bench.PhaseMeasure && r.ErrorClass != bench.ErrDropped && r.ErrorClass != bench.ErrCanceled
-}
+func sentAndMeasured(r *bench.Record) bool { return r.Sent() }
 
 // group returns the summary of one engine × scenario, or nil.
 func (d *chartData) group(engine, scenario string) *bench.Group {
