@@ -200,7 +200,9 @@ func scenarioComponents(gs []Group, w Weights) map[string][]Component {
 // mean anything.
 func spread(t Stats) (float64, string) {
 	if t.P50 <= 0 {
-		return math.NaN(), "TTFT p99/p50"
+		// No TTFT sample (every success was a cold start): nothing to
+		// compare, and no NaN may reach summary.json.
+		return 0, "TTFT p99/p50"
 	}
 	if t.Resolved("p99") {
 		return t.P99 / t.P50, "TTFT p99/p50"

@@ -135,14 +135,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		res.Status = "failed"
 	}
 	finishManifest(man, res)
-	// The summary is written first from memory, so it exists even if what
-	// follows fails; the reports are then rebuilt from the journal, the
-	// same way `kubectl llmbench report` does.
-	if err := export.WriteJSON(filepath.Join(dir, export.SummaryFile), summary); err != nil {
-		return err
-	}
+	// The manifest is finished first (with it, `kubectl llmbench report`
+	// can rebuild everything from the journal), then the summary is
+	// written from memory, so it exists even if the reports fail; they
+	// are rebuilt from the journal, the same way `report` does.
 	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
 		return err
+	}
+	if err := export.WriteJSON(filepath.Join(dir, export.SummaryFile), summary); err != nil {
+		return fmt.Errorf("%w; the journal and manifest are complete: retry with kubectl llmbench report %s", err, dir)
 	}
 	for _, t := range res.Targets {
 		if t.Error != "" {

@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// summary.json must encode whatever the run measured: encoding/json
+// refuses NaN and ±Inf, and a failed write would lose the summary.
+func TestDegenerateRunsStillEncode(t *testing.T) {
+	ok := func(engine string, cold bool) Record {
+		return Record{Engine: engine, Scenario: "s", Phase: PhaseMeasure, OK: true, ColdStart: cold, OutputTokens: 1,
+			TTFTMS: f(10), E2EMS: f(10), StartUnixNS: 1, EndUnixNS: 2}
+	}
+	failed := Record{Engine: "a", Scenario: "s", Phase: PhaseMeasure, ErrorClass: ErrConnect}
+	slo, _ := ParseSLO("ttft_p95=5ms,tpot_p50=1ms,itl_p99=1ms,error_rate=1%", "test")
+	cases := map[string][]Record{
+		"every success a cold start":  {ok("a", true), ok("a", true), failed, ok("b", false)},
+		"every request failed":        {failed, failed},
+		"one request":                 {ok("a", false)},
+		"one-token answers, no TPOT":  {ok("a", false), ok("b", false), ok("b", false)},
+		"nothing measured (warm-up)":  {{Engine: "a", Scenario: "s", Phase: PhaseWarmup}},
+		"zero-length window, no time": {{Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: true}},
+	}
+	for name, recs := range cases {
+		t.Run(name, func(t *testing.T) {
+			levels := map[string]*Level{"s": {LevelRate, 2}}
+			s := SummarizeWith("r", recs, Objectives{SLOs: map[string]*SLO{"s": slo}, Levels: levels})
+			if _, err := json.Marshal(s); err != nil {
+				t.Fatalf("summary.json would not encode: %v", err)
+			}
+		})
+	}
+}
+
+func TestDegenerateComparisonsStillEncode(t *testing.T) {
+	cold := Record{RunID: "x", Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: true, ColdStart: true, TTFTMS: f(10), E2EMS: f(10)}
+	failed := Record{RunID: "y", Engine: "a", Scenario: "s", Phase: PhaseMeasure, ErrorClass: ErrConnect}
+	zero := Record{RunID: "y", Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: true, TTFTMS: f(0), E2EMS: f(0), TPOTMS: f(0), OutputTokensPerS: f(0)}
+	for name, pair := range map[string][2][]Record{
+		"cold vs failed": {{cold}, {failed}},
+		"failed vs zero": {{failed}, {zero, zero}},
+		"zero vs zero":   {{zero}, {zero}},
+		"empty":          {nil, nil},
+	} {
+		d := CompareRuns(pair[0], pair[1], RegressionOptions{})
+		if _, err := json.Marshal(d); err != nil {
+			t.Errorf("%s: comparison.json would not encode: %v", name, err)
+		}
+	}
+}
