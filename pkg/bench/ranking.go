@@ -118,14 +118,39 @@ func Rank(groups []Group, w Weights) []Standing {
 			}
 		}
 	}
+	// Scores average over the scenarios every ranked engine ran, so a
+	// capacity search that took engines to different levels still
+	// compares like with like.
+	shared := map[string]int{}
+	ranked := 0
+	for _, e := range order {
+		if st := byEngine[e]; len(st.PerScenario) > 0 {
+			ranked++
+			for sc := range st.PerScenario {
+				shared[sc]++
+			}
+		}
+	}
+	common := func(sc string) bool { return shared[sc] == ranked }
+	anyCommon := false
+	for sc := range shared {
+		anyCommon = anyCommon || common(sc)
+	}
 	out := make([]Standing, 0, len(order))
 	for _, e := range order {
 		st := byEngine[e]
 		if len(st.PerScenario) == 0 {
 			st.Unranked = "no successful request"
 		}
-		for _, v := range st.PerScenario {
-			st.Score += v / float64(len(st.PerScenario))
+		n := 0
+		for sc, v := range st.PerScenario {
+			if !anyCommon || common(sc) {
+				st.Score += v
+				n++
+			}
+		}
+		if n > 0 {
+			st.Score /= float64(n)
 		}
 		out = append(out, *st)
 	}

@@ -56,3 +56,16 @@ func TestParseWeightsErrors(t *testing.T) {
 		}
 	}
 }
+
+// Engines that ran different scenarios (a capacity search) are scored on
+// the ones they share: a level only one engine reached scores it 1 and
+// would flatter it.
+func TestRankUsesSharedScenarios(t *testing.T) {
+	a1, b1 := group("a", 200, 8, 100, 0), group("b", 100, 8, 100, 0)
+	a2 := group("a", 100, 8, 100, 0)
+	a2.Scenario = "only_a"
+	r := Rank([]Group{a1, b1, a2}, Weights{TTFT: 1})
+	if r[0].Engine != "b" || math.Abs(r[1].Score-0.5) > 1e-9 {
+		t.Fatalf("a scores 0.5 on the shared scenario, not the mean with its solo level: %+v", r)
+	}
+}
