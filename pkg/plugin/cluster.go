@@ -73,7 +73,7 @@ func openKube(kube *genericclioptions.ConfigFlags, configNamespace string) (*kub
 		if kube.KubeConfig != nil && *kube.KubeConfig != "" {
 			where = *kube.KubeConfig
 		}
-		return nil, fmt.Errorf("no engines given and no cluster to discover them in: %s holds no context; pass --kubeconfig/--context, or benchmark without a cluster with --target NAME=URL or --simulate", where)
+		return nil, fmt.Errorf("no cluster to talk to: %s holds no context; pass --kubeconfig or --context (without a cluster, benchmark URLs with run --target NAME=URL, or try run --simulate)", where)
 	}
 	if configNamespace != "" && (kube.Namespace == nil || *kube.Namespace == "") {
 		ns = configNamespace
