@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 )
@@ -21,7 +22,12 @@ const (
 // shared runner (its sinks keep the journal), and returns the merged
 // result and the scenarios visited.
 func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, collector *bench.Collector, progress *progress, tmpl bench.Scenario) (bench.RunResult, []bench.Scenario) {
-	targets := runner.Targets
+	targets, timeout := runner.Targets, runner.Timeout
+	// A saturated level must not drain its backlog for minutes: requests
+	// still waiting well past every SLO limit time out and count as
+	// misses, so the level ends soon after its duration.
+	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
+	defer func() { runner.Targets, runner.Timeout = targets, timeout }()
 	merged := bench.RunResult{Status: "complete"}
 	visited := map[string]bench.Scenario{}
 	var order []string
@@ -59,12 +65,22 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, coll
 			v = next
 		}
 	}
-	runner.Targets = targets
 	var scenarios []bench.Scenario
 	for _, name := range order {
 		scenarios = append(scenarios, visited[name])
 	}
 	return merged, scenarios
+}
+
+// levelTimeout is max(10 s, 4 × the largest limit of the SLO).
+func levelTimeout(slo *bench.SLO) time.Duration {
+	longest := 0.0
+	if slo != nil {
+		for _, t := range slo.Targets {
+			longest = math.Max(longest, t.MaxMS)
+		}
+	}
+	return max(10*time.Second, time.Duration(4*longest*float64(time.Millisecond)))
 }
 
 func (o *RunOptions) capacityStart() float64 {
