@@ -41,8 +41,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.insecure {
 		fmt.Fprintln(o.ErrOut, "warning: TLS verification of the engines is off (--insecure-skip-engine-tls-verify); use it only for self-signed test endpoints")
 	}
-	// The cluster log goes to stderr until the run folder (and run.log)
-	// exists.
 	// Port-forwards outlive discovery: their log starts on stderr and
 	// moves to run.log (and stderr with -v) once the run folder exists.
 	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
