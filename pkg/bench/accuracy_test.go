@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"testing"
 	"time"
 )
@@ -168,4 +169,11 @@ func TestAccuracyTimings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// median of unsorted xs (copied, not reordered).
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return Percentile(s, 50)
 }

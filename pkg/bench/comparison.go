@@ -33,20 +33,20 @@ type Comparison struct {
 	Faster string `json:"faster,omitempty"`
 }
 
-// compare runs the pairwise tests of a scenario's engines (in group
-// order) on each compared metric.
-func compare(scenario string, engines []string, samples []map[string][]float64) []Comparison {
+// compare runs the pairwise tests of a scenario's groups (in order) on
+// each compared metric; the medians are the groups' own p50.
+func compare(scenario string, groups []Group, samples []map[string][]float64) []Comparison {
 	var out []Comparison
 	for _, metric := range comparedMetrics {
 		var cs []Comparison
-		for i := range engines {
-			for j := i + 1; j < len(engines); j++ {
+		for i := range groups {
+			for j := i + 1; j < len(groups); j++ {
 				a, b := samples[i][metric], samples[j][metric]
 				if len(a) == 0 || len(b) == 0 {
 					continue
 				}
-				c := Comparison{Scenario: scenario, Metric: metric, A: engines[i], B: engines[j],
-					MedianA: median(a), MedianB: median(b), Test: MannWhitney(a, b)}
+				c := Comparison{Scenario: scenario, Metric: metric, A: groups[i].Engine, B: groups[j].Engine,
+					MedianA: groups[i].Metrics[metric].P50, MedianB: groups[j].Metrics[metric].P50, Test: MannWhitney(a, b)}
 				c.DiffMS = c.MedianB - c.MedianA
 				if slower := math.Max(c.MedianA, c.MedianB); slower > 0 {
 					c.DiffPct = math.Abs(c.DiffMS) / slower * 100
@@ -84,11 +84,4 @@ func holm(cs []Comparison) {
 			}
 		}
 	}
-}
-
-// median of unsorted xs (copied, not reordered).
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return Percentile(s, 50)
 }

@@ -321,15 +321,15 @@ func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
 	}
 	var comparisons []Comparison
 	for _, sc := range scenarioOrder(groups) {
-		var engines []string
+		var gs []Group
 		var ss []map[string][]float64
 		for _, g := range groups {
 			if g.Scenario == sc {
-				engines = append(engines, g.Engine)
+				gs = append(gs, g)
 				ss = append(ss, samples[groupKey{g.Engine, g.Scenario}])
 			}
 		}
-		comparisons = append(comparisons, compare(sc, engines, ss)...)
+		comparisons = append(comparisons, compare(sc, gs, ss)...)
 	}
 	var ranking []Standing
 	if len(groups) > 0 {

@@ -53,24 +53,9 @@ func writeCapacity(w io.Writer, s bench.Summary) error {
 	}
 	fmt.Fprintln(w, "\nCapacity")
 	for _, c := range s.Capacity {
-		fmt.Fprintf(w, "  %s\n", capacityHeadline(c))
+		fmt.Fprintf(w, "  %s\n", oneLine(capacityHeadline(c)))
 	}
-	t := newTable(w)
-	h := make([]any, len(capacityHeader))
-	for i, x := range capacityHeader {
-		h[i] = x
-	}
-	t.Header(h...)
-	for _, r := range capacityRows(s, func(x string) string { return x }) {
-		cells := make([]any, len(r))
-		for i, x := range r {
-			cells[i] = x
-		}
-		if err := t.Append(cells...); err != nil {
-			return err
-		}
-	}
-	return t.Render()
+	return renderRows(w, capacityHeader, capacityRows(s, oneLine))
 }
 
 func capacityView(s bench.Summary) ([]string, gridView) {

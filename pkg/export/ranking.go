@@ -45,27 +45,12 @@ func rankingRows(s bench.Summary, esc func(string) string) ([]string, [][]string
 }
 
 func writeRanking(w io.Writer, s bench.Summary) error {
-	header, rows := rankingRows(s, func(x string) string { return x })
+	header, rows := rankingRows(s, oneLine)
 	if header == nil {
 		return nil
 	}
 	fmt.Fprintln(w, "\nOverall ranking (each component relative to the best engine, 1 = best; engines that missed an SLO rank last)")
-	t := newTable(w)
-	h := make([]any, len(header))
-	for i, x := range header {
-		h[i] = x
-	}
-	t.Header(h...)
-	for _, r := range rows {
-		cells := make([]any, len(r))
-		for i, x := range r {
-			cells[i] = x
-		}
-		if err := t.Append(cells...); err != nil {
-			return err
-		}
-	}
-	return t.Render()
+	return renderRows(w, header, rows)
 }
 
 // rankingView is the reports' ranking grid.

@@ -231,6 +231,18 @@ func dash(s string) string {
 
 // newTable keeps headers as written: metric names like e2e_ms must not be
 // re-cased or split.
+// renderRows prints a table of ready-made cells.
+func renderRows(w io.Writer, header []string, rows [][]string) error {
+	t := newTable(w)
+	t.Header(header)
+	for _, r := range rows {
+		if err := t.Append(r); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
 func newTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 }

@@ -96,6 +96,32 @@ func openKube(kube *genericclioptions.ConfigFlags, configNamespace string) (*kub
 	return s, nil
 }
 
+// readEngines reads the namespace (every namespace with allNamespaces)
+// and the engines in it, or only those --service names.
+func readEngines(ctx context.Context, kube *genericclioptions.ConfigFlags, allNamespaces bool, services []string) (*kubeSession, *cluster.Snapshot, []*cluster.Engine, error) {
+	ks, err := openKube(kube, "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ns := ks.namespace
+	if allNamespaces {
+		ns = ""
+	}
+	snap, err := ks.client.Read(ctx, ns)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	engines := snap.Engines()
+	if len(services) > 0 {
+		// Only an explicit pick: discover and validate show every engine
+		// they find, several of a kind included.
+		if engines, _, err = cluster.Select(engines, services); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return ks, snap, engines, nil
+}
+
 func redactHost(h string) string {
 	u, err := url.Parse(h)
 	if err != nil {

@@ -90,26 +90,13 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ks, err := openKube(o.kube, "")
+	ks, snap, engines, err := readEngines(ctx, o.kube, o.cf.allNamespaces, o.cf.services)
 	if err != nil {
 		return err
 	}
-	ns := ks.namespace
-	if o.cf.allNamespaces {
-		ns = ""
-	}
-	snap, err := ks.client.Read(ctx, ns)
-	if err != nil {
-		return err
-	}
+	ns := snap.Namespace
 	for _, n := range snap.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
-	}
-	engines := snap.Engines()
-	if len(o.cf.services) > 0 {
-		if engines, _, err = cluster.Select(engines, o.cf.services); err != nil {
-			return err
-		}
 	}
 	if o.insecure && !o.noProbe {
 		fmt.Fprintln(o.ErrOut, "warning: TLS verification of the engines is off; use it only for self-signed test endpoints")

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -65,7 +63,7 @@ func (o *ResultsOptions) Run() error {
 		fmt.Fprintf(o.ErrOut, "no runs in %s; start one with: kubectl llmbench run --simulate\n", o.outputDir)
 		return nil
 	}
-	t := tablewriter.NewTable(o.Out, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t := newTable(o.Out)
 	t.Header("Run", "Started", "Engines", "OK/Requests", "Status", "Winner")
 	for _, r := range runs {
 		started := "–"

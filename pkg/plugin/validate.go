@@ -81,25 +81,9 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ks, err := openKube(o.kube, "")
+	_, snap, engines, err := readEngines(ctx, o.kube, o.allNamespaces, o.services)
 	if err != nil {
 		return err
-	}
-	ns := ks.namespace
-	if o.allNamespaces {
-		ns = ""
-	}
-	snap, err := ks.client.Read(ctx, ns)
-	if err != nil {
-		return err
-	}
-	engines := snap.Engines()
-	if len(o.services) > 0 {
-		// Only an explicit pick: unlike run, validate checks every engine
-		// it finds, several of a kind included.
-		if engines, _, err = cluster.Select(engines, o.services); err != nil {
-			return err
-		}
 	}
 	report := cluster.Validate(snap, engines, cluster.ValidateOptions{GPUResource: o.gpuResource})
 	if o.output == "table" {
