@@ -35,18 +35,18 @@ type Comparison struct {
 
 // compare runs the pairwise tests of a scenario's groups (in order) on
 // each compared metric; the medians are the groups' own p50.
-func compare(scenario string, groups []Group, samples []map[string][]float64) []Comparison {
+func compare(scenario string, groups []Group, samples []map[string]*Sample) []Comparison {
 	var out []Comparison
 	for _, metric := range comparedMetrics {
 		var cs []Comparison
 		for i := range groups {
 			for j := i + 1; j < len(groups); j++ {
 				a, b := samples[i][metric], samples[j][metric]
-				if len(a) == 0 || len(b) == 0 {
+				if a.Len() == 0 || b.Len() == 0 {
 					continue
 				}
 				c := Comparison{Scenario: scenario, Metric: metric, A: groups[i].Engine, B: groups[j].Engine,
-					MedianA: groups[i].Metrics[metric].P50, MedianB: groups[j].Metrics[metric].P50, Test: MannWhitney(a, b)}
+					MedianA: groups[i].Metrics[metric].P50, MedianB: groups[j].Metrics[metric].P50, Test: MannWhitneySamples(a, b)}
 				c.DiffMS = c.MedianB - c.MedianA
 				if slower := math.Max(c.MedianA, c.MedianB); slower > 0 {
 					c.DiffPct = math.Abs(c.DiffMS) / slower * 100

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"math"
-	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -28,41 +27,56 @@ const exactLimit = 20
 
 // MannWhitney tests a against b. Empty samples give P = 1.
 func MannWhitney(a, b []float64) RankTest {
-	n1, n2 := len(a), len(b)
+	return MannWhitneySamples(NewSampleOf(append([]float64(nil), a...)), NewSampleOf(append([]float64(nil), b...)))
+}
+
+// MannWhitneySamples tests a against b. Exact samples are ranked value by
+// value; when either was folded into a histogram both are binned alike
+// and values sharing a bin are ties, which the variance corrects for.
+func MannWhitneySamples(a, b *Sample) RankTest {
+	n1, n2 := a.Len(), b.Len()
 	if n1 == 0 || n2 == 0 {
 		return RankTest{P: 1, ProbLower: 0.5}
 	}
-	type obs struct {
-		v    float64
-		from int
+	var ba, bb []bin
+	if a.Exact() && b.Exact() {
+		ba, bb = a.bins(), b.bins()
+	} else {
+		ba, bb = a.binnedBins(), b.binnedBins()
 	}
-	all := make([]obs, 0, n1+n2)
-	for _, v := range a {
-		all = append(all, obs{v, 0})
-	}
-	for _, v := range b {
-		all = append(all, obs{v, 1})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
-	n := len(all)
+	return mannWhitneyBins(ba, bb, n1, n2)
+}
+
+// mannWhitneyBins ranks two ascending runs of (value, count) together,
+// equal values sharing their average rank.
+func mannWhitneyBins(a, b []bin, n1, n2 int) RankTest {
+	n := n1 + n2
 	var rankSumB, tieTerm float64
 	ties := false
-	for i := 0; i < n; {
-		j := i
-		for j < n && all[j].v == all[i].v {
+	below := 0 // values ranked so far
+	for i, j := 0, 0; i < len(a) || j < len(b); {
+		var ca, cb int
+		switch {
+		case j == len(b) || (i < len(a) && a[i].v < b[j].v):
+			ca = a[i].n
+			i++
+		case i == len(a) || b[j].v < a[i].v:
+			cb = b[j].n
+			j++
+		default:
+			ca, cb = a[i].n, b[j].n
+			i++
 			j++
 		}
-		avg := float64(i+1+j) / 2
-		for k := i; k < j; k++ {
-			if all[k].from == 1 {
-				rankSumB += avg
-			}
-		}
-		if t := float64(j - i); t > 1 {
+		t := ca + cb
+		avg := float64(below) + float64(t+1)/2
+		rankSumB += float64(cb) * avg
+		if t > 1 {
 			ties = true
-			tieTerm += t*t*t - t
+			ft := float64(t)
+			tieTerm += ft*ft*ft - ft
 		}
-		i = j
+		below += t
 	}
 	// U of "a below b" is U of b counted from the top: the pairs where b
 	// ranks above a.

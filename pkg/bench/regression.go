@@ -147,79 +147,53 @@ func (d RunDiff) Improvements() []DiffRow {
 	return out
 }
 
-// diffGroup holds one engine × scenario's samples, filtered as Summarize
+// CompareRuns compares the current run's records with the base run's; see
+// CompareSummarizers.
+func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
+	id := func(rs []Record) string {
+		if len(rs) > 0 {
+			return rs[0].RunID
+		}
+		return ""
+	}
+	return CompareSummarizers(SummarizerOf(id(base), base, Objectives{}), SummarizerOf(id(cur), cur, Objectives{}), o)
+}
+
+// CompareSummarizers compares two runs, per engine × scenario present in
+// both, on medians and p95 of TTFT, TPOT and E2E, the median per-request
+// output tokens/s, and the error rate. Samples are filtered as Summarize
 // filters them: warm-up, dropped and canceled requests are not sent; cold
 // starts count as successes but stay out of latencies.
-type diffGroup struct {
-	model   string
-	failed  []float64 // 1 per failed sent request, 0 per success
-	samples map[string][]float64
-}
-
-func diffGroups(records []Record) ([]groupKey, map[groupKey]*diffGroup) {
-	var order []groupKey
-	groups := map[groupKey]*diffGroup{}
-	for i := range records {
-		r := &records[i]
-		if !r.Sent() {
-			continue
-		}
-		k := groupKey{r.Engine, r.Scenario}
-		g := groups[k]
-		if g == nil {
-			g = &diffGroup{model: r.Model, samples: map[string][]float64{}}
-			groups[k] = g
-			order = append(order, k)
-		}
-		if !r.OK {
-			g.failed = append(g.failed, 1)
-			continue
-		}
-		g.failed = append(g.failed, 0)
-		if r.ColdStart {
-			continue
-		}
-		for name, v := range map[string]*float64{MetricTTFT: r.TTFTMS, MetricTPOT: r.TPOTMS, MetricE2E: r.E2EMS, MetricTokensPerS: r.OutputTokensPerS} {
-			if v != nil {
-				g.samples[name] = append(g.samples[name], *v)
-			}
-		}
-	}
-	return order, groups
-}
-
-// CompareRuns compares the current run's records with the base run's, per
-// engine × scenario present in both, on medians and p95 of TTFT, TPOT and
-// E2E, the median per-request output tokens/s, and the error rate.
 //
 // Medians and the error rate (a test of 0/1 failure indicators, which is
 // the two-proportion test) are judged by Mann-Whitney U, Holm-adjusted
 // over every tested row, so comparing many engines and metrics does not
 // manufacture regressions. A p95 is judged by the 95% interval of its
 // delta excluding zero.
-func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
-	d := RunDiff{Alpha: Alpha, Confidence: Confidence}
-	if len(base) > 0 {
-		d.BaseRunID = base[0].RunID
+func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
+	base.mu.Lock()
+	defer base.mu.Unlock()
+	if cur != base {
+		cur.mu.Lock()
+		defer cur.mu.Unlock()
 	}
-	if len(cur) > 0 {
-		d.CurrentRunID = cur[0].RunID
-	}
+	d := RunDiff{Alpha: Alpha, Confidence: Confidence, BaseRunID: base.runID, CurrentRunID: cur.runID}
 	want := map[string]bool{}
 	for _, m := range o.Metrics {
 		want[m] = true
 	}
-	baseOrder, baseGroups := diffGroups(base)
-	curOrder, curGroups := diffGroups(cur)
-	for _, k := range baseOrder {
-		c := curGroups[k]
+	for _, b := range base.groups {
+		k := groupKey{b.g.Engine, b.g.Scenario}
+		if b.g.Requests == 0 {
+			continue // warm-up only: nothing measured
+		}
+		c := cur.sent(k)
 		if c == nil {
 			d.OnlyInBase = append(d.OnlyInBase, GroupRef{k.engine, k.scenario})
 			continue
 		}
-		b := baseGroups[k]
-		if b.model != c.model {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("%s in %s served model %q in the base run and %q in the current one", k.engine, k.scenario, b.model, c.model))
+		if b.g.Model != c.g.Model {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s in %s served model %q in the base run and %q in the current one", k.engine, k.scenario, b.g.Model, c.g.Model))
 		}
 		for _, s := range regressionStats {
 			if len(want) > 0 && !want[s.metric] {
@@ -230,8 +204,9 @@ func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
 			}
 		}
 	}
-	for _, k := range curOrder {
-		if baseGroups[k] == nil {
+	for _, c := range cur.groups {
+		k := groupKey{c.g.Engine, c.g.Scenario}
+		if c.g.Requests > 0 && base.sent(k) == nil {
 			d.OnlyInCurrent = append(d.OnlyInCurrent, GroupRef{k.engine, k.scenario})
 		}
 	}
@@ -241,22 +216,19 @@ func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
 
 // diffRow measures one statistic in both runs; ok is false when either
 // run has no sample of it.
-func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *diffGroup) (DiffRow, bool) {
+func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *groupAcc) (DiffRow, bool) {
 	row := DiffRow{Engine: k.engine, Scenario: k.scenario, Metric: metric, Stat: stat, HigherIsBetter: higher}
-	var bs, cs []float64
 	if metric == MetricErrorRate {
-		bs, cs = b.failed, c.failed
+		row.BaseN, row.CurrentN = b.g.Requests, c.g.Requests
+		row.Base = float64(b.g.Failed) / float64(b.g.Requests)
+		row.Current = float64(c.g.Failed) / float64(c.g.Requests)
 	} else {
-		bs, cs = sortedCopy(b.samples[metric]), sortedCopy(c.samples[metric])
-	}
-	row.BaseN, row.CurrentN = len(bs), len(cs)
-	if len(bs) == 0 || len(cs) == 0 {
-		return row, false
-	}
-	if metric == MetricErrorRate {
-		row.Base, row.Current = mean(bs), mean(cs)
-	} else {
-		row.Base, row.Current = Percentile(bs, p), Percentile(cs, p)
+		bs, cs := b.samples[metric], c.samples[metric]
+		row.BaseN, row.CurrentN = bs.Len(), cs.Len()
+		if row.BaseN == 0 || row.CurrentN == 0 {
+			return row, false
+		}
+		row.Base, row.Current = bs.Percentile(p), cs.Percentile(p)
 	}
 	row.Delta = row.Current - row.Base
 	worse := row.Delta
@@ -271,21 +243,51 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *diff
 		zero := 0.0
 		row.WorsePct = &zero
 	}
-	if stat == "p50" || metric == MetricErrorRate {
-		t := MannWhitney(bs, cs)
+	var t *RankTest
+	switch {
+	case metric == MetricErrorRate:
+		// Each request is 0 (answered) or 1 (failed).
+		r := mannWhitneyBins(failureBins(b.g), failureBins(c.g), b.g.Requests, c.g.Requests)
+		t = &r
+	case stat == "p50":
+		r := MannWhitneySamples(b.samples[metric], c.samples[metric])
+		t = &r
+	}
+	if t != nil {
 		if math.IsNaN(t.P) {
 			t.P = 1 // no variance at all (every request failed, or none)
 		}
-		row.Test = &t
+		row.Test = t
 	}
 	if metric != MetricErrorRate {
-		if ci, ok := percentileDeltaCI(bs, cs, p); ok {
+		if ci, ok := percentileDeltaCI(b.samples[metric], c.samples[metric], p); ok {
 			row.DeltaCI = &ci
 		} else if row.Test == nil {
 			row.Method = fmt.Sprintf("untested: an interval of the %s change needs %d requests per run", stat, deltaCIMinSamples(p))
 		}
 	}
 	return row, true
+}
+
+// sent is the group of k if it sent any measured request; the caller
+// holds the lock.
+func (sz *Summarizer) sent(k groupKey) *groupAcc {
+	if i, ok := sz.idx[k]; ok && sz.groups[i].g.Requests > 0 {
+		return sz.groups[i]
+	}
+	return nil
+}
+
+// failureBins is a group's sent requests as 0/1 failure indicators.
+func failureBins(g Group) []bin {
+	var out []bin
+	if ok := g.Requests - g.Failed; ok > 0 {
+		out = append(out, bin{v: 0, n: ok})
+	}
+	if g.Failed > 0 {
+		out = append(out, bin{v: 1, n: g.Failed})
+	}
+	return out
 }
 
 // percentileDeltaCI bounds Current − Base of the p-th percentile by
@@ -297,10 +299,10 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *diff
 // the tool reports. A p95 judged by it is rarely a false alarm: with no
 // true change, the two 97.5% intervals fail to overlap far less often than
 // 5% of the time.
-func percentileDeltaCI(base, cur []float64, p float64) (Interval, bool) {
+func percentileDeltaCI(base, cur *Sample, p float64) (Interval, bool) {
 	each := 1 - (1-Confidence)/2
-	b, okB := QuantileCI(base, p, each)
-	c, okC := QuantileCI(cur, p, each)
+	b, okB := base.QuantileCI(p, each)
+	c, okC := cur.QuantileCI(p, each)
 	if !okB || !okC {
 		return Interval{}, false
 	}
@@ -375,18 +377,4 @@ func judgeDiff(rows []DiffRow) {
 		r.Regression = r.Significant() && worse
 		r.Improvement = r.Significant() && better
 	}
-}
-
-func sortedCopy(xs []float64) []float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s
-}
-
-func mean(xs []float64) float64 {
-	var sum float64
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(len(xs))
 }

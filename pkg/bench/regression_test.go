@@ -188,10 +188,10 @@ func TestRegressionGroupsInOneRunAndFilters(t *testing.T) {
 		for i := range xs {
 			xs[i] = float64(i)
 		}
-		if _, ok := percentileDeltaCI(xs, xs, p); !ok {
+		if _, ok := percentileDeltaCI(NewSampleOf(xs), NewSampleOf(xs), p); !ok {
 			t.Errorf("p%g: no interval from %d samples", p, n)
 		}
-		if _, ok := percentileDeltaCI(xs[1:], xs[1:], p); ok {
+		if _, ok := percentileDeltaCI(NewSampleOf(xs[1:]), NewSampleOf(xs[1:]), p); ok {
 			t.Errorf("p%g: an interval from %d samples, fewer than the %d stated", p, n-1, n)
 		}
 	}

@@ -210,7 +210,7 @@ func (t *sloTally) add(s *SLO, r *Record) {
 
 // evaluateSLO judges a finished group; samples are its successful
 // requests' values by metric.
-func evaluateSLO(s SLO, g *Group, samples map[string][]float64, t sloTally) *SLOResult {
+func evaluateSLO(s SLO, g *Group, samples map[string]*Sample, t sloTally) *SLOResult {
 	res := &SLOResult{SLO: s, Met: true, MetRequests: t.met}
 	if g.Requests > 0 {
 		res.Attainment = float64(t.met) / float64(g.Requests)

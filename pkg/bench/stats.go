@@ -1,9 +1,6 @@
 package bench
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // Stats describes one metric's distribution over successful measured
 // requests. Percentiles interpolate linearly between order statistics (the
@@ -26,44 +23,15 @@ type Stats struct {
 	// interval (see MinSamples: p95 needs 72): the value is shown, but it
 	// sits among the most extreme samples and is not a stable estimate.
 	Unresolved []string `json:"unresolved,omitempty"`
+	// Approximate marks a metric with more values than ExactSampleLimit:
+	// its percentiles and intervals were read from a histogram and are
+	// within BinRelativeError (0.5%); count, min, max, mean and standard
+	// deviation stay exact.
+	Approximate bool `json:"approximate,omitempty"`
 }
 
 // Describe computes Stats; it sorts xs in place.
-func Describe(xs []float64) Stats {
-	if len(xs) == 0 {
-		return Stats{}
-	}
-	sort.Float64s(xs)
-	var sum float64
-	for _, x := range xs {
-		sum += x
-	}
-	mean := sum / float64(len(xs))
-	var sq float64
-	for _, x := range xs {
-		sq += (x - mean) * (x - mean)
-	}
-	sd := 0.0
-	if len(xs) > 1 {
-		sd = math.Sqrt(sq / float64(len(xs)-1))
-	}
-	st := Stats{Count: len(xs), Min: xs[0], Mean: mean, StdDev: sd,
-		P50: Percentile(xs, 50), P90: Percentile(xs, 90), P95: Percentile(xs, 95), P99: Percentile(xs, 99), P999: Percentile(xs, 99.9),
-		Max: xs[len(xs)-1]}
-	for _, rp := range ReportedPercentiles {
-		ci, ok := QuantileCI(xs, rp.P, Confidence)
-		if ok {
-			if st.CI95 == nil {
-				st.CI95 = map[string]Interval{}
-			}
-			st.CI95[rp.Name] = ci
-		}
-		if len(xs) < MinSamples(rp.P) || !ok {
-			st.Unresolved = append(st.Unresolved, rp.Name)
-		}
-	}
-	return st
-}
+func Describe(xs []float64) Stats { return NewSampleOf(xs).Stats() }
 
 // Resolved reports whether percentile p (by name, "p95") rests on enough
 // samples to be more than the extreme value.

@@ -94,8 +94,6 @@ type Group struct {
 	// Reconciliation compares client and server timings where the engine
 	// reports them per request (Ollama).
 	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
-
-	cold coldSamples
 }
 
 // GoalResult says whether a scenario's target was met.
@@ -109,19 +107,29 @@ type GoalResult struct {
 // evaluateGoal reads the goal's percentile over every measured request, a
 // failed one counting as infinitely slow: an engine that fails 10% of its
 // requests cannot meet a p95 target, however fast the rest were.
-func evaluateGoal(goal Goal, ok []float64, failed int) *GoalResult {
-	all := append(append([]float64(nil), ok...), make([]float64, failed)...)
-	for i := len(ok); i < len(all); i++ {
-		all[i] = math.Inf(1)
-	}
-	sort.Float64s(all)
+func evaluateGoal(goal Goal, ok *Sample, failed int) *GoalResult {
 	res := &GoalResult{Goal: goal}
-	if len(all) == 0 {
+	n := ok.Len()
+	all := n + failed
+	if all == 0 {
 		return res
 	}
-	v := Percentile(all, goal.Percentile)
-	if math.IsInf(v, 0) || math.IsNaN(v) {
+	// The failures rank above every success: the percentile is finite
+	// only while it interpolates between successes.
+	rank := goal.Percentile / 100 * float64(all-1)
+	lo := int(math.Floor(rank))
+	var v float64
+	switch {
+	case all == 1 || lo >= all-1:
+		if failed > 0 {
+			return res
+		}
+		v = ok.max
+	case lo+1 >= n:
 		return res
+	default:
+		a, b := ok.at(lo), ok.at(lo+1)
+		v = a + (rank-float64(lo))*(b-a)
 	}
 	res.Value = &v
 	res.Met = v <= goal.LimitMS
@@ -190,153 +198,11 @@ func ObjectivesOf(scenarios []Scenario) Objectives {
 // SummarizeWith derives the summary, judging each scenario against its
 // objectives.
 func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
-	goals := obj.Goals
-	tallies := map[groupKey]*sloTally{}
-	idx := map[groupKey]int{}
-	var groups []Group
-	samples := map[groupKey]map[string][]float64{}
-	first := map[groupKey]int64{}
-	last := map[groupKey]int64{}
+	sz := NewSummarizer(runID, obj)
 	for i := range records {
-		r := &records[i]
-		k := groupKey{r.Engine, r.Scenario}
-		gi, ok := idx[k]
-		if !ok {
-			gi = len(groups)
-			idx[k] = gi
-			groups = append(groups, Group{Engine: r.Engine, EngineType: r.EngineType, Model: r.Model,
-				Suite: r.Suite, Scenario: r.Scenario, Errors: map[string]int{}, ErrorExamples: map[string]string{}})
-			samples[k] = map[string][]float64{}
-		}
-		g := &groups[gi]
-		if r.Phase == PhaseWarmup {
-			g.Warmup++
-			continue
-		}
-		switch r.ErrorClass {
-		case ErrDropped:
-			g.Dropped++
-			continue
-		case ErrCanceled:
-			g.Canceled++
-			continue
-		}
-		g.Requests++
-		if slo := obj.SLOs[r.Scenario]; slo != nil {
-			if tallies[k] == nil {
-				tallies[k] = &sloTally{}
-			}
-			tallies[k].add(slo, r)
-		}
-		if r.ClientQueued {
-			g.ClientQueued++
-		}
-		s := samples[k]
-		s[MetricScheduleLag] = append(s[MetricScheduleLag], r.ScheduleLagMS)
-		if f, ok := first[k]; !ok || r.StartUnixNS < f {
-			first[k] = r.StartUnixNS
-		}
-		if r.EndUnixNS > last[k] {
-			last[k] = r.EndUnixNS
-		}
-		if !r.OK {
-			g.Failed++
-			g.Errors[r.ErrorClass]++
-			if _, ok := g.ErrorExamples[r.ErrorClass]; !ok {
-				g.ErrorExamples[r.ErrorClass] = r.Error
-			}
-			continue
-		}
-		g.Succeeded++
-		g.OutputTokensTotal += r.OutputTokens
-		if r.OutputMismatch {
-			g.OutputMismatch++
-		}
-		if r.OutputTokensSource == TokensFromChunks {
-			g.TokensEstimated++
-		}
-		if r.ColdStart {
-			// A model load is not the engine's steady state; it is reported
-			// on its own instead of inflating TTFT percentiles.
-			addCold(g, r)
-			continue
-		}
-		add := func(name string, v *float64) {
-			if v != nil {
-				s[name] = append(s[name], *v)
-			}
-		}
-		add(MetricTTFB, r.TTFBMS)
-		add(MetricTTFT, r.TTFTMS)
-		if r.TTFTMS != nil {
-			s[MetricTTFTFromArrival] = append(s[MetricTTFTFromArrival], r.ScheduleLagMS+*r.TTFTMS)
-		}
-		if r.E2EMS != nil {
-			s[MetricE2EFromArrival] = append(s[MetricE2EFromArrival], r.ScheduleLagMS+*r.E2EMS)
-		}
-		add(MetricTTFTContent, r.TTFTContentMS)
-		add(MetricTPOT, r.TPOTMS)
-		add(MetricE2E, r.E2EMS)
-		add(MetricNTPOT, r.NTPOTMS)
-		add(MetricTokensPerS, r.OutputTokensPerS)
-		add(MetricServerLoad, r.ServerLoadMS)
-		add(MetricServerPrompt, r.ServerPromptEvalMS)
-		add(MetricServerEval, r.ServerEvalMS)
-		add(MetricServerTTFT, r.ServerTTFTMS)
-		add(MetricTTFTResidual, r.TTFTResidualMS)
-		add(MetricServerWait, r.ServerWaitMS)
-		add(MetricServerDecodeTPS, r.ServerDecodeTokensPerS)
-		add(MetricClientDecodeTPS, r.ClientDecodeTokensPerS)
-		s[MetricITL] = append(s[MetricITL], r.ITLMS...)
-		s[MetricPromptTokens] = append(s[MetricPromptTokens], float64(r.PromptTokens))
-		s[MetricOutputTokens] = append(s[MetricOutputTokens], float64(r.OutputTokens))
+		sz.Add(&records[i])
 	}
-	for k, gi := range idx {
-		g := &groups[gi]
-		g.Metrics = map[string]Stats{}
-		for name, xs := range samples[k] {
-			g.Metrics[name] = Describe(xs)
-		}
-		if g.Requests > 0 {
-			g.ErrorRate = float64(g.Failed) / float64(g.Requests)
-		}
-		if w := float64(last[k]-first[k]) / 1e9; w > 0 {
-			g.WindowS = w
-			g.RequestsPerS = float64(g.Succeeded) / w
-			g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
-		}
-		if goal := goals[g.Scenario]; goal != nil {
-			g.Target = evaluateGoal(*goal, samples[k][goal.metricName()], g.Failed)
-		}
-		if slo := obj.SLOs[g.Scenario]; slo != nil {
-			var t sloTally
-			if tallies[k] != nil {
-				t = *tallies[k]
-			}
-			g.SLO = evaluateSLO(*slo, g, samples[k], t)
-		}
-	}
-	for i := range groups {
-		finishServerViews(&groups[i])
-	}
-	var comparisons []Comparison
-	for _, sc := range scenarioOrder(groups) {
-		var gs []Group
-		var ss []map[string][]float64
-		for _, g := range groups {
-			if g.Scenario == sc {
-				gs = append(gs, g)
-				ss = append(ss, samples[groupKey{g.Engine, g.Scenario}])
-			}
-		}
-		comparisons = append(comparisons, compare(sc, gs, ss)...)
-	}
-	var ranking []Standing
-	if len(groups) > 0 {
-		ranking = Rank(groups, obj.Weights)
-	}
-	return Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
-		Ranking: ranking, Capacity: capacities(groups, obj.Levels), Findings: findings(groups)}
+	return sz.Summary()
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of

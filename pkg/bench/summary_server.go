@@ -12,14 +12,14 @@ type ColdStarts struct {
 	TTFTMS Stats `json:"ttft_ms"`
 }
 
-type coldSamples struct{ load, ttft []float64 }
+type coldSamples struct{ load, ttft Sample }
 
-func addCold(g *Group, r *Record) {
+func (c *coldSamples) add(r *Record) {
 	if r.ServerLoadMS != nil {
-		g.cold.load = append(g.cold.load, *r.ServerLoadMS)
+		c.load.Add(*r.ServerLoadMS)
 	}
 	if r.TTFTMS != nil {
-		g.cold.ttft = append(g.cold.ttft, *r.TTFTMS)
+		c.ttft.Add(*r.TTFTMS)
 	}
 }
 
@@ -40,9 +40,9 @@ type Reconciliation struct {
 	DecodeRateRatio float64 `json:"decode_rate_ratio"`
 }
 
-func finishServerViews(g *Group) {
-	if n := len(g.cold.ttft); n > 0 || len(g.cold.load) > 0 {
-		g.ColdStart = &ColdStarts{Count: max(n, len(g.cold.load)), LoadMS: Describe(g.cold.load), TTFTMS: Describe(g.cold.ttft)}
+func finishServerViews(g *Group, cold *coldSamples) {
+	if n := cold.ttft.Len(); n > 0 || cold.load.Len() > 0 {
+		g.ColdStart = &ColdStarts{Count: max(n, cold.load.Len()), LoadMS: cold.load.Stats(), TTFTMS: cold.ttft.Stats()}
 	}
 	m := g.Metrics
 	st, ok := m[MetricServerTTFT]

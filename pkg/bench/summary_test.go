@@ -151,11 +151,11 @@ func TestGoalCountsFailuresAsMisses(t *testing.T) {
 	for i := 1; i <= 99; i++ {
 		ok = append(ok, float64(i))
 	}
-	g := evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, ok, 1)
+	g := evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, NewSampleOf(ok), 1)
 	if g.Value == nil || !g.Met || math.Abs(*g.Value-95.05) > 1e-9 {
 		t.Errorf("1%% failures, p95 of 1..99+∞: %+v", g)
 	}
-	g = evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, ok[:90], 10)
+	g = evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, NewSampleOf(ok[:90]), 10)
 	if g.Value != nil || g.Met {
 		t.Errorf("10%% failures cannot meet p95: %+v", g)
 	}

@@ -41,11 +41,15 @@ type chartBuilder func(d *chartData) (*figure, Chart, error)
 // and the others are still returned: one broken chart must not cost a
 // report.
 func Charts(run *Run) ([]Chart, error) {
-	d := newChartData(run)
+	d, err := newChartData(run)
+	if err != nil {
+		// The figures of the summary alone can still be drawn.
+		err = fmt.Errorf("reading the requests for the charts: %w", err)
+	}
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
 		ttftOverTimeChart, throughputVsLoadChart, capacityChart, comparisonChart}
 	var out []Chart
-	var errs []error
+	errs := []error{err}
 	for _, build := range builders {
 		fig, c, err := build(d)
 		if err != nil {

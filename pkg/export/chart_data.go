@@ -2,6 +2,8 @@ package export
 
 import (
 	"image/color"
+	"io"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
@@ -77,15 +79,15 @@ type chartData struct {
 	specs     map[string]bench.Scenario
 	groups    map[seriesKey]*bench.Group
 	// ttft holds the TTFT of every request whose latencies enter
-	// Summary.Metrics; ttftAt the same values against seconds since the
-	// group's first measured send.
+	// Summary.Metrics (up to maxChartPoints); ttftAt the same values
+	// against seconds since the group's first measured send.
 	ttft   map[seriesKey][]float64
 	ttftAt map[seriesKey]plotter.XYs
 	// capacity is the sweep or capacity search, if the run had one.
 	capacity []bench.Capacity
 }
 
-func newChartData(run *Run) *chartData {
+func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]bench.Scenario{},
 		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
 		capacity: run.Summary.Capacity}
@@ -106,11 +108,41 @@ func newChartData(run *Run) *chartData {
 		d.specs[s.Name] = s
 	}
 
-	// Requests in send order: the journal is written in completion order.
-	recs := make([]*bench.Record, 0, len(run.Records))
+	if err := d.readTTFT(run); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// maxChartPoints bounds each engine × scenario's TTFT points: a longer
+// series keeps a uniform random subset (seeded, so reports repeat), which
+// draws the same shapes without holding a million points. Every figure
+// of a summary statistic reads Summary, not these points.
+const maxChartPoints = 20000
+
+// readTTFT streams the run's records once for the per-request figures.
+func (d *chartData) readTTFT(run *Run) error {
+	next, done, err := runRecords(run)
+	if err != nil {
+		return err
+	}
+	defer done()
+	type point struct {
+		start int64
+		ttft  float64
+	}
+	kept := map[seriesKey][]point{}
+	seen := map[seriesKey]int{}
 	first := map[seriesKey]int64{}
-	for i := range run.Records {
-		r := &run.Records[i]
+	rng := rand.New(rand.NewPCG(1, 2))
+	for {
+		r, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 		if !sentAndMeasured(r) {
 			continue
 		}
@@ -118,17 +150,28 @@ func newChartData(run *Run) *chartData {
 		if f, ok := first[k]; !ok || r.StartUnixNS < f {
 			first[k] = r.StartUnixNS
 		}
-		if r.OK && !r.ColdStart && r.TTFTMS != nil {
-			recs = append(recs, r)
+		if !r.OK || r.ColdStart || r.TTFTMS == nil {
+			continue
+		}
+		p := point{r.StartUnixNS, *r.TTFTMS}
+		seen[k]++
+		// Reservoir sampling (Algorithm R): every point is kept with the
+		// same probability.
+		if n := seen[k]; n <= maxChartPoints {
+			kept[k] = append(kept[k], p)
+		} else if j := rng.IntN(n); j < maxChartPoints {
+			kept[k][j] = p
 		}
 	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].StartUnixNS < recs[j].StartUnixNS })
-	for _, r := range recs {
-		k := seriesKey{r.Engine, r.Scenario}
-		d.ttft[k] = append(d.ttft[k], *r.TTFTMS)
-		d.ttftAt[k] = append(d.ttftAt[k], plotter.XY{X: float64(r.StartUnixNS-first[k]) / 1e9, Y: *r.TTFTMS})
+	for k, ps := range kept {
+		// Send order: the journal is written in completion order.
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].start < ps[j].start })
+		for _, p := range ps {
+			d.ttft[k] = append(d.ttft[k], p.ttft)
+			d.ttftAt[k] = append(d.ttftAt[k], plotter.XY{X: float64(p.start-first[k]) / 1e9, Y: p.ttft})
+		}
 	}
-	return d
+	return nil
 }
 
 // sentAndMeasured mirrors bench.Summarize: warm-up requests, arrivals the

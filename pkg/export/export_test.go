@@ -99,7 +99,7 @@ func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
 		t.Fatal(err, run.JournalWarning)
 	}
 	g := run.Summary.Groups[0]
-	if len(run.Records) != 3 || g.Metrics[bench.MetricTTFT].P50 != 20 || g.Target == nil || !g.Target.Met {
+	if g.Requests != 3 || g.Metrics[bench.MetricTTFT].P50 != 20 || g.Target == nil || !g.Target.Met {
 		t.Errorf("rebuilt summary %+v", g)
 	}
 	if _, err := LoadRun(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a run folder") {

@@ -57,9 +57,18 @@ func (j *Journal) Close() error {
 // ReadJournal reads every record of a journal. A torn last line (a crash
 // mid-write) is skipped and reported, not fatal.
 func ReadJournal(r io.Reader) ([]bench.Record, error) {
+	var recs []bench.Record
+	err := ScanJournal(r, func(rec *bench.Record) { recs = append(recs, *rec) })
+	return recs, err
+}
+
+// ScanJournal calls fn with each record of a journal, in order, without
+// holding more than one; fn must not keep the pointer. Damaged lines are
+// skipped and reported as ReadJournal reports them; a *JournalReadError
+// means the journal could not be read to its end.
+func ScanJournal(r io.Reader, fn func(*bench.Record)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var recs []bench.Record
 	line, bad, firstBad := 0, 0, 0
 	var firstErr error
 	for sc.Scan() {
@@ -67,6 +76,8 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
+		// A fresh record each time: decoding into a used one would keep
+		// the omitempty fields of the previous line.
 		var rec bench.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			if bad == 0 {
@@ -75,18 +86,18 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 			bad++
 			continue
 		}
-		recs = append(recs, rec)
+		fn(&rec)
 	}
 	if err := sc.Err(); err != nil {
-		return recs, &JournalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
+		return &JournalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
 	}
 	switch {
 	case bad == 1:
-		return recs, fmt.Errorf("journal line %d is not a record (skipped): %w", firstBad, firstErr)
+		return fmt.Errorf("journal line %d is not a record (skipped): %w", firstBad, firstErr)
 	case bad > 1:
-		return recs, fmt.Errorf("%d journal lines are not records (skipped), the first is line %d: %w", bad, firstBad, firstErr)
+		return fmt.Errorf("%d journal lines are not records (skipped), the first is line %d: %w", bad, firstBad, firstErr)
 	}
-	return recs, nil
+	return nil
 }
 
 // JournalReadError is a journal that could not be read at all, as opposed

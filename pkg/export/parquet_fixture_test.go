@@ -100,5 +100,13 @@ func fixtureRun(t testing.TB, dir string) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(run.Records) != 0 {
+		t.Fatal("LoadRun kept the records in memory; writers must stream the journal")
+	}
+	// The tests compare what the writers streamed from the journal with
+	// the records themselves.
+	if run.Records, err = run.ReadRecords(); err != nil || len(run.Records) != len(recs) {
+		t.Fatalf("read back %d records of %d: %v", len(run.Records), len(recs), err)
+	}
 	return run
 }

@@ -63,8 +63,14 @@ func (m Manifest) Goals() map[string]*bench.Goal {
 type Run struct {
 	Dir      string
 	Manifest Manifest
-	Records  []bench.Record
-	Summary  bench.Summary
+	// Records are the requests of a run built in memory (tests, fixtures).
+	// LoadRun leaves them empty: writers stream the journal in Dir, so a
+	// report never holds a long run's requests.
+	Records []bench.Record
+	Summary bench.Summary
+	// samples are the run's per-group distributions, for comparisons;
+	// see Samples.
+	samples *bench.Summarizer
 	// JournalWarning reports a damaged journal line (a crash mid-write);
 	// the records before and after it are still used.
 	JournalWarning error
@@ -81,6 +87,8 @@ type Run struct {
 
 // LoadRun reads a run folder and recomputes the summary from the journal,
 // so every report derives from the per-request records and nothing else.
+// The journal is streamed: memory follows the run's groups, not its
+// requests.
 func LoadRun(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
 	if err := readJSONFile(filepath.Join(dir, ManifestFile), &r.Manifest); err != nil {
@@ -91,13 +99,47 @@ func LoadRun(dir string) (*Run, error) {
 		return nil, fmt.Errorf("run %s has no journal: %w", dir, err)
 	}
 	defer f.Close()
-	r.Records, r.JournalWarning = ReadJournal(f)
+	r.samples = bench.NewSummarizer(r.Manifest.RunID, r.objectives())
+	r.JournalWarning = ScanJournal(f, r.samples.Add)
 	var fatal *JournalReadError
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
+	r.Summary = r.samples.Summary()
+	return r, nil
+}
+
+func (r *Run) objectives() bench.Objectives {
 	obj := bench.ObjectivesOf(r.Manifest.Scenarios)
 	obj.Weights, _ = r.Manifest.Config.RankWeights() // defaults if unreadable
-	r.Summary = bench.SummarizeWith(r.Manifest.RunID, r.Records, obj)
-	return r, nil
+	return obj
+}
+
+// Samples holds the run's distributions per engine × scenario, as
+// CompareSummarizers reads them: from the journal for a loaded run, from
+// Records for one built in memory.
+func (r *Run) Samples() *bench.Summarizer {
+	if r.samples == nil {
+		r.samples = bench.SummarizerOf(r.Manifest.RunID, r.Records, r.objectives())
+	}
+	return r.samples
+}
+
+// ReadRecords reads every record of the run into memory; for tests and
+// small runs only (writers stream with runRecords).
+func (r *Run) ReadRecords() ([]bench.Record, error) {
+	if r.Dir == "" {
+		return r.Records, nil
+	}
+	f, err := os.Open(filepath.Join(r.Dir, JournalFile))
+	if err != nil {
+		return nil, fmt.Errorf("run %s has no journal: %w", r.Dir, err)
+	}
+	defer f.Close()
+	recs, err := ReadJournal(f)
+	var fatal *JournalReadError
+	if errors.As(err, &fatal) {
+		return nil, err
+	}
+	return recs, nil
 }

@@ -28,7 +28,7 @@ func attachBaseline(run *export.Run, dir string) error {
 	if err != nil {
 		return fmt.Errorf("--baseline %s: %w", dir, err)
 	}
-	d := bench.CompareRuns(base.Records, run.Records, bench.RegressionOptions{})
+	d := bench.CompareSummarizers(base.Samples(), run.Samples(), bench.RegressionOptions{})
 	run.Baseline = &d
 	return nil
 }

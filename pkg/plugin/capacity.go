@@ -21,7 +21,7 @@ const (
 // capacityRun runs the search for every target, one after another, on the
 // shared runner (its sinks keep the journal), and returns the merged
 // result and the scenarios visited.
-func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, collector *bench.Collector, progress *progress, tmpl bench.Scenario) (bench.RunResult, []bench.Scenario) {
+func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summarizer *bench.Summarizer, progress *progress, tmpl bench.Scenario) (bench.RunResult, []bench.Scenario) {
 	targets, timeout := runner.Targets, runner.Timeout
 	// A saturated level must not drain its backlog for minutes: requests
 	// still waiting well past every SLO limit time out and count as
@@ -43,6 +43,7 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, coll
 			if _, ok := visited[sc.Name]; !ok {
 				visited[sc.Name] = sc
 				order = append(order, sc.Name)
+				summarizer.Judge([]bench.Scenario{sc})
 			}
 			progress.expect(sc.Name, sc.ExpectedRequests())
 			runner.Targets, runner.Scenarios = []bench.Target{t}, []bench.Scenario{sc}
@@ -51,7 +52,8 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, coll
 			if len(res.Targets) == 1 && res.Targets[0].Error != "" {
 				break // the engine did not answer its probe
 			}
-			met := levelMet(collector.Snapshot(), t.Name, sc, runner.RunID)
+			g, ok := summarizer.Group(t.Name, sc.Name)
+			met := ok && g.SLO != nil && g.SLO.Met
 			fmt.Fprintf(o.ErrOut, "%s at %s: SLO %s\n", t.Name, sc.Level, map[bool]string{true: "met", false: "missed"}[met])
 			if met {
 				lo = v
@@ -115,18 +117,6 @@ func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
 		mid = math.Round(mid*100) / 100
 	}
 	return mid, false
-}
-
-// levelMet judges one engine at one level against the scenario's SLO.
-func levelMet(records []bench.Record, engine string, s bench.Scenario, runID string) bool {
-	var mine []bench.Record
-	for _, r := range records {
-		if r.Engine == engine && r.Scenario == s.Name {
-			mine = append(mine, r)
-		}
-	}
-	sum := bench.SummarizeWith(runID, mine, bench.ObjectivesOf([]bench.Scenario{s}))
-	return len(sum.Groups) == 1 && sum.Groups[0].SLO != nil && sum.Groups[0].SLO.Met
 }
 
 func mergeResult(m *bench.RunResult, r bench.RunResult) {

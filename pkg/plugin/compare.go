@@ -108,7 +108,7 @@ func (o *CompareOptions) Run(_ context.Context) error {
 		}
 		runs[i] = run
 	}
-	d := bench.CompareRuns(runs[0].Records, runs[1].Records, bench.RegressionOptions{Metrics: o.metrics})
+	d := bench.CompareSummarizers(runs[0].Samples(), runs[1].Samples(), bench.RegressionOptions{Metrics: o.metrics})
 	if err := export.WriteDiff(o.Out, d, o.format); err != nil {
 		return err
 	}

@@ -91,13 +91,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	collector := &bench.Collector{}
+	obj := bench.ObjectivesOf(o.scenarios)
+	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
+	summarizer := bench.NewSummarizer(runID, obj)
 	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
 	runner := &bench.Runner{
 		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
 		HTTP:    bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Clock: clock, RunID: runID,
-		Sink:     bench.NewMultiSink(journal, collector, progress),
+		Sink:     bench.NewMultiSink(journal, summarizer, progress),
 		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 	}
@@ -110,7 +112,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if len(o.scenarios) > 0 {
 			res = runner.Run(ctx)
 		}
-		capRes, levels := o.capacityRun(ctx, runner, collector, progress, *o.capacityTmpl)
+		capRes, levels := o.capacityRun(ctx, runner, summarizer, progress, *o.capacityTmpl)
 		mergeResult(&res, capRes)
 		o.scenarios = append(o.scenarios, levels...)
 		man.Scenarios = o.scenarios
@@ -120,9 +122,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Error("closing journal", "error", err)
 	}
 
-	obj := bench.ObjectivesOf(o.scenarios)
-	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
-	summary := bench.SummarizeWith(runID, collector.Snapshot(), obj)
+	summary := summarizer.Summary()
 	succeeded := 0
 	for _, g := range summary.Groups {
 		succeeded += g.Succeeded

@@ -300,9 +300,13 @@ func TestRunSurvivesPortForwardDrop(t *testing.T) {
 	if run.Manifest.Status != "complete" {
 		t.Fatalf("status %s\n%s", run.Manifest.Status, stderr.String())
 	}
+	recs, err := run.ReadRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var before, after int
 	failures := map[string]int{}
-	for _, r := range run.Records {
+	for _, r := range recs {
 		switch {
 		case r.ErrorClass != "":
 			failures[r.ErrorClass]++
@@ -397,7 +401,11 @@ func TestServiceProxyIntoNetns(t *testing.T) {
 			t.Errorf("%s/%s: %d of 5 succeeded through the proxy", g.Engine, g.Scenario, g.Succeeded)
 		}
 	}
-	for _, r := range run.Records {
+	recs, err := run.ReadRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
 		// The simulator's first token comes after its prefill; a proxy
 		// that buffered the stream would make TTFT equal E2E.
 		if r.TTFTMS != nil && r.E2EMS != nil && r.OutputTokens > 1 && *r.E2EMS-*r.TTFTMS < 1 {

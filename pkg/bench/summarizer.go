@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"maps"
+	"sync"
+)
+
+// Summarizer folds records into a summary one at a time, as they finish,
+// so the memory a run needs follows its engines, scenarios and metrics,
+// not its request count (see Sample). It is a Sink.
+type Summarizer struct {
+	mu     sync.Mutex
+	runID  string
+	obj    Objectives
+	idx    map[groupKey]int
+	groups []*groupAcc
+}
+
+// groupAcc is one engine × scenario while its records arrive.
+type groupAcc struct {
+	g           Group // counts so far; Metrics and verdicts when finished
+	samples     map[string]*Sample
+	first, last int64
+	seen        bool
+	tally       sloTally
+	cold        coldSamples
+}
+
+// NewSummarizer starts an empty summary judged against obj.
+func NewSummarizer(runID string, obj Objectives) *Summarizer {
+	return &Summarizer{runID: runID, obj: obj, idx: map[groupKey]int{}}
+}
+
+// SummarizerOf folds records already in memory.
+func SummarizerOf(runID string, records []Record, obj Objectives) *Summarizer {
+	sz := NewSummarizer(runID, obj)
+	for i := range records {
+		sz.Add(&records[i])
+	}
+	return sz
+}
+
+// Judge adds the objectives of scenarios decided while the run goes on
+// (the levels of a capacity search); call it before their records arrive.
+func (sz *Summarizer) Judge(scenarios []Scenario) {
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	more := ObjectivesOf(scenarios)
+	// Copies: the caller's maps stay as they were.
+	sz.obj.Goals = merged(sz.obj.Goals, more.Goals)
+	sz.obj.SLOs = merged(sz.obj.SLOs, more.SLOs)
+	sz.obj.Levels = merged(sz.obj.Levels, more.Levels)
+}
+
+// Write adds a finished record.
+func (sz *Summarizer) Write(rec *Record) error {
+	sz.Add(rec)
+	return nil
+}
+
+// Add folds one record in. Group order follows first appearance.
+func (sz *Summarizer) Add(r *Record) {
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	k := groupKey{r.Engine, r.Scenario}
+	gi, ok := sz.idx[k]
+	if !ok {
+		gi = len(sz.groups)
+		sz.idx[k] = gi
+		sz.groups = append(sz.groups, &groupAcc{
+			g: Group{Engine: r.Engine, EngineType: r.EngineType, Model: r.Model, Suite: r.Suite, Scenario: r.Scenario,
+				Errors: map[string]int{}, ErrorExamples: map[string]string{}},
+			samples: map[string]*Sample{}})
+	}
+	sz.groups[gi].add(r, sz.obj.SLOs[r.Scenario])
+}
+
+func (a *groupAcc) sample(name string) *Sample {
+	s := a.samples[name]
+	if s == nil {
+		s = &Sample{}
+		a.samples[name] = s
+	}
+	return s
+}
+
+func (a *groupAcc) add(r *Record, slo *SLO) {
+	g := &a.g
+	if r.Phase == PhaseWarmup {
+		g.Warmup++
+		return
+	}
+	switch r.ErrorClass {
+	case ErrDropped:
+		g.Dropped++
+		return
+	case ErrCanceled:
+		g.Canceled++
+		return
+	}
+	g.Requests++
+	if slo != nil {
+		a.tally.add(slo, r)
+	}
+	if r.ClientQueued {
+		g.ClientQueued++
+	}
+	a.sample(MetricScheduleLag).Add(r.ScheduleLagMS)
+	if !a.seen || r.StartUnixNS < a.first {
+		a.first = r.StartUnixNS
+	}
+	if !a.seen || r.EndUnixNS > a.last {
+		a.last = r.EndUnixNS
+	}
+	a.seen = true
+	if !r.OK {
+		g.Failed++
+		g.Errors[r.ErrorClass]++
+		if _, ok := g.ErrorExamples[r.ErrorClass]; !ok {
+			g.ErrorExamples[r.ErrorClass] = r.Error
+		}
+		return
+	}
+	g.Succeeded++
+	g.OutputTokensTotal += r.OutputTokens
+	if r.OutputMismatch {
+		g.OutputMismatch++
+	}
+	if r.OutputTokensSource == TokensFromChunks {
+		g.TokensEstimated++
+	}
+	if r.ColdStart {
+		// A model load is not the engine's steady state; it is reported
+		// on its own instead of inflating TTFT percentiles.
+		a.cold.add(r)
+		return
+	}
+	add := func(name string, v *float64) {
+		if v != nil {
+			a.sample(name).Add(*v)
+		}
+	}
+	add(MetricTTFB, r.TTFBMS)
+	add(MetricTTFT, r.TTFTMS)
+	if r.TTFTMS != nil {
+		a.sample(MetricTTFTFromArrival).Add(r.ScheduleLagMS + *r.TTFTMS)
+	}
+	if r.E2EMS != nil {
+		a.sample(MetricE2EFromArrival).Add(r.ScheduleLagMS + *r.E2EMS)
+	}
+	add(MetricTTFTContent, r.TTFTContentMS)
+	add(MetricTPOT, r.TPOTMS)
+	add(MetricE2E, r.E2EMS)
+	add(MetricNTPOT, r.NTPOTMS)
+	add(MetricTokensPerS, r.OutputTokensPerS)
+	add(MetricServerLoad, r.ServerLoadMS)
+	add(MetricServerPrompt, r.ServerPromptEvalMS)
+	add(MetricServerEval, r.ServerEvalMS)
+	add(MetricServerTTFT, r.ServerTTFTMS)
+	add(MetricTTFTResidual, r.TTFTResidualMS)
+	add(MetricServerWait, r.ServerWaitMS)
+	add(MetricServerDecodeTPS, r.ServerDecodeTokensPerS)
+	add(MetricClientDecodeTPS, r.ClientDecodeTokensPerS)
+	if len(r.ITLMS) > 0 {
+		itl := a.sample(MetricITL)
+		for _, v := range r.ITLMS {
+			itl.Add(v)
+		}
+	}
+	a.sample(MetricPromptTokens).Add(float64(r.PromptTokens))
+	a.sample(MetricOutputTokens).Add(float64(r.OutputTokens))
+}
+
+// finish derives the group's statistics and verdicts from what arrived.
+func (a *groupAcc) finish(obj Objectives) Group {
+	g := a.g
+	// The accumulator keeps counting: the summary gets its own maps.
+	g.Errors = maps.Clone(g.Errors)
+	g.ErrorExamples = maps.Clone(g.ErrorExamples)
+	g.Metrics = map[string]Stats{}
+	for name, s := range a.samples {
+		g.Metrics[name] = s.Stats()
+	}
+	if g.Requests > 0 {
+		g.ErrorRate = float64(g.Failed) / float64(g.Requests)
+	}
+	if w := float64(a.last-a.first) / 1e9; w > 0 {
+		g.WindowS = w
+		g.RequestsPerS = float64(g.Succeeded) / w
+		g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
+	}
+	if goal := obj.Goals[g.Scenario]; goal != nil {
+		g.Target = evaluateGoal(*goal, a.samples[goal.metricName()], g.Failed)
+	}
+	if slo := obj.SLOs[g.Scenario]; slo != nil {
+		g.SLO = evaluateSLO(*slo, &g, a.samples, a.tally)
+	}
+	finishServerViews(&g, &a.cold)
+	return g
+}
+
+// Group is one engine × scenario's summary as it stands.
+func (sz *Summarizer) Group(engine, scenario string) (Group, bool) {
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	gi, ok := sz.idx[groupKey{engine, scenario}]
+	if !ok {
+		return Group{}, false
+	}
+	return sz.groups[gi].finish(sz.obj), true
+}
+
+// Summary derives every aggregate from the records so far; more may be
+// added afterwards.
+func (sz *Summarizer) Summary() Summary {
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	groups := make([]Group, len(sz.groups))
+	for i, a := range sz.groups {
+		groups[i] = a.finish(sz.obj)
+	}
+	var comparisons []Comparison
+	for _, sc := range scenarioOrder(groups) {
+		var gs []Group
+		var ss []map[string]*Sample
+		for i, g := range groups {
+			if g.Scenario == sc {
+				gs = append(gs, g)
+				ss = append(ss, sz.groups[i].samples)
+			}
+		}
+		comparisons = append(comparisons, compare(sc, gs, ss)...)
+	}
+	var ranking []Standing
+	if len(groups) > 0 {
+		ranking = Rank(groups, sz.obj.Weights)
+	}
+	return Summary{RunID: sz.runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
+		Ranking: ranking, Capacity: capacities(groups, sz.obj.Levels), Findings: findings(groups)}
+}
+
+func merged[V any](a, b map[string]V) map[string]V {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]V{}
+	}
+	maps.Copy(out, b)
+	return out
+}
