@@ -27,8 +27,8 @@ func TestCompareFailsOnInjectedRegression(t *testing.T) {
 	slowDown(t, filepath.Join(out, base), filepath.Join(out, slower), "tgi", 1.3)
 
 	r := run(t, "compare", base, slower, "--output-dir", out, "--fail-on-regression", "10%")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1 for a 30%% regression over a 10%% threshold\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 for a 30%% regression over a 10%% threshold\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "worst: tgi in ttft,") || !strings.Contains(r.stderr, "30.0% worse") || !strings.Contains(r.stdout, "REGRESSION") {
 		t.Errorf("the failure must name tgi and the table mark it:\n%s\n%s", r.stdout, r.stderr)

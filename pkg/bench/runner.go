@@ -40,6 +40,10 @@ type Runner struct {
 
 	// UniquePrompts marks every user turn (see request).
 	UniquePrompts bool
+	// Guard, when set, gives each engine × scenario a check of every
+	// finished record; a reason ends the scenario early (SLOGuard: a
+	// capacity level whose SLO can no longer hold).
+	Guard func(Target, Scenario) func(*Record) string
 
 	nextID       atomic.Int64
 	sinkErrors   atomic.Int64
@@ -184,7 +188,9 @@ type scenarioRun struct {
 	seq atomic.Int64
 
 	connectStreak atomic.Int64
+	guard         func(*Record) string
 	abort         context.CancelFunc
+	abortOnce     sync.Once
 	aborted       atomic.Value // string
 }
 
@@ -201,6 +207,9 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scena
 	sctx, abort := context.WithCancel(stopCtx)
 	defer abort()
 	sr := &scenarioRun{r: r, client: c, s: s, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
+	if r.Guard != nil {
+		sr.guard = r.Guard(c.Target, s)
+	}
 	switch s.Arrival {
 	case ArrivalSequential:
 		sr.sequential()
@@ -242,6 +251,11 @@ func (sr *scenarioRun) request(rec *Record) Request {
 func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
 	sr.emit(rec)
+	if sr.guard != nil {
+		if reason := sr.guard(rec); reason != "" {
+			sr.stopWith(reason, "scenario stopped by its guard", rec)
+		}
+	}
 	if rec.ErrorClass != ErrConnect {
 		// Only a complete answer (or an error the engine itself chose to
 		// send) proves it is there; a stream cut as it went down must not
@@ -253,11 +267,18 @@ func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 		return
 	}
 	if sr.connectStreak.Add(1) == maxConnectStreak {
-		reason := fmt.Sprintf("stopped after %d consecutive connection failures (last: %s)", maxConnectStreak, rec.Error)
-		sr.aborted.Store(reason)
-		sr.r.Log.Error("engine unreachable, scenario stopped", "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
-		sr.abort()
+		sr.stopWith(fmt.Sprintf("stopped after %d consecutive connection failures (last: %s)", maxConnectStreak, rec.Error),
+			"engine unreachable, scenario stopped", rec)
 	}
+}
+
+// stopWith ends the scenario early, keeping the first reason given.
+func (sr *scenarioRun) stopWith(reason, msg string, rec *Record) {
+	sr.abortOnce.Do(func() {
+		sr.aborted.Store(reason)
+		sr.r.Log.Warn(msg, "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
+		sr.abort()
+	})
 }
 
 func (sr *scenarioRun) emit(rec *Record) {

@@ -27,7 +27,9 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 	// still waiting well past every SLO limit time out and count as
 	// misses, so the level ends soon after its duration.
 	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
-	defer func() { runner.Targets, runner.Timeout = targets, timeout }()
+	// And a level ends as soon as its SLO can no longer hold.
+	runner.Guard = func(_ bench.Target, s bench.Scenario) func(*bench.Record) string { return bench.SLOGuard(s) }
+	defer func() { runner.Targets, runner.Timeout, runner.Guard = targets, timeout, nil }()
 	merged := bench.RunResult{Status: "complete"}
 	visited := map[string]bench.Scenario{}
 	var order []string

@@ -39,8 +39,9 @@ p95, per-request output tokens/s and the error rate, each with the change, its
 rates: Mann-Whitney U, Holm-adjusted; p95: the interval excludes zero).
 
 RUN_A is the base, RUN_B the current run; each is a run id in --output-dir or
-a run folder. With --fail-on-regression the command exits 1 when a
-significant regression is worse than the threshold, for CI pipelines.`,
+a run folder. With --fail-on-regression the command exits 3 when a
+significant regression is worse than the threshold, for CI pipelines (1
+means the comparison itself failed: a missing run, a bad flag).`,
 		Example: `  kubectl llmbench compare test_nightly_20261126_020000 test_nightly_20261127_020000
   kubectl llmbench compare results/test_a_20261127_170301 results/test_b_20261127_180301 --format md
   kubectl llmbench compare BASE CURRENT --fail-on-regression 10% --metric ttft_ms,e2e_ms`,
@@ -58,7 +59,7 @@ significant regression is worse than the threshold, for CI pipelines.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
 	fs.StringVar(&o.format, "format", "table", "output format: "+strings.Join(export.DiffFormats, ", "))
-	fs.StringVar(&o.failOnRegression, "fail-on-regression", "", "exit 1 when a significant regression is worse than this percentage, e.g. 10% (0: any significant regression)")
+	fs.StringVar(&o.failOnRegression, "fail-on-regression", "", "exit 3 when a significant regression is worse than this percentage, e.g. 10% (0: any significant regression)")
 	fs.StringSliceVar(&o.metrics, "metric", nil, "only compare these metrics: "+strings.Join(bench.RegressionMetrics(), ", "))
 	return cmd
 }
@@ -122,7 +123,7 @@ func (o *CompareOptions) Run(_ context.Context) error {
 	if len(regs) == 0 {
 		return nil
 	}
-	return &ExitError{Code: 1, Err: fmt.Errorf("%d significant regression(s) worse than %g%%; worst: %s",
+	return &ExitError{Code: ExitRegression, Err: fmt.Errorf("%d significant regression(s) worse than %g%%; worst: %s",
 		len(regs), o.threshold, export.RegressionText(regs[0]))}
 }
 

@@ -68,8 +68,8 @@ func TestCompareFailsOnRegressionOverThreshold(t *testing.T) {
 
 	out, _, err := runCompare("test_base_20260101_000000", "test_slow_20260102_000000", "--output-dir", dir, "--fail-on-regression", "10%")
 	var exit *ExitError
-	if !errors.As(err, &exit) || exit.Code != 1 || !strings.Contains(err.Error(), "worst: tgi in ttft, ttft_ms p") {
-		t.Fatalf("err %v, want exit 1 naming tgi\n%s", err, out)
+	if !errors.As(err, &exit) || exit.Code != ExitRegression || !strings.Contains(err.Error(), "worst: tgi in ttft, ttft_ms p") {
+		t.Fatalf("err %v, want exit 3 naming tgi\n%s", err, out)
 	}
 	if !strings.Contains(out, "REGRESSION") {
 		t.Errorf("the table comes first, so CI logs show why:\n%s", out)

@@ -17,3 +17,8 @@ func (e *ExitError) Error() string {
 }
 
 func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitRegression is compare's exit code for a regression past
+// --fail-on-regression, distinct from 1 (the comparison failed) so a CI
+// pipeline can tell a slower engine from a broken job.
+const ExitRegression = 3
