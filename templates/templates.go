@@ -17,3 +17,9 @@ import "embed"
 //
 //go:embed *.tmpl *.css *.md
 var FS embed.FS
+
+// Scenarios holds scenarios/*.yaml: the conversations of demo, race,
+// inspect and conversation (bench.LoadStories reads them).
+//
+//go:embed scenarios/*.yaml
+var Scenarios embed.FS

@@ -17,6 +17,20 @@ type Client struct {
 	Target  Target
 	Timeout time.Duration
 	Clock   Clock
+	// Watch, when set, sees the stream as it arrives (the live views);
+	// a benchmark leaves it nil.
+	Watch *Watch
+}
+
+// Watch receives a stream's events as they are read, each with its offset
+// from the send. Text is model output: untrusted, to be escaped by whoever
+// shows it. Calls come from the request's goroutine and must be quick.
+type Watch struct {
+	// Event gets every raw event payload (an SSE data field or an NDJSON
+	// line) before it is parsed.
+	Event func(at time.Duration, payload []byte)
+	// Text gets each piece of generated text (reasoning included).
+	Text func(at time.Duration, text string)
 }
 
 // Do sends one request and fills rec's timing, token and error fields.

@@ -46,6 +46,9 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 			rec.Error = err.Error()
 			break
 		}
+		if c.Watch != nil && c.Watch.Event != nil {
+			c.Watch.Event(at.Sub(start), payload)
+		}
 		if perr := parser.Parse(payload, ev); perr != nil {
 			end = at
 			rec.ErrorClass, rec.Error = ErrParse, perr.Error()
@@ -78,6 +81,9 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 				rec.ReasoningChunks++
 			}
 			rec.ChunkOffsetMS = append(rec.ChunkOffsetMS, ms(off))
+			if c.Watch != nil && c.Watch.Text != nil {
+				c.Watch.Text(off, string(ev.Reasoning)+string(ev.Text))
+			}
 			last = off
 			rec.Chunks++
 		}

@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -22,23 +21,14 @@ type RunOptions struct {
 	genericiooptions.IOStreams
 	kube *genericclioptions.ConfigFlags
 
+	engineSel
 	flags     benchFlags
-	targets   []string
-	engines   []string
-	models    []string
-	simulate  bool
 	parallel  bool
 	outputDir string
-	apiKey    string
 	dryRun    bool
 	verbose   bool
-	insecure  bool
 	noReport  bool
 	format    []string
-	cf        clusterFlags
-
-	// useCluster: no explicit targets, so engines come from discovery.
-	useCluster bool
 
 	baseline    string // --baseline as given
 	baselineDir string
@@ -50,7 +40,6 @@ type RunOptions struct {
 	// Filled by Complete.
 	cfg       bench.Config
 	scenarios []bench.Scenario
-	resolved  []bench.Target
 	prompts   []bench.Request
 	formats   []export.Format
 }
@@ -85,24 +74,17 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	}
 	o.flags.add(cmd)
 	fs := cmd.Flags()
-	o.cf.add(fs, false)
+	o.engineSel.addFlags(fs, "benchmark")
 	fs.StringVar(&o.findCapacity, "find-capacity", "", "search each engine's highest load that still meets --slo: rate (requests/s, the default) or concurrency (users); doubles from --capacity-from until a miss, then bisects")
 	fs.Lookup("find-capacity").NoOptDefVal = bench.LevelRate
 	fs.Float64Var(&o.capacityFrom, "capacity-from", 1, "first level of --find-capacity")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (id or folder) to compare with: significant changes go into the reports and comparison.json")
-	fs.StringVar(&o.cf.apiKeySecret, "api-key-secret", "", "read the engines' bearer token from a Secret in the namespace: SECRET/KEY, or TARGET=SECRET/KEY; needs get on secrets, never written anywhere")
-	fs.StringArrayVar(&o.targets, "target", nil, "engine to benchmark: NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
-	fs.StringSliceVar(&o.engines, "engines", nil, "only benchmark these targets (names or types, comma-separated)")
-	fs.StringArrayVar(&o.models, "model", nil, "model to request: NAME for every target or TARGET=NAME; default: the one the engine serves")
-	fs.BoolVar(&o.simulate, "simulate", false, "benchmark the built-in vLLM, TGI and Ollama simulators on loopback (no cluster needed)")
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
-	fs.StringVar(&o.apiKey, "api-key", "", "bearer token for the engines: KEY for all, or TARGET=KEY[,TARGET=KEY] (default $"+apiKeyEnv+"); never written to results or logs")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
 	fs.BoolVar(&o.noReport, "no-report", false, "write only the journal, manifest and summary.json (regenerate the rest later with kubectl llmbench report)")
 	fs.StringSliceVar(&o.format, "format", []string{"all"}, "exports and reports to write at the end: "+strings.Join(export.FormatNames(), ", ")+" or all")
-	fs.BoolVar(&o.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
 	return cmd
 }
 
@@ -113,33 +95,8 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		return err
 	}
 	o.cfg = cfg
-	if o.apiKey == "" {
-		o.apiKey = os.Getenv(apiKeyEnv)
-	}
-	if o.kube != nil && o.kube.Insecure != nil && *o.kube.Insecure {
-		o.insecure = true
-	}
-	if o.simulate {
-		if len(o.targets) > 0 {
-			return errors.New("--simulate and --target cannot be combined: drop --target to benchmark the simulators, or drop --simulate")
-		}
-		// Placeholders; the simulator's ports are known once it starts.
-		for _, t := range []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama} {
-			o.resolved = append(o.resolved, bench.Target{Name: string(t), Type: t, API: bench.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
-		}
-	} else {
-		if o.resolved, err = targetsFrom(o.targets, cfg); err != nil {
-			return err
-		}
-		o.useCluster = len(o.resolved) == 0
-	}
-	if _, err := o.cf.method(); err != nil {
+	if err := o.engineSel.complete(cfg, o.kube, o.ErrOut); err != nil {
 		return err
-	}
-	if !o.useCluster {
-		if err := o.finishTargets(); err != nil {
-			return err
-		}
 	}
 	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
 		return err
@@ -152,11 +109,8 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 
 // Validate checks everything that can be checked before sending.
 func (o *RunOptions) Validate() error {
-	if len(o.resolved) == 0 && !o.useCluster {
-		return errors.New("no engines to benchmark: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), -n NAMESPACE to discover them, set services.manual_urls in a -f config file, or try --simulate")
-	}
-	if o.simulate && len(o.cf.services) > 0 {
-		return errors.New("--service picks discovered Services; it cannot be combined with --simulate")
+	if err := o.engineSel.validate("benchmark"); err != nil {
+		return err
 	}
 	scenarios, err := o.cfg.Scenarios(o.flags.suite)
 	if err != nil {
@@ -218,18 +172,6 @@ func (o *RunOptions) validateCapacity() error {
 	o.capacityTmpl = &tmpl
 	o.scenarios = rest
 	return nil
-}
-
-// finishTargets applies --engines, --model and --api-key to the targets.
-func (o *RunOptions) finishTargets() error {
-	var err error
-	if o.resolved, err = filterTargets(o.resolved, o.engines); err != nil {
-		return err
-	}
-	if err := applyModels(o.resolved, o.models); err != nil {
-		return err
-	}
-	return applyAPIKeys(o.resolved, o.apiKey, o.ErrOut)
 }
 
 func indent(err error) error {

@@ -11,10 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"k8s.io/klog/v2"
 )
 
 // graceAfterStop is how long in-flight requests may finish after Ctrl-C.
@@ -44,7 +41,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// Port-forwards outlive discovery: their log starts on stderr and
 	// moves to run.log (and stderr with -v) once the run folder exists.
 	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
-	clusterInfo, closeCluster, err := o.fromCluster(ctx, slog.New(clusterLog))
+	clusterInfo, closeCluster, err := o.fromCluster(ctx, o.kube, o.cfg.Services.Namespace, o.ErrOut, slog.New(clusterLog))
 	if err != nil {
 		return err
 	}
@@ -52,17 +49,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.dryRun {
 		return o.printPlan()
 	}
-	if o.simulate {
-		s := sim.New(sim.Options{Seed: o.seed()})
-		defer s.Close()
-		urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
-		if err != nil {
-			return fmt.Errorf("starting the simulators: %w", err)
-		}
-		for i := range o.resolved {
-			o.resolved[i].BaseURL = urls[o.resolved[i].Type]
-		}
+	closeSim, err := o.startSimulators(ctx, o.seed())
+	if err != nil {
+		return err
 	}
+	defer closeSim()
 
 	clock := bench.NewClock()
 	dir, runID, err := createRunFolder(o.outputDir, o.cfg.Benchmark.Name, clock.Anchor())
@@ -174,55 +165,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("no measured request succeeded; see the errors above, the error examples in %s and %s", filepath.Join(dir, export.SummaryFile), filepath.Join(dir, "run.log"))
 	}
 	return nil
-}
-
-// fromCluster discovers and reaches the engines when no target was
-// given, and reads --api-key-secret; the returned func closes the
-// port-forwards.
-func (o *RunOptions) fromCluster(ctx context.Context, log *slog.Logger) (*cluster.Info, func(), error) {
-	nothing := func() {}
-	if !o.useCluster && o.cf.apiKeySecret == "" {
-		return nil, nothing, nil
-	}
-	ks, err := openKube(o.kube, o.cfg.Services.Namespace)
-	if err != nil {
-		return nil, nothing, err
-	}
-	if o.cf.apiKeySecret != "" {
-		key, err := apiKeyFromSecret(ctx, ks, o.cf.apiKeySecret)
-		if err != nil {
-			return nil, nothing, err
-		}
-		o.apiKey = key
-		if !o.useCluster {
-			if err := applyAPIKeys(o.resolved, o.apiKey, o.ErrOut); err != nil {
-				return nil, nothing, err
-			}
-		}
-	}
-	if !o.useCluster {
-		return nil, nothing, nil
-	}
-	// klog (port-forward errors from client-go) joins the run's log
-	// instead of printing over the progress bar.
-	klog.SetSlogLogger(log)
-	fmt.Fprintf(o.ErrOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
-	targets, d, err := discoverTargets(ctx, ks, o.cf, o.apiKey, bench.HTTPOptions{InsecureSkipVerify: o.insecure}, log, o.ErrOut)
-	if err != nil {
-		return nil, nothing, err
-	}
-	o.resolved = targets
-	if err := o.finishTargets(); err != nil {
-		d.Close()
-		return nil, nothing, err
-	}
-	info := d.info(ks, o.cf.gpuResource)
-	for _, e := range info.Engines {
-		if e.Access == cluster.MethodPortForward || e.Access == cluster.MethodProxy {
-			fmt.Fprintf(o.ErrOut, "note: %s is measured through a %s from this machine: latencies include the tunnel through the API server; an in-cluster client would see less\n", e.Target, e.Access)
-		}
-	}
-	return info, d.Close, nil
 }
 
 // writeReports loads the run back from its folder and writes the chosen

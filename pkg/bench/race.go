@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// RaceEvent is one step of one lane of a race: new text, or the end.
+type RaceEvent struct {
+	Lane int
+	// At is the time since the race started, on the monotonic clock; every
+	// lane shares the start.
+	At   time.Duration
+	Text string
+	// Done is the finished request's record; nil for a text step.
+	Done *Record
+}
+
+// Race sends req to every client at the same instant and reports each
+// lane's text as it arrives, then its record; events is closed when every
+// lane has finished. The returned records are in client order. Each record
+// is timed exactly as a benchmark request is; the watch only copies text.
+func Race(ctx context.Context, clients []*Client, req Request, events chan<- RaceEvent) []Record {
+	recs := make([]Record, len(clients))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		lane := *c
+		lane.Watch = &Watch{Text: func(_ time.Duration, text string) {
+			events <- RaceEvent{Lane: i, At: time.Since(start), Text: text}
+		}}
+		rec := &recs[i]
+		rec.Engine, rec.EngineType, rec.API, rec.Model = c.Target.Name, c.Target.Type, c.Target.API, c.Target.Model
+		rec.Phase, rec.RequestID = PhaseMeasure, int64(i+1)
+		wg.Go(func() {
+			lane.Do(ctx, req, start, rec)
+			done := *rec
+			events <- RaceEvent{Lane: i, At: time.Since(start), Done: &done}
+		})
+	}
+	wg.Wait()
+	close(events)
+	return recs
+}

@@ -1,0 +1,171 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/klog/v2"
+)
+
+// engineSel is how a command picks its engines: the built-in simulators,
+// explicit targets, or discovery in a namespace. run and the live
+// commands (race, demo, inspect, conversation) share it.
+type engineSel struct {
+	targets  []string
+	engines  []string
+	models   []string
+	simulate bool
+	apiKey   string
+	insecure bool
+	cf       clusterFlags
+
+	// useCluster: no explicit targets, so engines come from discovery.
+	useCluster bool
+	// resolved are the engines, once complete (and, for discovery,
+	// fromCluster) ran.
+	resolved []bench.Target
+}
+
+// addFlags registers the engine flags; verb says what the command does to
+// them ("benchmark", "race").
+func (e *engineSel) addFlags(fs *pflag.FlagSet, verb string) {
+	e.cf.add(fs, false)
+	fs.StringVar(&e.cf.apiKeySecret, "api-key-secret", "", "read the engines' bearer token from a Secret in the namespace: SECRET/KEY, or TARGET=SECRET/KEY; needs get on secrets, never written anywhere")
+	fs.StringArrayVar(&e.targets, "target", nil, "engine to "+verb+": NAME=URL (NAME vllm, tgi, ollama or openai) or NAME=TYPE+URL; repeatable. A URL ending in an endpoint path (/generate_stream, /api/generate, /v1/completions) selects that API")
+	fs.StringSliceVar(&e.engines, "engines", nil, "only "+verb+" these targets (names or types, comma-separated)")
+	fs.StringArrayVar(&e.models, "model", nil, "model to request: NAME for every target or TARGET=NAME; default: the one the engine serves")
+	fs.BoolVar(&e.simulate, "simulate", false, verb+" the built-in vLLM, TGI and Ollama simulators on loopback (no cluster needed)")
+	fs.StringVar(&e.apiKey, "api-key", "", "bearer token for the engines: KEY for all, or TARGET=KEY[,TARGET=KEY] (default $"+apiKeyEnv+"); never written to results or logs")
+	fs.BoolVar(&e.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
+}
+
+// complete resolves what the flags and the config name; discovery waits
+// for fromCluster.
+func (e *engineSel) complete(cfg bench.Config, kube *genericclioptions.ConfigFlags, errOut io.Writer) error {
+	if e.apiKey == "" {
+		e.apiKey = os.Getenv(apiKeyEnv)
+	}
+	if kube != nil && kube.Insecure != nil && *kube.Insecure {
+		e.insecure = true
+	}
+	if e.simulate {
+		if len(e.targets) > 0 {
+			return errors.New("--simulate and --target cannot be combined: drop --target to use the simulators, or drop --simulate")
+		}
+		// Placeholders; the simulator's ports are known once it starts.
+		for _, t := range []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama} {
+			e.resolved = append(e.resolved, bench.Target{Name: string(t), Type: t, API: bench.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
+		}
+	} else {
+		var err error
+		if e.resolved, err = targetsFrom(e.targets, cfg); err != nil {
+			return err
+		}
+		e.useCluster = len(e.resolved) == 0
+	}
+	if _, err := e.cf.method(); err != nil {
+		return err
+	}
+	if !e.useCluster {
+		return e.finishTargets(errOut)
+	}
+	return nil
+}
+
+func (e *engineSel) validate(verb string) error {
+	if len(e.resolved) == 0 && !e.useCluster {
+		return fmt.Errorf("no engines to %s: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), -n NAMESPACE to discover them, set services.manual_urls in a -f config file, or try --simulate", verb)
+	}
+	if e.simulate && len(e.cf.services) > 0 {
+		return errors.New("--service picks discovered Services; it cannot be combined with --simulate")
+	}
+	return nil
+}
+
+// finishTargets applies --engines, --model and --api-key to the targets.
+func (e *engineSel) finishTargets(errOut io.Writer) error {
+	var err error
+	if e.resolved, err = filterTargets(e.resolved, e.engines); err != nil {
+		return err
+	}
+	if err := applyModels(e.resolved, e.models); err != nil {
+		return err
+	}
+	return applyAPIKeys(e.resolved, e.apiKey, errOut)
+}
+
+// startSimulators serves the simulators on loopback for --simulate and
+// points the targets at them; the returned func stops them.
+func (e *engineSel) startSimulators(ctx context.Context, seed int64) (func(), error) {
+	if !e.simulate {
+		return func() {}, nil
+	}
+	s := sim.New(sim.Options{Seed: seed})
+	urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("starting the simulators: %w", err)
+	}
+	for i := range e.resolved {
+		e.resolved[i].BaseURL = urls[e.resolved[i].Type]
+	}
+	return func() { s.Close() }, nil
+}
+
+// fromCluster discovers and reaches the engines when no target was
+// given, and reads --api-key-secret; the returned func closes the
+// port-forwards.
+func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.ConfigFlags, namespace string, errOut io.Writer, log *slog.Logger) (*cluster.Info, func(), error) {
+	nothing := func() {}
+	if !e.useCluster && e.cf.apiKeySecret == "" {
+		return nil, nothing, nil
+	}
+	ks, err := openKube(kube, namespace)
+	if err != nil {
+		return nil, nothing, err
+	}
+	if e.cf.apiKeySecret != "" {
+		key, err := apiKeyFromSecret(ctx, ks, e.cf.apiKeySecret)
+		if err != nil {
+			return nil, nothing, err
+		}
+		e.apiKey = key
+		if !e.useCluster {
+			if err := applyAPIKeys(e.resolved, e.apiKey, errOut); err != nil {
+				return nil, nothing, err
+			}
+		}
+	}
+	if !e.useCluster {
+		return nil, nothing, nil
+	}
+	// klog (port-forward errors from client-go) joins the command's log
+	// instead of printing over its output.
+	klog.SetSlogLogger(log)
+	fmt.Fprintf(errOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
+	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, bench.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut)
+	if err != nil {
+		return nil, nothing, err
+	}
+	e.resolved = targets
+	if err := e.finishTargets(errOut); err != nil {
+		d.Close()
+		return nil, nothing, err
+	}
+	info := d.info(ks, e.cf.gpuResource)
+	for _, en := range info.Engines {
+		if en.Access == cluster.MethodPortForward || en.Access == cluster.MethodProxy {
+			fmt.Fprintf(errOut, "note: %s is measured through a %s from this machine: latencies include the tunnel through the API server; an in-cluster client would see less\n", en.Target, en.Access)
+		}
+	}
+	return info, d.Close, nil
+}
