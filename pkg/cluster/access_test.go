@@ -162,8 +162,10 @@ func TestSelect(t *testing.T) {
 }
 
 func TestRedactArgs(t *testing.T) {
-	got := RedactArgs([]string{"--model", "llama", "--api-key", "sk-1", "--hf-token=hf_x", "--port", "8000", "--API-KEY=z"})
-	want := []string{"--model", "llama", "--api-key", "REDACTED", "--hf-token=REDACTED", "--port", "8000", "--API-KEY=REDACTED"}
+	got := RedactArgs([]string{"--model", "llama", "--api-key", "sk-1", "--hf-token=hf_x", "--port", "8000", "--API-KEY=z",
+		"--max-input-tokens=4095", "--max-num-batched-tokens", "8192", "--tokenizer", "t", "--ssl-keyfile", "/k", "--client_secret", "s"})
+	want := []string{"--model", "llama", "--api-key", "REDACTED", "--hf-token=REDACTED", "--port", "8000", "--API-KEY=REDACTED",
+		"--max-input-tokens=4095", "--max-num-batched-tokens", "8192", "--tokenizer", "t", "--ssl-keyfile", "/k", "--client_secret", "REDACTED"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v", got)
 	}

@@ -83,7 +83,14 @@ func EngineContainer(p *corev1.Pod, t bench.EngineType) *corev1.Container {
 	return nil
 }
 
-var secretArg = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|credential)`)
+// secretArg matches a flag whose name has a secret word as one of its
+// dash- or underscore-separated parts: --api-key, --hf-token, but not
+// --max-input-tokens.
+var secretArg = regexp.MustCompile(`(?i)^-+(?:[a-z0-9]+[-_])*(?:key|token|secret|password|passwd|credentials?)(?:[-_][a-z0-9]+)*$`)
+
+// ModelAnnotation on an engine's pod names the model it serves where its
+// command line cannot (Ollama pulls per request); the Helm charts set it.
+const ModelAnnotation = "llmbench.io/model"
 
 // RedactArgs hides the values of arguments that look like secrets
 // (vLLM's --api-key, a --hf-token): manifests are shared.
@@ -94,7 +101,7 @@ func RedactArgs(args []string) []string {
 		switch {
 		case hideNext:
 			out[i], hideNext = "REDACTED", false
-		case strings.HasPrefix(a, "-") && secretArg.MatchString(a):
+		case strings.HasPrefix(a, "-") && secretArg.MatchString(strings.SplitN(a, "=", 2)[0]):
 			if name, _, ok := strings.Cut(a, "="); ok {
 				out[i] = name + "=REDACTED"
 			} else {

@@ -130,6 +130,9 @@ type engineFacts struct {
 	gpus      gpuAlloc
 	product   string // the one GPU product of its nodes, "" if unknown
 	model     string // "" when the spec does not say
+	// annotatedModel is the pod's llmbench.io/model (Ollama's tag in our
+	// chart): shown, not compared, since Ollama names models its own way.
+	annotatedModel string
 }
 
 func (v *validation) facts(e *Engine, name string) *engineFacts {
@@ -152,6 +155,9 @@ func (v *validation) facts(e *Engine, name string) *engineFacts {
 	if f.container != nil {
 		f.gpus = gpuOf(f.container, v.o.GPUResource)
 		f.model = servedModel(e.Type, f.container)
+	}
+	if f.pod != nil {
+		f.annotatedModel = f.pod.Annotations[ModelAnnotation]
 	}
 	return f
 }
@@ -446,6 +452,8 @@ func (v *validation) sameModel() {
 		switch {
 		case f.model != "":
 			read = append(read, f)
+		case f.annotatedModel != "":
+			unread = append(unread, fmt.Sprintf("%s (annotated %s %q)", f.name, ModelAnnotation, f.annotatedModel))
 		case f.container != nil:
 			unread = append(unread, f.name)
 		}
