@@ -29,8 +29,10 @@ type Watch struct {
 	// Event gets every raw event payload (an SSE data field or an NDJSON
 	// line) before it is parsed.
 	Event func(at time.Duration, payload []byte)
-	// Text gets each piece of generated text (reasoning included).
-	Text func(at time.Duration, text string)
+	// Text gets each piece of generated content, Reasoning each piece of
+	// generated reasoning (reasoning models), as they arrive.
+	Text      func(at time.Duration, text string)
+	Reasoning func(at time.Duration, text string)
 }
 
 // Do sends one request and fills rec's timing, token and error fields.

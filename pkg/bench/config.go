@@ -24,6 +24,10 @@ type Config struct {
 	Workload      Workload       `json:"workload"`
 	TestScenarios TestScenarios  `json:"test_scenarios"`
 	Ranking       RankingConfig  `json:"ranking,omitempty"`
+	// Economics prices each engine's GPUs for the cost tables.
+	Economics Economics `json:"economics,omitempty"`
+	// HumanImpact models the people waiting for answers (estimates).
+	HumanImpact HumanImpact `json:"human_impact,omitzero"`
 }
 
 // RankingConfig weighs the overall ranking.

@@ -17,24 +17,26 @@ type RaceEvent struct {
 	Done *Record
 }
 
-// Race sends req to every client at the same instant and reports each
-// lane's text as it arrives, then its record; events is closed when every
-// lane has finished. The returned records are in client order. Each record
-// is timed exactly as a benchmark request is; the watch only copies text.
-func Race(ctx context.Context, clients []*Client, req Request, events chan<- RaceEvent) []Record {
+// Race sends reqs[i] to clients[i], all at the same instant, and reports
+// each lane's text as it arrives, then its record; events is closed when
+// every lane has finished, and the caller must drain it until then. The
+// returned records are in client order. Each record is timed exactly as a
+// benchmark request is; the watch only copies text.
+func Race(ctx context.Context, clients []*Client, reqs []Request, events chan<- RaceEvent) []Record {
 	recs := make([]Record, len(clients))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		lane := *c
-		lane.Watch = &Watch{Text: func(_ time.Duration, text string) {
+		show := func(_ time.Duration, text string) {
 			events <- RaceEvent{Lane: i, At: time.Since(start), Text: text}
-		}}
+		}
+		lane.Watch = &Watch{Text: show, Reasoning: show}
 		rec := &recs[i]
 		rec.Engine, rec.EngineType, rec.API, rec.Model = c.Target.Name, c.Target.Type, c.Target.API, c.Target.Model
 		rec.Phase, rec.RequestID = PhaseMeasure, int64(i+1)
 		wg.Go(func() {
-			lane.Do(ctx, req, start, rec)
+			lane.Do(ctx, reqs[i], start, rec)
 			done := *rec
 			events <- RaceEvent{Lane: i, At: time.Since(start), Done: &done}
 		})

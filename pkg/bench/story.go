@@ -104,3 +104,12 @@ func (s Story) Recalled(answer string) bool {
 	}
 	return true
 }
+
+// Speaker is the persona's name, for transcripts ("Maya, an on-call…").
+func (s Story) Speaker() string {
+	name, _, _ := strings.Cut(s.Persona, ",")
+	if f := strings.Fields(name); len(f) == 1 {
+		return f[0]
+	}
+	return "User"
+}

@@ -81,8 +81,13 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 				rec.ReasoningChunks++
 			}
 			rec.ChunkOffsetMS = append(rec.ChunkOffsetMS, ms(off))
-			if c.Watch != nil && c.Watch.Text != nil {
-				c.Watch.Text(off, string(ev.Reasoning)+string(ev.Text))
+			if w := c.Watch; w != nil {
+				if len(ev.Reasoning) > 0 && w.Reasoning != nil {
+					w.Reasoning(off, string(ev.Reasoning))
+				}
+				if len(ev.Text) > 0 && w.Text != nil {
+					w.Text(off, string(ev.Text))
+				}
 			}
 			last = off
 			rec.Chunks++

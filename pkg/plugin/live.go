@@ -30,6 +30,7 @@ type liveOptions struct {
 	maxTokens int
 	timeout   time.Duration
 	plain     bool
+	noWarmup  bool
 
 	cfg     bench.Config
 	stories []bench.Story
@@ -42,6 +43,7 @@ func (o *liveOptions) addFlags(cmd *cobra.Command, verb string) {
 	fs.IntVar(&o.maxTokens, "max-tokens", 0, "output tokens per answer (default: the scenario's own)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on an answer after this long")
 	fs.BoolVar(&o.plain, "plain", false, "plain line output even on a terminal (it is the default when stdout is not one)")
+	fs.BoolVar(&o.noWarmup, "no-warmup", false, "skip the untimed warm-up request each engine gets first (see a model load as a user would)")
 }
 
 func (o *liveOptions) complete() error {
@@ -50,6 +52,12 @@ func (o *liveOptions) complete() error {
 		if err := o.cfg.LoadFile(o.file); err != nil {
 			return fmt.Errorf("-f: %w", err)
 		}
+	}
+	if err := o.cfg.Economics.Validate(); err != nil {
+		return err
+	}
+	if err := o.cfg.HumanImpact.Validate(); err != nil {
+		return err
 	}
 	if o.maxTokens < 0 {
 		return fmt.Errorf("--max-tokens %d: give a positive number of tokens", o.maxTokens)
@@ -93,7 +101,17 @@ func (o *liveOptions) open(ctx context.Context) ([]*bench.Client, func(), error)
 			fmt.Fprintf(o.ErrOut, "engine %s skipped: %v\n", t.Name, err)
 			continue
 		}
-		clients = append(clients, &bench.Client{HTTP: c, Target: t, Timeout: o.timeout, Clock: bench.NewClock()})
+		client := &bench.Client{HTTP: c, Target: t, Timeout: o.timeout, Clock: bench.NewClock()}
+		if !o.noWarmup {
+			// A model load (Ollama loads on first use) is not the engine's
+			// speed: one short untimed request pays it.
+			var rec bench.Record
+			client.Do(ctx, bench.Request{Messages: []bench.Message{{Role: "user", Content: "Hello"}}, MaxTokens: 1}, time.Now(), &rec)
+			if !rec.OK {
+				fmt.Fprintf(o.ErrOut, "engine %s: the warm-up request failed (%s: %s); going on\n", t.Name, rec.ErrorClass, rec.Error)
+			}
+		}
+		clients = append(clients, client)
 	}
 	if len(clients) == 0 {
 		done()

@@ -114,7 +114,11 @@ func (o *RaceOptions) Run(ctx context.Context) error {
 		state.startRound()
 		events := make(chan bench.RaceEvent, 4096)
 		rctx, cancel := context.WithCancel(ctx)
-		go bench.Race(rctx, clients, req, events)
+		reqs := make([]bench.Request, len(clients))
+		for i := range reqs {
+			reqs[i] = req
+		}
+		go bench.Race(rctx, clients, reqs, events)
 		if o.tty() {
 			err = raceLive(rctx, cancel, o.Out, state, events)
 		} else {

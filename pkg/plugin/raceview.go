@@ -27,6 +27,8 @@ type raceLane struct {
 // raceState is everything a frame shows; renderRace draws it and nothing
 // else, so frames are snapshot-tested without a terminal.
 type raceState struct {
+	// title replaces "Race" in the header (demo: the scenario and turn).
+	title         string
 	prompt        string
 	round, rounds int
 	now           time.Duration
@@ -195,7 +197,11 @@ func renderRace(s *raceState, width int, r *lipgloss.Renderer) string {
 	if s.rounds > 1 {
 		round = fmt.Sprintf(" · round %d of %d", s.round, s.rounds)
 	}
-	b.WriteString(st.title.Render("Race"+round) + st.dim.Render(fmt.Sprintf(" · %s", fmtDur(s.now))) + "\n")
+	title := "Race"
+	if s.title != "" {
+		title = s.title
+	}
+	b.WriteString(st.title.Render(title+round) + st.dim.Render(fmt.Sprintf(" · %s", fmtDur(s.now))) + "\n")
 	b.WriteString(st.dim.Render(ansi.Truncate("“"+strings.Join(strings.Fields(safeText(s.prompt)), " ")+"”", width, "…")) + "\n")
 
 	n := len(s.lanes)

@@ -120,6 +120,12 @@ func (o *RunOptions) Validate() error {
 	if _, err := o.cfg.RankWeights(); err != nil {
 		return err
 	}
+	if err := o.cfg.Economics.Validate(); err != nil {
+		return err
+	}
+	if err := o.cfg.HumanImpact.Validate(); err != nil {
+		return err
+	}
 	if o.findCapacity != "" {
 		if err := o.validateCapacity(); err != nil {
 			return err
