@@ -111,8 +111,8 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
 		}
 		for _, want := range []string{"Scenario 2 · Code review", "━━ vLLM", "━━ TGI", "━━ Ollama", "Dev › Review this Python function",
-			"first word", "Timings", "Cost at measured throughput", "USD per 1M output tokens", "assumed $2.50 per GPU-hour",
-			"Human impact (an estimate: 1 person × 50", "Extra cost a year vs fastest"} {
+			"first word", "Timings", "Cost at measured throughput", "USD per 1M output tokens", "illustrative $2.50 per GPU-hour",
+			"Human impact", "An estimate, not a measurement: 1 person × 50", "Extra cost a year vs fastest"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("%v: output lacks %q:\n%s", engines, want, r.stdout)
 			}

@@ -60,6 +60,7 @@ func RenderPDF(run *Run) ([]byte, error) {
 	br := buildBrief(run)
 	addCover(m, run, br)
 	addScorecard(m, run)
+	addEconomics(m, run)
 	addCharts(m, charts)
 	addRisks(m, br)
 	addMethodology(m, run)
@@ -203,6 +204,49 @@ func addScorecard(m core.Maroto, run *Run) {
 		}
 		rc = append(rc, col.New(sizes[8]).Add(text.New(pdfSafe(status), props.Text{Size: 8, Top: 1.5, Style: fontstyle.Bold, Color: &props.WhiteColor})).
 			WithStyle(&props.Cell{BackgroundColor: colour}))
+		m.AddRows(row.New(7).Add(rc...))
+		m.AddRows(line.NewRow(0.5, props.Line{Color: pdfShade}))
+	}
+}
+
+// addEconomics is what the engines cost at their measured throughput and
+// what their waits cost the people using them, with the inputs stated.
+func addEconomics(m core.Maroto, run *Run) {
+	costs := Costs(run)
+	if len(costs) == 0 {
+		return
+	}
+	header, rows := CostRows(costs, func(s string) string { return s })
+	// The heading keeps the whole table and its note on one page.
+	heading(m, "Cost at measured throughput", tableHeight(rows)+16)
+	pdfTable(m, header, rows, []int{2, 2, 2, 1, 1, 2, 2})
+	para(m, CostNote(costs), props.Text{Size: 8, Color: pdfGrey, Top: 1, Bottom: 2})
+	waits, basis := Waits(run)
+	if len(waits) < 2 {
+		return
+	}
+	h := run.Manifest.Config.HumanImpact
+	header, rows = ImpactRows(h.Of(waits), func(s string) string { return s })
+	heading(m, "Human impact (estimate)", tableHeight(rows)+16)
+	pdfTable(m, header, rows, []int{2, 2, 2, 2, 2, 2})
+	para(m, ImpactNote(h, basis), props.Text{Size: 8, Color: pdfGrey, Top: 1, Bottom: 2})
+}
+
+// tableHeight is what pdfTable takes, in mm.
+func tableHeight(rows [][]string) float64 { return 9 + 7.5*float64(len(rows)) }
+
+// pdfTable draws a header row and rows of text cells.
+func pdfTable(m core.Maroto, header []string, rows [][]string, sizes []int) {
+	var hc []core.Col
+	for i, c := range header {
+		hc = append(hc, text.NewCol(sizes[i], pdfSafe(c), props.Text{Size: 7, Style: fontstyle.Bold, Top: 1, Color: &props.WhiteColor}))
+	}
+	m.AddRows(row.New(9).Add(hc...).WithStyle(&props.Cell{BackgroundColor: pdfHead}))
+	for _, r := range rows {
+		var rc []core.Col
+		for i, c := range r {
+			rc = append(rc, text.NewCol(sizes[i], pdfSafe(c), props.Text{Size: 8, Top: 1.5}))
+		}
 		m.AddRows(row.New(7).Add(rc...))
 		m.AddRows(line.NewRow(0.5, props.Line{Color: pdfShade}))
 	}

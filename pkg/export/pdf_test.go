@@ -51,7 +51,11 @@ func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	txt := string(out)
-	want := []string{"Verdict", "serves your chat users fastest", "Scorecard", "Recommendation", "Risks and caveats", "Methodology"}
+	want := []string{"Verdict", "serves your chat users fastest", "Scorecard", "Recommendation", "Risks and caveats", "Methodology",
+		"Cost at measured throughput", "USD per 1M output", "Human impact (estimate)", "An estimate, not a measurement"}
+	for _, c := range Costs(run) {
+		want = append(want, USD(*c.PerMillionTokensUSD))
+	}
 	for _, e := range []string{"vllm", "tgi", "ollama"} {
 		want = append(want, e)
 	}
@@ -64,6 +68,9 @@ func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
 		if !strings.Contains(txt, w) {
 			t.Errorf("the PDF's text lacks %q", w)
 		}
+	}
+	if t.Failed() {
+		t.Logf("PDF text:\n%s", txt)
 	}
 }
 

@@ -18,6 +18,7 @@ type reportView struct {
 	Verdict            verdictView
 	// Baseline is the comparison with an earlier run, as Markdown.
 	Baseline       string
+	Economics      economicsView
 	KPIs           []section
 	Charts         []Chart
 	Details        []detailView
@@ -101,6 +102,7 @@ func buildView(run *Run, charts []Chart, definitions string) reportView {
 		Warnings:    warnings(run),
 		Verdict:     buildVerdict(run),
 		Baseline:    baselineMarkdown(run),
+		Economics:   buildEconomics(run),
 		Charts:      charts,
 		Findings:    buildFindings(run),
 		Errors:      buildErrors(run),

@@ -3,9 +3,10 @@ package plugin
 import (
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -85,26 +86,22 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 		return err
 	}
 
-	rows = rows[:0]
-	assumed := false
+	var costs []bench.Cost
 	for _, e := range talks {
 		ok, _, out, busy := e.totals()
-		p, a := cfg.Economics.For(e.target.Name, e.target.Type)
-		assumed = assumed || a
+		p, assumed := cfg.Economics.For(e.target.Name, e.target.Type)
 		var reqPerS, tokPerS float64
 		if busy > 0 {
 			reqPerS, tokPerS = float64(ok)/busy, float64(out)/busy
 		}
-		c := bench.CostAt(e.target.Name, "one request at a time", p, a, reqPerS, tokPerS)
-		rows = append(rows, []string{engineTitle(e.target.Name), priceCell(p, a), usdCell(c.PerThousandRequestsUSD), usdCell(c.PerMillionTokensUSD)})
+		costs = append(costs, bench.CostAt(e.target.Name, "one at a time", p, assumed, reqPerS, tokPerS))
 	}
 	fmt.Fprintln(w, "\nCost at measured throughput (one request at a time: the most it can cost; concurrency lowers it, see run)")
-	if err := renderTable(w, []string{"Engine", "GPU price", "USD per 1,000 answers", "USD per 1M output tokens"}, rows); err != nil {
+	header, rows := export.CostRows(costs, engineTitle)
+	if err := renderTable(w, header, rows); err != nil {
 		return err
 	}
-	if assumed {
-		fmt.Fprintf(w, "* assumed %s per GPU-hour: set economics in a -f config, e.g. economics: {vllm: {gpu_hour_usd: 4.1, gpus: 1}}\n", usd(bench.DefaultPrice.GPUHourUSD))
-	}
+	fmt.Fprintln(w, ansi.Wordwrap(export.CostNote(costs), 120, " "))
 
 	var waits []bench.Wait
 	for _, e := range talks {
@@ -112,30 +109,16 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 			waits = append(waits, wt)
 		}
 	}
-	return writeImpact(w, cfg.HumanImpact, waits)
-}
-
-// writeImpact prints the human-impact estimate with its inputs.
-func writeImpact(w io.Writer, h bench.HumanImpact, waits []bench.Wait) error {
 	if len(waits) == 0 {
 		return nil
 	}
-	h = h.WithDefaults()
-	var rows [][]string
-	for _, im := range h.Of(waits) {
-		rows = append(rows, []string{engineTitle(im.Engine), fmtMS(im.FirstWordMS), fmtMS(im.AnswerMS),
-			fmt.Sprintf("%.1f", im.MinutesPerDay), fmt.Sprintf("%.1f", im.ExtraMinutesPerDay), usd(im.ExtraCostPerYearUSD)})
+	fmt.Fprintln(w, "\nHuman impact")
+	header, rows = export.ImpactRows(cfg.HumanImpact.Of(waits), engineTitle)
+	if err := renderTable(w, header, rows); err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "\nHuman impact (an estimate: %g %s × %g AI-assisted interactions a day, %s an hour, %g working days a year; set human_impact in a -f config)\n",
-		h.People, plural(h.People, "person", "people"), h.InteractionsPerDay, usd(h.HourlyCostUSD), h.WorkingDaysPerYear)
-	return renderTable(w, []string{"Engine", "First word", "Whole answer", "Minutes waiting a day (each)", "Extra minutes a day vs fastest (all)", "Extra cost a year vs fastest"}, rows)
-}
-
-func plural(n float64, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	_, err := fmt.Fprintln(w, ansi.Wordwrap(export.ImpactNote(cfg.HumanImpact, ""), 120, " "))
+	return err
 }
 
 func fmtMS(ms float64) string {
@@ -143,43 +126,4 @@ func fmtMS(ms float64) string {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}
 	return fmt.Sprintf("%.0f ms", ms)
-}
-
-func usd(v float64) string {
-	switch {
-	case v == 0:
-		return "$0"
-	case v >= 100:
-		return "$" + commas(fmt.Sprintf("%.0f", v))
-	case v >= 1:
-		return fmt.Sprintf("$%.2f", v)
-	}
-	return fmt.Sprintf("$%.4f", v)
-}
-
-func usdCell(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return usd(*v)
-}
-
-func priceCell(p bench.Price, assumed bool) string {
-	s := fmt.Sprintf("%s × %g GPU", usd(p.GPUHourUSD), p.GPUs)
-	if assumed {
-		s += " *"
-	}
-	return s
-}
-
-// commas groups thousands: 12345 → 12,345.
-func commas(digits string) string {
-	var b strings.Builder
-	for i, r := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
