@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,50 +16,85 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 )
 
-// A real terminal: tmux runs `race --simulate` in a 150-column pane, and
-// the captured screen must show the three engines' columns side by side,
-// their figures, and the finish line.
-func TestRaceInARealTerminal(t *testing.T) {
+// inTmux runs command in a detached 150×45 tmux pane on a private socket
+// (never the user's own tmux) and returns the screen (with its colour
+// attributes as escapes when escapes is set) once it shows until.
+func inTmux(t *testing.T, command, until string, escapes bool) string {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
-	session := "llmbench-race-test"
+	sock := t.TempDir() + "/tmux.sock"
 	tmux := func(args ...string) string {
-		out, err := exec.Command("tmux", args...).CombinedOutput()
+		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tmux %v: %v\n%s", args, err, out)
 		}
 		return string(out)
 	}
-	// A private socket: the test never touches the user's own tmux.
-	sock := t.TempDir() + "/tmux.sock"
-	base := []string{"-S", sock}
-	tmux(append(base, "new-session", "-d", "-s", session, "-x", "150", "-y", "45",
-		binary+` race --simulate "How do I fix a crashing pod?"; sleep 60`)...)
-	t.Cleanup(func() { exec.Command("tmux", append(base, "kill-server")...).Run() })
-
+	tmux("new-session", "-d", "-s", "llmbench", "-x", "150", "-y", "45", command+"; sleep 60")
+	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
+	// -S -300: the scrollback too, for output longer than the pane.
+	capture := []string{"capture-pane", "-p", "-S", "-300", "-t", "llmbench"}
+	if escapes {
+		capture = append(capture, "-e")
+	}
 	var screen string
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		time.Sleep(250 * time.Millisecond)
-		screen = tmux(append(base, "capture-pane", "-p", "-t", session)...)
-		if strings.Contains(screen, "waits") {
-			break
+		if screen = tmux(capture...); strings.Contains(screen, until) {
+			return screen
 		}
 	}
-	if !strings.Contains(screen, "user waits") {
-		t.Fatalf("no finish line within 30 s:\n%s", screen)
-	}
-	var columns string
+	t.Fatalf("%q did not appear within 60 s:\n%s", until, screen)
+	return ""
+}
+
+// sideBySide finds a screen row with all three engines' columns.
+func sideBySide(screen string) bool {
 	for _, line := range strings.Split(screen, "\n") {
 		if strings.Contains(line, "vLLM") && strings.Contains(line, "TGI") && strings.Contains(line, "Ollama") && strings.Count(line, "│") >= 6 {
-			columns = line
+			return true
 		}
 	}
-	if columns == "" {
+	return false
+}
+
+// A real terminal: the captured screen of `race --simulate` must show the
+// three engines' columns side by side, their figures, and the finish line.
+func TestRaceInARealTerminal(t *testing.T) {
+	screen := inTmux(t, binary+` race --simulate "How do I fix a crashing pod?"`, "user waits", false)
+	if !sideBySide(screen) {
 		t.Errorf("no row with the three engines in columns side by side:\n%s", screen)
 	}
 	for _, want := range []string{"Race ·", "How do I fix a crashing pod?", "TTFT", "tok/s", "done", "Finish · first word:", "Finish · full answer:"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+}
+
+// Colour in a terminal, none with NO_COLOR: the layout is the same.
+func TestRaceHonoursNoColor(t *testing.T) {
+	sgrColour := regexp.MustCompile(`\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;`)
+	coloured := inTmux(t, binary+` race --simulate --max-tokens 16 "Hi"`, "user waits", true)
+	if !sgrColour.MatchString(coloured) {
+		t.Errorf("no colour in a colour terminal:\n%q", coloured)
+	}
+	plain := inTmux(t, "NO_COLOR=1 "+binary+` race --simulate --max-tokens 16 "Hi"`, "user waits", true)
+	if sgrColour.MatchString(plain) {
+		t.Errorf("colour despite NO_COLOR:\n%q", plain)
+	}
+	if !sideBySide(plain) {
+		t.Errorf("NO_COLOR changed the layout:\n%s", plain)
+	}
+}
+
+// demo --live races each turn of a scenario, each engine hearing its own
+// answers back, then prints the tables.
+func TestDemoLiveInARealTerminal(t *testing.T) {
+	screen := inTmux(t, binary+` demo --simulate --scenario 1 --live --max-tokens 12`, "Extra cost a year", false)
+	for _, want := range []string{"Customer support · turn 4 of 4 · Maya asks", "Timings", "Cost at measured throughput", "Human impact"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}

@@ -218,16 +218,28 @@ func renderRace(s *raceState, width int, r *lipgloss.Renderer) string {
 		if l.done && !l.rec.OK {
 			status = st.bad.Render(status)
 		}
-		text := ansi.Wordwrap(strings.TrimLeft(safeText(l.text.String()), "\n"), inner, " -")
+		text := ansi.Wordwrap(strings.TrimLeft(safeText(l.text.String()), "\n "), inner, " -")
 		text = ansi.Hardwrap(text, inner, true)
 		lines := strings.Split(text, "\n")
+		for i := range lines {
+			lines[i] = strings.TrimLeft(lines[i], " ")
+		}
 		if len(lines) > raceTextLines {
 			lines = lines[len(lines)-raceTextLines:]
 		}
 		for len(lines) < raceTextLines && sideBySide {
 			lines = append(lines, "")
 		}
-		body := head + "\n" + ansi.Truncate(status, inner, "…") + "\n\n" + strings.Join(lines, "\n")
+		// The figures may take two lines in a narrow column; columns keep
+		// one height either way.
+		statusLines := strings.Split(ansi.Wordwrap(status, inner, " "), "\n")
+		if len(statusLines) > 2 {
+			statusLines = append(statusLines[:1], ansi.Truncate(strings.Join(statusLines[1:], " "), inner, "…"))
+		}
+		if len(statusLines) < 2 && sideBySide {
+			statusLines = append(statusLines, "")
+		}
+		body := head + "\n" + strings.Join(statusLines, "\n") + "\n\n" + strings.Join(lines, "\n")
 		boxes = append(boxes, st.box.Width(colWidth).Render(body))
 	}
 	if sideBySide {
