@@ -291,3 +291,31 @@ func TestValidateLayouts(t *testing.T) {
 		t.Errorf("table output: exit %d\n%s", code, table)
 	}
 }
+
+// The live commands find the engines the same way run does: race and
+// inspect through port-forwards opened by discovery.
+func TestLiveCommandsDiscoverEngines(t *testing.T) {
+	ns := namespace(t, "live")
+	threeEngines(t, ns)
+	out, stderr, code := runPlugin(t, world.kubeconfig, 2*time.Minute, "race", "-n", ns, "--max-tokens", "8", "How do I fix a crashing pod?")
+	if code != 0 {
+		t.Fatalf("race exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"Discovering engines in namespace", "measured through a port-forward"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("race stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, want := range []string{"--- vllm ---", "--- tgi ---", "--- ollama ---", "Finish · first word:", "longer for the first word"} {
+		if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
+			t.Errorf("race output lacks %q:\n%s", want, out)
+		}
+	}
+	out, stderr, code = runPlugin(t, world.kubeconfig, 2*time.Minute, "inspect", "-n", ns, "--engines", "ollama", "--max-tokens", "4")
+	if code != 0 || !strings.Contains(out, "/api/chat") || !strings.Contains(out, "Dialects") {
+		t.Errorf("inspect exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if strings.Contains(out+stderr, "sk-do-not-leak") {
+		t.Error("the engine's --api-key argument reached the output")
+	}
+}
