@@ -58,14 +58,7 @@ engines this is a simple memory check, not a quality benchmark.`,
 }
 
 func (o *ConversationOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	story, err := o.story(o.scenario)
-	if err != nil {
-		return err
-	}
-	clients, done, err := o.open(ctx)
+	ctx, story, clients, done, err := o.begin(ctx, o.scenario)
 	if err != nil {
 		return err
 	}

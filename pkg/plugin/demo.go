@@ -72,14 +72,7 @@ func (o *DemoOptions) printList(w io.Writer) error {
 }
 
 func (o *DemoOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	story, err := o.story(o.scenario)
-	if err != nil {
-		return err
-	}
-	clients, done, err := o.open(ctx)
+	ctx, story, clients, done, err := o.begin(ctx, o.scenario)
 	if err != nil {
 		return err
 	}

@@ -63,14 +63,7 @@ framing, how a stream ends, and where the token count comes from.
 }
 
 func (o *InspectOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	story, err := o.story(o.scenario)
-	if err != nil {
-		return err
-	}
-	clients, done, err := o.open(ctx)
+	ctx, story, clients, done, err := o.begin(ctx, o.scenario)
 	if err != nil {
 		return err
 	}

@@ -139,6 +139,20 @@ func renderer(w io.Writer) *lipgloss.Renderer {
 	return r
 }
 
+// begin is the start of demo, inspect and conversation: the scenario,
+// then the engines, reached and warmed up; done releases them.
+func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context, bench.Story, []*bench.Client, func(), error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	story, err := o.story(scenario)
+	if err != nil {
+		return ctx, story, nil, nil, err
+	}
+	clients, done, err := o.open(ctx)
+	return ctx, story, clients, done, err
+}
+
 func (o *liveOptions) story(n int) (bench.Story, error) {
 	s, err := bench.FindStory(o.stories, n)
 	if err != nil {
