@@ -36,6 +36,10 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 		NewCmdRun(streams, kube),
 		NewCmdDiscover(streams, kube),
 		NewCmdValidate(streams, kube),
+		NewCmdRace(streams, kube),
+		NewCmdDemo(streams, kube),
+		NewCmdConversation(streams, kube),
+		NewCmdInspect(streams, kube),
 		NewCmdSim(streams),
 		NewCmdInit(streams),
 		NewCmdConfig(streams),
@@ -44,6 +48,8 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 		NewCmdCompare(streams),
 		NewCmdCleanup(streams),
 		NewCmdVersion(streams),
+		NewCmdCompletion(streams),
 	)
+	mustRegisterCompletions(root, kube)
 	return root
 }
