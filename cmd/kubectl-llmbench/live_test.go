@@ -32,7 +32,9 @@ func inTmux(t *testing.T, command, until string, escapes bool) string {
 		}
 		return string(out)
 	}
-	tmux("new-session", "-d", "-s", "llmbench", "-x", "150", "-y", "45", command+"; sleep 60")
+	// Without CI: termenv (rightly) draws no colour for CI logs, and the
+	// pane is a real terminal.
+	tmux("new-session", "-d", "-s", "llmbench", "-x", "150", "-y", "45", "env -u CI "+command+"; sleep 60")
 	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
 	// -S -300: the scrollback too, for output longer than the pane.
 	capture := []string{"capture-pane", "-p", "-S", "-300", "-t", "llmbench"}
