@@ -20,8 +20,10 @@ type chunkRow struct {
 	OffsetMS   float64 `parquet:"offset_ms"`
 	// GapMS is null for the first chunk: it has no predecessor.
 	GapMS *float64 `parquet:"gap_ms,optional"`
-	// Tokens per chunk is not measured yet (servers that pack several
-	// tokens into one event do not say how many); always null today.
+	// Tokens is 1 when the server's own count of output tokens equals the
+	// number of chunks: every chunk carries at least one token, so each
+	// carried exactly one. Null when a server packed several tokens into
+	// some events (which it does not say), or gave no count.
 	Tokens *int64 `parquet:"tokens,optional"`
 }
 
@@ -41,9 +43,14 @@ func eachChunk(r *bench.Record, emit func(chunkRow) error) error {
 		}
 	}
 	gapsMatch := len(r.ITLMS) == len(offsets)-1
+	var tokens *int64
+	if r.OutputTokensSource != "" && r.OutputTokensSource != bench.TokensFromChunks && r.OutputTokens == len(offsets) {
+		one := int64(1)
+		tokens = &one
+	}
 	for i, off := range offsets {
 		row := chunkRow{RunID: r.RunID, Engine: r.Engine, Scenario: r.Scenario, RequestID: r.RequestID,
-			ChunkIndex: int64(i), OffsetMS: off}
+			ChunkIndex: int64(i), OffsetMS: off, Tokens: tokens}
 		if i > 0 {
 			gap := off - offsets[i-1]
 			if gapsMatch {

@@ -11,7 +11,8 @@ func f64(v float64) *float64 { return &v }
 
 // tableRecords covers every kind of row the exporters must handle: warm-up,
 // success with chunks, reasoning, an HTTP failure with nulls, a dropped
-// request, Ollama's server timings and a cold start.
+// request, Ollama's server timings, a cold start, and events that packed
+// several tokens (speculative decoding).
 func tableRecords() []bench.Record {
 	const t0 = int64(1_795_801_469_833_799_239)
 	base := func(id int64, engine string, et bench.EngineType, api bench.API) bench.Record {
@@ -51,6 +52,9 @@ func tableRecords() []bench.Record {
 	reasoning := ok(base(4, "vllm", bench.EngineVLLM, bench.APIChat), 20, 5.5, 6.25, 7)
 	reasoning.TTFTContentMS, reasoning.ReasoningChunks = f64(31.75), 2
 
+	packed := ok(base(3, "vllm", bench.EngineVLLM, bench.APIChat), 24.5, 8.25, 8.125, 8.5)
+	packed.OutputTokens = 6 // in 4 chunks
+
 	ollama := func(id int64, load float64) bench.Record {
 		r := ok(base(id, "ollama", bench.EngineOllama, bench.APIOllamaChat), 50+load, 15, 16, 15)
 		r.OutputTokensSource = bench.TokensFromEvalCount
@@ -63,7 +67,7 @@ func tableRecords() []bench.Record {
 	return []bench.Record{
 		warm,
 		ok(base(2, "vllm", bench.EngineVLLM, bench.APIChat), 23.16751, 8.285389, 8.335022, 8.231498),
-		ok(base(3, "vllm", bench.EngineVLLM, bench.APIChat), 24.5, 8.25, 8.125, 8.5),
+		packed,
 		reasoning,
 		failed,
 		dropped,

@@ -87,14 +87,26 @@ func TestWriteParquetRoundTrips(t *testing.T) {
 	if len(chunks) != total {
 		t.Errorf("chunks.parquet has %d rows, the journal %d chunks", len(chunks), total)
 	}
+	oneEach := map[int64]bool{}
+	for _, r := range run.Records {
+		oneEach[r.RequestID] = r.OutputTokensSource != "" && r.OutputTokensSource != bench.TokensFromChunks && r.OutputTokens == r.Chunks
+	}
+	withTokens := 0
 	for _, c := range chunks {
-		if (c.ChunkIndex == 0) != (c.GapMS == nil) || c.Tokens != nil {
+		if (c.ChunkIndex == 0) != (c.GapMS == nil) || (c.Tokens != nil) != oneEach[c.RequestID] || (c.Tokens != nil && *c.Tokens != 1) {
 			t.Errorf("chunk %d of request %d: gap %v tokens %v", c.ChunkIndex, c.RequestID, c.GapMS, c.Tokens)
+		}
+		if c.Tokens != nil {
+			withTokens++
 		}
 		// The journal's own gaps, bit for bit, not a re-subtraction.
 		if c.RequestID == 2 && c.ChunkIndex == 1 && *c.GapMS != 8.285389 {
 			t.Errorf("gap_ms %v, want the journal's 8.285389", *c.GapMS)
 		}
+	}
+
+	if withTokens == 0 || withTokens == len(chunks) {
+		t.Errorf("%d of %d chunks have a token count; the fixture has requests of both kinds", withTokens, len(chunks))
 	}
 
 	summary := readRows[summaryRow](t, filepath.Join(dir, SummaryParquetFile))

@@ -77,6 +77,16 @@ const [chunkCount] = await rows(`SELECT count(*) AS n FROM chunks`);
 check(num(chunkCount.n) === journalChunks, `chunks.parquet has ${chunkCount.n} rows, the journal ${journalChunks} chunks`);
 const [orphans] = await rows(`SELECT count(*) AS n FROM chunks c ANTI JOIN requests r USING (run_id, request_id)`);
 check(num(orphans.n) === 0, `${orphans.n} chunks join no request`);
+// A chunk's token count is 1 exactly when the server's count equals the
+// request's chunks, and null otherwise; where known it sums to the count.
+const [tokenRows] = await rows(`
+  WITH c AS (SELECT run_id, request_id, sum(tokens) AS t, count(tokens) AS k, count(*) AS n FROM chunks GROUP BY ALL)
+  SELECT count(*) FILTER (WHERE r.output_tokens_source <> 'chunks_estimated' AND r.output_tokens = r.chunks) AS known,
+         count(*) FILTER (WHERE NOT (CASE WHEN r.output_tokens_source <> 'chunks_estimated' AND r.output_tokens = r.chunks
+                                          THEN c.k = c.n AND c.t = r.output_tokens ELSE c.k = 0 END)) AS bad
+  FROM requests r JOIN c USING (run_id, request_id)`);
+check(num(tokenRows.known) > 0, 'no request has per-chunk token counts');
+check(num(tokenRows.bad) === 0, `${tokenRows.bad} requests whose chunk token counts disagree with output_tokens`);
 const [stamps] = await rows(`SELECT count(*) AS n FROM requests WHERE epoch_us(start_ts) <> start_unix_ns // 1000
   OR epoch_us(intended_start_ts) <> intended_start_unix_ns // 1000 OR epoch_us(end_ts) <> end_unix_ns // 1000`);
 check(num(stamps.n) === 0, `${stamps.n} timestamps differ from their *_unix_ns`);
