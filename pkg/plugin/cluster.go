@@ -153,7 +153,7 @@ func (d *discovered) Close() {
 
 // discoverTargets finds the engines in the namespace, picks one per kind
 // (or those named by --service) and reaches each through --access.
-func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKey string, hc bench.HTTPOptions, log *slog.Logger, warn io.Writer) ([]bench.Target, *discovered, error) {
+func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKey string, hc bench.HTTPOptions, log *slog.Logger, warn io.Writer, probe bool) ([]bench.Target, *discovered, error) {
 	method, err := f.method()
 	if err != nil {
 		return nil, nil, err
@@ -176,6 +176,9 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 	d := &discovered{snap: snap, notes: notes, names: cluster.TargetNames(picked)}
 	for _, n := range notes {
 		fmt.Fprintf(warn, "note: %s\n", n)
+	}
+	if !probe {
+		return plannedTargets(ks, snap, picked, method, d, warn)
 	}
 	var targets []bench.Target
 	var failed []string
@@ -238,4 +241,28 @@ func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string
 		return target + "=" + v, nil
 	}
 	return v, nil
+}
+
+// plannedTargets are the engines with the way in that would be tried
+// first, for a dry run: nothing is probed and no tunnel opened.
+func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method cluster.Method, d *discovered, warn io.Writer) ([]bench.Target, *discovered, error) {
+	var targets []bench.Target
+	for i, e := range picked {
+		for _, w := range snap.Ways(e, ks.client.REST.Host) {
+			if method != cluster.MethodAuto && method != "" && w.Method != method {
+				continue
+			}
+			access := string(w.Method) + ", the first way to try; not probed in a dry run"
+			if w.URL == "" {
+				access = string(w.Method) + " (" + w.Detail + "), the first way to try; not opened in a dry run"
+			}
+			targets = append(targets, bench.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: bench.DefaultAPI(e.Type), Access: access})
+			fmt.Fprintf(warn, "found %s: %s (not probed: dry run)\n", d.names[i], e.Key())
+			break
+		}
+	}
+	if len(targets) == 0 {
+		return nil, nil, fmt.Errorf("found %d engine(s) but no way in to any of them with --access %s", len(picked), method)
+	}
+	return targets, d, nil
 }

@@ -30,6 +30,9 @@ type engineSel struct {
 
 	// useCluster: no explicit targets, so engines come from discovery.
 	useCluster bool
+	// planOnly discovers without probing or opening tunnels (run
+	// --dry-run).
+	planOnly bool
 	// resolved are the engines, once complete (and, for discovery,
 	// fromCluster) ran.
 	resolved []bench.Target
@@ -152,7 +155,7 @@ func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.Con
 	// instead of printing over its output.
 	klog.SetSlogLogger(log)
 	fmt.Fprintf(errOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
-	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, bench.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut)
+	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, bench.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut, !e.planOnly)
 	if err != nil {
 		return nil, nothing, err
 	}
@@ -160,6 +163,9 @@ func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.Con
 	if err := e.finishTargets(errOut); err != nil {
 		d.Close()
 		return nil, nothing, err
+	}
+	if e.planOnly {
+		return nil, d.Close, nil
 	}
 	info := d.info(ks, e.cf.gpuResource)
 	for _, en := range info.Engines {

@@ -41,6 +41,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// Port-forwards outlive discovery: their log starts on stderr and
 	// moves to run.log (and stderr with -v) once the run folder exists.
 	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
+	o.planOnly = o.dryRun
 	clusterInfo, closeCluster, err := o.fromCluster(ctx, o.kube, o.cfg.Services.Namespace, o.ErrOut, slog.New(clusterLog))
 	if err != nil {
 		return err
@@ -212,9 +213,12 @@ func (o *RunOptions) printPlan() error {
 			model = "(discovered at start)"
 		}
 		url := t.URL()
-		if t.Access == "simulator" {
+		switch {
+		case t.Access == "simulator":
 			url = "built-in simulator on 127.0.0.1"
-		} else if t.Access != "explicit" && t.Access != "" {
+		case t.BaseURL == "":
+			url = "via " + t.Access // a tunnel, not opened in a dry run
+		case t.Access != "explicit" && t.Access != "":
 			url += " via " + t.Access
 		}
 		fmt.Fprintf(w, "  %-10s %-7s %s  model %s\n", t.Name, t.Type, url, model)

@@ -225,8 +225,12 @@ func TestAmbiguityNeedsService(t *testing.T) {
 		t.Fatalf("exit %d, want both named and --service suggested:\n%s", code, stderr)
 	}
 	out, stderr, code := runPlugin(t, world.kubeconfig, time.Minute, "run", "-n", ns, "--dry-run", "--service", "vllm-b")
-	if code != 0 || !strings.Contains(out, "port-forward") || !strings.Contains(stderr, "twins/vllm-b") {
+	if code != 0 || !strings.Contains(out, "via port-forward (pod vllm-b-0 port") || !strings.Contains(out, "not opened in a dry run") || !strings.Contains(stderr, "twins/vllm-b") {
 		t.Fatalf("--service vllm-b: exit %d\n%s\n%s", code, out, stderr)
+	}
+	// A dry run sends nothing: no probe, no tunnel.
+	if n := world.kubelet.Served("vllm-b-0"); n != 0 {
+		t.Errorf("a dry run opened %d port-forward(s) to vllm-b-0", n)
 	}
 }
 
