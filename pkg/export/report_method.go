@@ -131,27 +131,8 @@ func unusual(run *Run) []string {
 	var out []string
 	for _, sc := range scenarioOrder(run) {
 		for _, g := range groupsOf(run, sc) {
-			var parts []string
-			if lag := g.Metrics[bench.MetricScheduleLag]; lag.P99 > 10 {
-				parts = append(parts, fmt.Sprintf("requests left up to %.1f ms late (schedule lag p99), so the from-arrival rows show what users waited", lag.P99))
-			}
-			if g.ClientQueued > 0 {
-				parts = append(parts, fmt.Sprintf("%d waited for the client's concurrency cap", g.ClientQueued))
-			}
-			if g.Dropped > 0 {
-				parts = append(parts, fmt.Sprintf("%d arrival(s) were dropped by the client and never sent", g.Dropped))
-			}
-			if g.Canceled > 0 {
-				parts = append(parts, fmt.Sprintf("%d were cancelled by the user", g.Canceled))
-			}
-			if g.OutputMismatch > 0 {
-				parts = append(parts, fmt.Sprintf("%d answer(s) had another length than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
-			}
-			if g.TokensEstimated > 0 {
-				parts = append(parts, fmt.Sprintf("%d answer(s) had no token count from the server, so their chunks were counted", g.TokensEstimated))
-			}
-			if len(parts) > 0 {
-				out = append(out, fmt.Sprintf("%s in %s: %s.", mdEscape(g.Engine), mdEscape(sc), strings.Join(parts, "; ")))
+			if notes := loadNotes(g); len(notes) > 0 {
+				out = append(out, mdEscape(fmt.Sprintf("%s in %s: %s.", g.Engine, sc, strings.Join(notes, "; "))))
 			}
 		}
 	}

@@ -155,8 +155,25 @@ func groupNotes(g bench.Group, examples bool) []string {
 	for _, m := range sloMisses(g.SLO) {
 		notes = append(notes, "SLO missed: "+m)
 	}
+	notes = append(notes, loadNotes(g)...)
+	if c := g.ColdStart; c != nil {
+		notes = append(notes, fmt.Sprintf("%d cold start(s) (model load up to %.0f ms) kept out of the latency columns", c.Count, c.LoadMS.Max))
+	}
+	if rc := g.Reconciliation; rc != nil {
+		notes = append(notes, fmt.Sprintf("server-side TTFT p50 %.1f ms vs client %.1f ms (residual p50 %.1f ms, server wait p50 %.1f ms); decode %.0f tok/s at the client vs %.0f tok/s in the server (×%.2f)",
+			rc.ServerTTFTMS.P50, rc.ClientTTFTMS.P50, rc.TTFTResidualMS.P50, rc.ServerWaitMS.P50,
+			rc.ClientDecodeTokensPerS.P50, rc.ServerDecodeTokensPerS.P50, rc.DecodeRateRatio))
+	}
+	return notes
+}
+
+// loadNotes are the facts about how a group's requests were sent and
+// counted that its latency columns do not show; the terminal, the
+// reports' details and their methodology say them in these words.
+func loadNotes(g bench.Group) []string {
+	var notes []string
 	if g.OutputMismatch > 0 {
-		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested", g.OutputMismatch))
+		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
 	}
 	if g.TokensEstimated > 0 {
 		notes = append(notes, fmt.Sprintf("%d had no server token count (chunks counted)", g.TokensEstimated))
@@ -167,17 +184,12 @@ func groupNotes(g bench.Group, examples bool) []string {
 	if g.Dropped > 0 {
 		notes = append(notes, fmt.Sprintf("%d arrivals never sent: the client's concurrency cap was full (cap_policy drop) or still full when the scenario ended; the offered rate exceeds what the cap lets through", g.Dropped))
 	}
+	if g.Canceled > 0 {
+		notes = append(notes, fmt.Sprintf("%d cancelled by the user (Ctrl-C), not counted", g.Canceled))
+	}
 	if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
 		notes = append(notes, fmt.Sprintf("schedule lag p99 %.1f ms: requests left late, so users waited longer than the columns show: from arrival, TTFT p95 %.1f ms and E2E p95 %.1f ms",
 			lag.P99, g.Metrics[bench.MetricTTFTFromArrival].P95, g.Metrics[bench.MetricE2EFromArrival].P95))
-	}
-	if c := g.ColdStart; c != nil {
-		notes = append(notes, fmt.Sprintf("%d cold start(s) (model load up to %.0f ms) kept out of the latency columns", c.Count, c.LoadMS.Max))
-	}
-	if rc := g.Reconciliation; rc != nil {
-		notes = append(notes, fmt.Sprintf("server-side TTFT p50 %.1f ms vs client %.1f ms (residual p50 %.1f ms, server wait p50 %.1f ms); decode %.0f tok/s at the client vs %.0f tok/s in the server (×%.2f)",
-			rc.ServerTTFTMS.P50, rc.ClientTTFTMS.P50, rc.TTFTResidualMS.P50, rc.ServerWaitMS.P50,
-			rc.ClientDecodeTokensPerS.P50, rc.ServerDecodeTokensPerS.P50, rc.DecodeRateRatio))
 	}
 	return notes
 }
