@@ -198,11 +198,7 @@ func ObjectivesOf(scenarios []Scenario) Objectives {
 // SummarizeWith derives the summary, judging each scenario against its
 // objectives.
 func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
-	sz := NewSummarizer(runID, obj)
-	for i := range records {
-		sz.Add(&records[i])
-	}
-	return sz.Summary()
+	return SummarizerOf(runID, records, obj).Summary()
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of
