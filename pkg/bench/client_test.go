@@ -102,7 +102,11 @@ func TestClientTranscripts(t *testing.T) {
 			rec := do(c, context.Background(), requested)
 			checkRecord(t, &rec)
 			if w.errMsg != "" {
-				checkFailed(t, &rec, ErrStream)
+				want := ErrStream
+				if w.errType == "overloaded" {
+					want = ErrOverloaded
+				}
+				checkFailed(t, &rec, want)
 				if !strings.Contains(rec.Error, w.errMsg) {
 					t.Errorf("error %q does not carry the server's message %q", rec.Error, w.errMsg)
 				}

@@ -92,7 +92,7 @@ func TestClientErrorClasses(t *testing.T) {
 		{name: "gin 404 text", typ: EngineOllama, api: APIOllamaChat, url: status(404, "", "text/plain"), class: ErrHTTP4xx, status: 404, contains: "Not Found"},
 		{name: "vllm stream error", typ: EngineVLLM, api: APIChat, url: status(200, "vllm-chat-stream-error.sse", "text/event-stream"), class: ErrStream, status: 200, contains: "Internal server error while generating"},
 		{name: "tgi stream error midstream", typ: EngineTGI, api: APIGenerateStream, url: status(200, "tgi-generate-stream-error-midstream.sse", "text/event-stream"), class: ErrStream, status: 200, contains: "generation: Request failed"},
-		{name: "tgi stream overloaded", typ: EngineTGI, api: APIGenerateStream, url: status(200, "tgi-generate-stream-error-overloaded.sse", "text/event-stream"), class: ErrStream, status: 200, contains: "overloaded"},
+		{name: "tgi stream overloaded", typ: EngineTGI, api: APIGenerateStream, url: status(200, "tgi-generate-stream-error-overloaded.sse", "text/event-stream"), class: ErrOverloaded, status: 200, contains: "overloaded"},
 		{name: "tgi stream validation", typ: EngineTGI, api: APIGenerateStream, url: status(200, "tgi-generate-stream-error-validation.sse", "text/event-stream"), class: ErrStream, status: 200, contains: "validation"},
 		{name: "tgi chat stream error", typ: EngineTGI, api: APIChat, url: status(200, "tgi-chat-stream-error.sse", "text/event-stream"), class: ErrStream, status: 200, contains: "Input validation error"},
 		{name: "ollama stream error", typ: EngineOllama, api: APIOllamaChat, url: status(200, "ollama-chat-error-midstream.ndjson", "application/x-ndjson"), class: ErrStream, status: 200, contains: "an error was encountered"},

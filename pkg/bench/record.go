@@ -20,6 +20,7 @@ const (
 	ErrHTTP429     = "http_429"     // rate limited / overloaded
 	ErrHTTP5xx     = "http_5xx"     // server error status
 	ErrStream      = "stream_error" // the server reported an error inside a 200 stream
+	ErrOverloaded  = "overloaded"   // the server shed the request for load inside a 200 stream (TGI)
 	ErrParse       = "parse_error"  // the stream was not the protocol we expected
 	ErrTruncated   = "truncated"    // the stream ended before its final event
 	ErrCanceled    = "canceled"     // stopped by the user (Ctrl-C); not the engine's fault

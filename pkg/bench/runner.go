@@ -261,7 +261,7 @@ func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 		// send) proves it is there; a stream cut as it went down must not
 		// restart the count.
 		switch rec.ErrorClass {
-		case "", ErrHTTP4xx, ErrHTTP429, ErrHTTP5xx, ErrStream, ErrParse, ErrNoGenerated:
+		case "", ErrHTTP4xx, ErrHTTP429, ErrHTTP5xx, ErrStream, ErrOverloaded, ErrParse, ErrNoGenerated:
 			sr.connectStreak.Store(0)
 		}
 		return

@@ -62,6 +62,11 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start tim
 		if ev.Err != nil {
 			end = at
 			rec.ErrorClass, rec.Error = ErrStream, ev.Err.Error()
+			// TGI sheds load inside a 200 stream: say so, as a 429 would.
+			var se *ServerError
+			if errors.As(ev.Err, &se) && (se.Type == "overloaded" || se.Code == 429) {
+				rec.ErrorClass = ErrOverloaded
+			}
 			if rec.Error == "" {
 				rec.Error = "the server reported an error without a message"
 			}
