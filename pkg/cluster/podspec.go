@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
@@ -123,6 +124,38 @@ func servedModel(t bench.EngineType, c *corev1.Container) string {
 		m = strings.ReplaceAll(m, "$("+k+")", val)
 	}
 	return strings.Trim(m, `"'`)
+}
+
+// contextLength is the context (prompt and output tokens) an engine was
+// started with, and where it says so; 0 when its spec does not.
+func contextLength(t bench.EngineType, c *corev1.Container) (int, string) {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	var tokens []string
+	for _, a := range append(append([]string{}, c.Command...), c.Args...) {
+		tokens = append(tokens, strings.Fields(a)...)
+	}
+	var v, from string
+	switch t {
+	case bench.EngineVLLM, bench.EngineOpenAI:
+		v, from = flagValue(tokens, "--max-model-len"), "--max-model-len"
+	case bench.EngineTGI:
+		if v, from = flagValue(tokens, "--max-total-tokens"), "--max-total-tokens"; v == "" {
+			v, from = env["MAX_TOTAL_TOKENS"], "MAX_TOTAL_TOKENS"
+		}
+	case bench.EngineOllama:
+		v, from = env["OLLAMA_CONTEXT_LENGTH"], "OLLAMA_CONTEXT_LENGTH"
+	}
+	for k, val := range env {
+		v = strings.ReplaceAll(v, "$("+k+")", val)
+	}
+	n, err := strconv.Atoi(strings.Trim(v, `"'`))
+	if err != nil || n <= 0 {
+		return 0, ""
+	}
+	return n, from
 }
 
 func flagValue(tokens []string, name string) string {

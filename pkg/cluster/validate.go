@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -31,6 +32,7 @@ const (
 	CheckSameGPUProduct = "same-gpu-product"
 	CheckImage          = "image"
 	CheckSameModel      = "same-model"
+	CheckSameContext    = "same-context"
 )
 
 // DefaultGPUResource is the extended resource that counts GPUs unless
@@ -109,6 +111,7 @@ func Validate(s *Snapshot, engines []*Engine, o ValidateOptions) Report {
 	v.gpuProducts()
 	v.images()
 	v.sameModel()
+	v.sameContext()
 	return v.r
 }
 
@@ -476,6 +479,59 @@ func (v *validation) sameModel() {
 		detail += fmt.Sprintf(" (not readable from the spec: %s; check it serves the same)", strings.Join(unread, ", "))
 	}
 	v.add(CheckSameModel, "", Pass, detail)
+}
+
+// sameContext warns when the engines would not take the same prompts:
+// a different context length, or an Ollama left at its default, which cuts
+// a longer prompt (or conversation) without an error where vLLM and TGI
+// serve or refuse it, so it would look fast on less work.
+func (v *validation) sameContext() {
+	var read, unread []string
+	lengths := map[int]bool{}
+	var first int
+	var ollamaUnset []string
+	for _, f := range v.engines {
+		if f.container == nil {
+			continue
+		}
+		n, from := contextLength(f.Type, f.container)
+		switch {
+		case n > 0:
+			read = append(read, fmt.Sprintf("%s: %d (%s)", f.name, n, from))
+			lengths[n] = true
+			if first == 0 {
+				first = n
+			}
+		case f.Type == bench.EngineOllama:
+			ollamaUnset = append(ollamaUnset, f.name)
+		default:
+			unread = append(unread, f.name)
+		}
+	}
+	if len(read)+len(unread)+len(ollamaUnset) < 2 {
+		return
+	}
+	if len(ollamaUnset) > 0 {
+		to := "the others' context length"
+		if len(lengths) == 1 {
+			to = fmt.Sprint(first)
+		}
+		v.add(CheckSameContext, "", Warn, fmt.Sprintf("%s: OLLAMA_CONTEXT_LENGTH is not set, so Ollama's default context (4096 tokens in recent versions, 2048 in older ones) cuts longer prompts and conversations without an error while vLLM and TGI serve or refuse them; set the env OLLAMA_CONTEXT_LENGTH to %s",
+			strings.Join(ollamaUnset, ", "), to))
+		return
+	}
+	if len(lengths) > 1 {
+		v.add(CheckSameContext, "", Warn, fmt.Sprintf("engines allow different context lengths (%s): a prompt one engine serves another may refuse or cut; start them with the same length", strings.Join(read, ", ")))
+		return
+	}
+	if len(read) == 0 {
+		return
+	}
+	detail := fmt.Sprintf("every engine whose spec says allows %d tokens of context", first)
+	if len(unread) > 0 {
+		detail += fmt.Sprintf(" (not set, so the model's own maximum: %s)", strings.Join(unread, ", "))
+	}
+	v.add(CheckSameContext, "", Pass, detail)
 }
 
 func where(ns string) string {

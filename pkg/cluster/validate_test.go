@@ -46,8 +46,9 @@ func layout() *Snapshot {
 			Labels: map[string]string{gpuProductLabel: "NVIDIA-H100-80GB-HBM3", gpuCountLabel: "8"}}})
 	}
 	add(bench.EngineVLLM, "gpu-a", "vllm/vllm-openai:v0.6.3", 8000, "--model", testModel, "--max-model-len", "8192")
-	add(bench.EngineTGI, "gpu-b", "ghcr.io/huggingface/text-generation-inference:2.4.0", 80, "--model-id="+testModel)
+	add(bench.EngineTGI, "gpu-b", "ghcr.io/huggingface/text-generation-inference:2.4.0", 80, "--model-id="+testModel, "--max-total-tokens=8192")
 	add(bench.EngineOllama, "gpu-c", "ollama/ollama:0.3.14", 11434)
+	engineContainer(s, "ollama-0").Env = []corev1.EnvVar{{Name: "OLLAMA_CONTEXT_LENGTH", Value: "8192"}}
 	return s
 }
 
@@ -77,6 +78,7 @@ var healthyRows = []string{
 	"same-gpu-product||pass",
 	"image|llm/ollama|pass", "image|llm/tgi|pass", "image|llm/vllm|pass",
 	"same-model||pass",
+	"same-context||pass",
 }
 
 func TestValidate(t *testing.T) {
@@ -100,7 +102,25 @@ func TestValidate(t *testing.T) {
 				"same-gpu-product|":      {"NVIDIA-H100-80GB-HBM3"},
 				"image|llm/vllm":         {"vllm/vllm-openai:v0.6.3", "--model " + testModel},
 				"same-model|":            {testModel, "not readable from the spec: ollama"},
+				"same-context|":          {"every engine whose spec says allows 8192 tokens"},
 			},
+		},
+		{
+			name: "Ollama at its default context",
+			change: func(s *Snapshot) {
+				engineContainer(s, "ollama-0").Env = nil
+			},
+			status: map[string]Status{"same-context|": Warn},
+			detail: map[string][]string{"same-context|": {"ollama: OLLAMA_CONTEXT_LENGTH is not set", "cuts longer prompts", "to 8192"}},
+		},
+		{
+			name: "different contexts",
+			change: func(s *Snapshot) {
+				engineContainer(s, "tgi-0").Args = []string{"--model-id=" + testModel}
+				engineContainer(s, "tgi-0").Env = []corev1.EnvVar{{Name: "MAX_TOTAL_TOKENS", Value: "4096"}}
+			},
+			status: map[string]Status{"same-context|": Warn},
+			detail: map[string][]string{"same-context|": {"vllm: 8192 (--max-model-len)", "tgi: 4096 (MAX_TOTAL_TOKENS)", "ollama: 8192 (OLLAMA_CONTEXT_LENGTH)"}},
 		},
 		{
 			name: "two engines on one node",
