@@ -50,6 +50,38 @@ Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),
 	)
+	groupCommands(root)
 	mustRegisterCompletions(root, kube)
 	return root
+}
+
+// commandGroups order `kubectl llmbench --help` by what a user came to do.
+var commandGroups = []struct {
+	id, title string
+	commands  []string
+}{
+	{"bench", "Benchmark and compare:", []string{"run", "report", "results", "compare", "cleanup"}},
+	{"cluster", "On a cluster:", []string{"discover", "validate"}},
+	{"live", "See the difference live:", []string{"race", "demo", "inspect", "conversation"}},
+	{"setup", "Set up:", []string{"init", "config", "sim", "version", "completion"}},
+}
+
+// groupCommands files every command under its group; a command left out
+// of commandGroups panics, so a new one cannot vanish from the help.
+func groupCommands(root *cobra.Command) {
+	group := map[string]string{}
+	for _, g := range commandGroups {
+		root.AddGroup(&cobra.Group{ID: g.id, Title: g.title})
+		for _, c := range g.commands {
+			group[c] = g.id
+		}
+	}
+	root.SetHelpCommandGroupID("setup")
+	for _, c := range root.Commands() {
+		id, ok := group[c.Name()]
+		if !ok {
+			panic("command " + c.Name() + " is in no help group (root.go commandGroups)")
+		}
+		c.GroupID = id
+	}
 }
