@@ -141,15 +141,7 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 }
 
 func writeDiscovered(w io.Writer, rows []DiscoveredEngine, format string) error {
-	switch format {
-	case "json":
-		return writeJSONTo(w, rows)
-	case "yaml":
-		b, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if ok, err := writeStructured(w, rows, format); ok {
 		return err
 	}
 	t := newTable(w)
@@ -182,4 +174,21 @@ func writeJSONTo(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeStructured writes v as JSON or YAML when format asks for one; ok
+// is false for any other format (a table: the caller's to draw).
+func writeStructured(w io.Writer, v any, format string) (ok bool, err error) {
+	switch format {
+	case "json":
+		return true, writeJSONTo(w, v)
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return true, err
+		}
+		_, err = w.Write(b)
+		return true, err
+	}
+	return false, nil
 }

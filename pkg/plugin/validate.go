@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 )
 
 // ValidateOptions is `kubectl llmbench validate`.
@@ -103,15 +102,7 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 // writeValidateReport prints a report as a table with a count line, or
 // as JSON or YAML.
 func writeValidateReport(w io.Writer, r cluster.Report, format string) error {
-	switch format {
-	case "json":
-		return writeJSONTo(w, r)
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if ok, err := writeStructured(w, r, format); ok {
 		return err
 	}
 	// Details say what to do and run long: wrap them rather than widen

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 )
 
 // version, commit and date are stamped at release time (hack/dist.sh):
@@ -127,15 +126,7 @@ func (o *VersionOptions) Run(_ context.Context) error {
 }
 
 func writeVersion(w io.Writer, info BuildInfo, format string) error {
-	switch format {
-	case "json":
-		return writeJSONTo(w, info)
-	case "yaml":
-		b, err := yaml.Marshal(info)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if ok, err := writeStructured(w, info, format); ok {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "kubectl-llmbench %s (commit %s, built %s, %s, %s)\n", info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
