@@ -55,7 +55,7 @@ func writeCapacity(w io.Writer, s bench.Summary) error {
 	for _, c := range s.Capacity {
 		fmt.Fprintf(w, "  %s\n", oneLine(capacityHeadline(c)))
 	}
-	return renderRows(w, capacityHeader, capacityRows(s, oneLine))
+	return RenderRows(w, capacityHeader, capacityRows(s, oneLine))
 }
 
 func capacityView(s bench.Summary) ([]string, gridView) {

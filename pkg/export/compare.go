@@ -47,7 +47,7 @@ func WriteDiffTable(w io.Writer, d bench.RunDiff) error {
 		// Names come from the journal: no control characters reach the
 		// terminal.
 		fmt.Fprintf(w, "\nScenario %s\n", oneLine(sc))
-		t := newTable(w)
+		t := NewTable(w)
 		t.Header("Engine", "Metric", "Base", "Current", "Change", "95% CI of change", "Verdict")
 		for _, r := range d.Rows {
 			if r.Scenario != sc {

@@ -86,7 +86,7 @@ func ImpactRows(impacts []bench.Impact, esc func(string) string) ([]string, [][]
 	header := []string{"Engine", "First word", "Whole answer", "Minutes waiting a day (each)", "Extra minutes a day vs fastest (all)", "Extra cost a year vs fastest"}
 	var rows [][]string
 	for _, im := range impacts {
-		rows = append(rows, []string{esc(im.Engine), msText(im.FirstWordMS), msText(im.AnswerMS), fmt.Sprintf("%.1f", im.MinutesPerDay),
+		rows = append(rows, []string{esc(im.Engine), MSText(im.FirstWordMS), MSText(im.AnswerMS), fmt.Sprintf("%.1f", im.MinutesPerDay),
 			fmt.Sprintf("%.1f", im.ExtraMinutesPerDay), USD(im.ExtraCostPerYearUSD)})
 	}
 	return header, rows
@@ -138,7 +138,8 @@ func PriceText(p bench.Price, assumed bool) string {
 	return s
 }
 
-func msText(ms float64) string {
+// MSText is a latency as people read it: milliseconds, seconds from 1 s.
+func MSText(ms float64) string {
 	if ms >= 1000 {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}

@@ -63,7 +63,7 @@ func oneLine(s string) string {
 }
 
 // mdExcerpt escapes at most n characters of untrusted text.
-func mdExcerpt(s string, n int) string { return mdEscape(truncate(oneLine(s), n)) }
+func mdExcerpt(s string, n int) string { return mdEscape(Truncate(oneLine(s), n)) }
 
 // codeFence returns a backtick fence longer than any run of backticks in
 // s, so the fenced text cannot close its block early.

@@ -50,7 +50,7 @@ func writeRanking(w io.Writer, s bench.Summary) error {
 		return nil
 	}
 	fmt.Fprintln(w, "\nOverall ranking (each component relative to the best engine, 1 = best; engines that missed an SLO rank last)")
-	return renderRows(w, header, rows)
+	return RenderRows(w, header, rows)
 }
 
 // rankingView is the reports' ranking grid.

@@ -35,7 +35,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			continue
 		}
 		fmt.Fprintf(w, "\nScenario %s\n", sc)
-		t := newTable(w)
+		t := NewTable(w)
 		withSLO := false
 		for _, g := range s.Groups {
 			withSLO = withSLO || (g.Scenario == sc && g.SLO != nil)
@@ -85,7 +85,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 	}
 	if len(s.Fastest) > 0 {
 		fmt.Fprintln(w, "\nFastest engine per metric")
-		t := newTable(w)
+		t := NewTable(w)
 		t.Header("Scenario", "Metric", "Winner", "Value", "Runner-up", "Margin", "Evidence")
 		for _, f := range s.Fastest {
 			val := fmt.Sprintf("%.1f ms", f.Value)
@@ -145,7 +145,7 @@ func groupNotes(g bench.Group, examples bool) []string {
 		for _, class := range classes {
 			if ex := g.ErrorExamples[class]; ex != "" && examples {
 				// Server text: no control characters reach the terminal.
-				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, truncate(oneLine(ex), 200)))
+				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, Truncate(oneLine(ex), 200)))
 			}
 		}
 		if g.ErrorRate > bench.MaxErrorRateToRank {
@@ -241,11 +241,9 @@ func dash(s string) string {
 	return s
 }
 
-// newTable keeps headers as written: metric names like e2e_ms must not be
-// re-cased or split.
-// renderRows prints a table of ready-made cells.
-func renderRows(w io.Writer, header []string, rows [][]string) error {
-	t := newTable(w)
+// RenderRows prints a table of ready-made cells.
+func RenderRows(w io.Writer, header []string, rows [][]string) error {
+	t := NewTable(w)
 	t.Header(header)
 	for _, r := range rows {
 		if err := t.Append(r); err != nil {
@@ -255,11 +253,14 @@ func renderRows(w io.Writer, header []string, rows [][]string) error {
 	return t.Render()
 }
 
-func newTable(w io.Writer) *tablewriter.Table {
+// NewTable keeps headers as written: metric names like e2e_ms must not be
+// re-cased or split.
+func NewTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 }
 
-func truncate(s string, n int) string {
+// Truncate cuts s to n runes, marking the cut.
+func Truncate(s string, n int) string {
 	if len([]rune(s)) <= n {
 		return s
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -95,7 +96,7 @@ func turnFigures(x bench.Exchange) string {
 	if !r.OK {
 		return fmt.Sprintf("failed (%s)", r.ErrorClass)
 	}
-	return fmt.Sprintf("%d messages, %d prompt tokens → first word %s, whole answer %s", x.Context, r.PromptTokens, fmtMS(*r.TTFTMS), fmtMS(*r.E2EMS))
+	return fmt.Sprintf("%d messages, %d prompt tokens → first word %s, whole answer %s", x.Context, r.PromptTokens, export.MSText(*r.TTFTMS), export.MSText(*r.E2EMS))
 }
 
 // writeGrowth shows each engine's time to first word turn by turn against
@@ -112,7 +113,7 @@ func writeGrowth(w io.Writer, talks []engineTalk) error {
 			cell := "-"
 			if n < len(e.exchanges) {
 				if r := e.exchanges[n].Record; r.OK {
-					cell = fmt.Sprintf("%d → %s", r.PromptTokens, fmtMS(*r.TTFTMS))
+					cell = fmt.Sprintf("%d → %s", r.PromptTokens, export.MSText(*r.TTFTMS))
 					if r.ColdStart {
 						cell += " (model load)"
 					}
@@ -130,7 +131,7 @@ func writeGrowth(w io.Writer, talks []engineTalk) error {
 	}
 	rows = append(rows, slopes)
 	fmt.Fprintln(w, "\nContext growth (time to first word as the conversation grows)")
-	return renderTable(w, header, rows)
+	return export.RenderRows(w, header, rows)
 }
 
 // slopeCell is the least-squares slope of TTFT over prompt tokens.

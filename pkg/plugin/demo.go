@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -64,7 +65,7 @@ func (o *DemoOptions) printList(w io.Writer) error {
 	for _, s := range o.stories {
 		rows = append(rows, []string{fmt.Sprint(s.ID), s.Title, s.Persona, fmt.Sprint(len(s.Turns)), ansi.Truncate(strings.Join(strings.Fields(s.Turns[0]), " "), 60, "…")})
 	}
-	if err := renderTable(w, []string{"#", "Scenario", "Persona", "Turns", "Opens with"}, rows); err != nil {
+	if err := export.RenderRows(w, []string{"#", "Scenario", "Persona", "Turns", "Opens with"}, rows); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w, "\nkubectl llmbench demo --simulate --scenario N   (or race, inspect, conversation --scenario N)")
@@ -150,7 +151,7 @@ func writeExchange(w io.Writer, speaker, engine string, x bench.Exchange) {
 		tps = fmt.Sprintf(" · %.0f tok/s", *r.OutputTokensPerS)
 	}
 	fmt.Fprintf(w, "%s › %s\n   [first word %s · whole answer %s · %d tokens in, %d out%s]\n", engineTitle(engine),
-		ansi.Wordwrap(strings.TrimSpace(safeText(x.Answer)), 100, " -"), fmtMS(*r.TTFTMS), fmtMS(*r.E2EMS), r.PromptTokens, r.OutputTokens, tps)
+		ansi.Wordwrap(strings.TrimSpace(safeText(x.Answer)), 100, " -"), export.MSText(*r.TTFTMS), export.MSText(*r.E2EMS), r.PromptTokens, r.OutputTokens, tps)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

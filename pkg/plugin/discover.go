@@ -9,8 +9,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -144,7 +143,7 @@ func writeDiscovered(w io.Writer, rows []DiscoveredEngine, format string) error 
 	if ok, err := writeStructured(w, rows, format); ok {
 		return err
 	}
-	t := newTable(w)
+	t := export.NewTable(w)
 	t.Header("Engine", "Namespace", "Service", "Found by", "Access", "URL", "Health", "Model", "Version", "Ready")
 	for _, r := range rows {
 		url := r.URL
@@ -152,22 +151,11 @@ func writeDiscovered(w io.Writer, rows []DiscoveredEngine, format string) error 
 			url = "(" + r.AccessDetail + ")"
 		}
 		if err := t.Append(string(r.Type), r.Namespace, r.Service, string(r.Evidence), dashIfEmpty(string(r.Access)), dashIfEmpty(url),
-			truncateText(r.Health, 60), dashIfEmpty(strings.Join(r.Models, ", ")), dashIfEmpty(r.EngineVersion), fmt.Sprintf("%d/%d", r.ReadyPods, r.TotalPods)); err != nil {
+			export.Truncate(r.Health, 60), dashIfEmpty(strings.Join(r.Models, ", ")), dashIfEmpty(r.EngineVersion), fmt.Sprintf("%d/%d", r.ReadyPods, r.TotalPods)); err != nil {
 			return err
 		}
 	}
 	return t.Render()
-}
-
-func newTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-}
-
-func truncateText(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 func writeJSONTo(w io.Writer, v any) error {

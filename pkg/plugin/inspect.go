@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -152,7 +153,7 @@ func (o *InspectOptions) writeInspected(r *lipgloss.Renderer, in inspected) {
 		return
 	}
 	fmt.Fprintf(w, "  TTFB %s · TTFT %s · E2E %s · %d output tokens (from %s) · %d prompt tokens · finish reason %q\n",
-		fmtMS(*rec.TTFBMS), fmtMS(*rec.TTFTMS), fmtMS(*rec.E2EMS), rec.OutputTokens, rec.OutputTokensSource, rec.PromptTokens, rec.FinishReason)
+		export.MSText(*rec.TTFBMS), export.MSText(*rec.TTFTMS), export.MSText(*rec.E2EMS), rec.OutputTokens, rec.OutputTokensSource, rec.PromptTokens, rec.FinishReason)
 }
 
 // writeDialects sets the engines' request and stream dialects side by
@@ -175,7 +176,7 @@ func writeDialects(w io.Writer, seen []inspected) error {
 		}
 	}
 	fmt.Fprintln(w, "\nDialects")
-	return renderTable(w, header, rows)
+	return export.RenderRows(w, header, rows)
 }
 
 // maxTokensField finds where the request body asks for the output length.

@@ -7,8 +7,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // engineTalk is one engine's conversation, for the summary tables.
@@ -55,17 +53,6 @@ func (e engineTalk) wait() (bench.Wait, bool) {
 	return bench.Wait{Engine: e.target.Name, FirstWordMS: bench.Describe(first).P50, AnswerMS: bench.Describe(whole).P50}, true
 }
 
-func renderTable(w io.Writer, header []string, rows [][]string) error {
-	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header(header)
-	for _, r := range rows {
-		if err := t.Append(r); err != nil {
-			return err
-		}
-	}
-	return t.Render()
-}
-
 // writeTalkTables prints the timings, the cost at measured throughput and
 // the human impact of the engines' conversations.
 func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
@@ -74,7 +61,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 		ok, in, out, busy := e.totals()
 		row := []string{engineTitle(e.target.Name), fmt.Sprintf("%d of %d", ok, len(e.exchanges)), "-", "-", fmt.Sprint(in), fmt.Sprint(out), "-"}
 		if wt, has := e.wait(); has {
-			row[2], row[3] = fmtMS(wt.FirstWordMS), fmtMS(wt.AnswerMS)
+			row[2], row[3] = export.MSText(wt.FirstWordMS), export.MSText(wt.AnswerMS)
 		}
 		if busy > 0 {
 			row[6] = fmt.Sprintf("%.1f", float64(out)/busy)
@@ -82,7 +69,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 		rows = append(rows, row)
 	}
 	fmt.Fprintln(w, "\nTimings (medians over the turns; one conversation at a time)")
-	if err := renderTable(w, []string{"Engine", "Answered", "First word", "Whole answer", "Tokens in", "Tokens out", "Tokens/s"}, rows); err != nil {
+	if err := export.RenderRows(w, []string{"Engine", "Answered", "First word", "Whole answer", "Tokens in", "Tokens out", "Tokens/s"}, rows); err != nil {
 		return err
 	}
 
@@ -98,7 +85,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 	}
 	fmt.Fprintln(w, "\nCost at measured throughput (one request at a time: the most it can cost; concurrency lowers it, see run)")
 	header, rows := export.CostRows(costs, engineTitle)
-	if err := renderTable(w, header, rows); err != nil {
+	if err := export.RenderRows(w, header, rows); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, ansi.Wordwrap(export.CostNote(costs), 120, " "))
@@ -114,16 +101,9 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 	}
 	fmt.Fprintln(w, "\nHuman impact")
 	header, rows = export.ImpactRows(cfg.HumanImpact.Of(waits), engineTitle)
-	if err := renderTable(w, header, rows); err != nil {
+	if err := export.RenderRows(w, header, rows); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w, ansi.Wordwrap(export.ImpactNote(cfg.HumanImpact, ""), 120, " "))
 	return err
-}
-
-func fmtMS(ms float64) string {
-	if ms >= 1000 {
-		return fmt.Sprintf("%.2f s", ms/1000)
-	}
-	return fmt.Sprintf("%.0f ms", ms)
 }

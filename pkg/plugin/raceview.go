@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // raceLane is one engine's stream in the live view.
@@ -131,14 +132,7 @@ func engineTitle(name string) string {
 	return name
 }
 
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	}
-}
+func fmtDur(d time.Duration) string { return export.MSText(float64(d) / float64(time.Millisecond)) }
 
 // laneStatus is the one-line figure under an engine's name.
 func (l *raceLane) status(now time.Duration) string {

@@ -63,7 +63,7 @@ func (o *ResultsOptions) Run() error {
 		fmt.Fprintf(o.ErrOut, "no runs in %s; start one with: kubectl llmbench run --simulate\n", o.outputDir)
 		return nil
 	}
-	t := newTable(o.Out)
+	t := export.NewTable(o.Out)
 	t.Header("Run", "Started", "Engines", "OK/Requests", "Status", "Winner")
 	for _, r := range runs {
 		started := "–"

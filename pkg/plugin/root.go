@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	// Kubeconfigs that log in with an OIDC auth-provider; exec plugins
 	// need nothing, client-go runs them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
