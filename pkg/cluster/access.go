@@ -63,6 +63,18 @@ func (s *Snapshot) Ways(e *Engine, apiServer string) []Way {
 	return out
 }
 
+// WaysVia are the ways in that method allows (auto or "": all), in
+// AutoOrder: what Reach tries, one by one.
+func (s *Snapshot) WaysVia(e *Engine, apiServer string, method Method) []Way {
+	var out []Way
+	for _, w := range s.Ways(e, apiServer) {
+		if method == MethodAuto || method == "" || w.Method == method {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // routeWays are the OpenShift Routes to the Service: https when the
 // Route terminates TLS.
 func (s *Snapshot) routeWays(e *Engine) []Way {

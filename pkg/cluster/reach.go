@@ -67,12 +67,8 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 	if o.HTTP == nil {
 		o.HTTP = bench.NewHTTPClient(bench.HTTPOptions{})
 	}
-	ways := s.Ways(e, c.REST.Host)
 	r := &Reached{Engine: e}
-	for _, w := range ways {
-		if o.Method != MethodAuto && o.Method != "" && w.Method != o.Method {
-			continue
-		}
+	for _, w := range s.WaysVia(e, c.REST.Host, o.Method) {
 		hc := o.HTTP
 		var fwd *Forward
 		switch w.Method {
@@ -113,7 +109,7 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 	}
 	if len(r.Tried) == 0 {
 		var have []string
-		for _, w := range ways {
+		for _, w := range s.Ways(e, c.REST.Host) {
 			have = append(have, string(w.Method))
 		}
 		return r, fmt.Errorf("%s (%s): no %s way in; it can be reached by: %s; pass --access auto", e.Key(), e.Type, o.Method, strings.Join(have, ", "))

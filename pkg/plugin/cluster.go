@@ -248,17 +248,15 @@ func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string
 func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method cluster.Method, d *discovered, warn io.Writer) ([]bench.Target, *discovered, error) {
 	var targets []bench.Target
 	for i, e := range picked {
-		for _, w := range snap.Ways(e, ks.client.REST.Host) {
-			if method != cluster.MethodAuto && method != "" && w.Method != method {
-				continue
-			}
+		// The first way Reach would try.
+		if ways := snap.WaysVia(e, ks.client.REST.Host, method); len(ways) > 0 {
+			w := ways[0]
 			access := string(w.Method) + ", the first way to try; not probed in a dry run"
 			if w.URL == "" {
 				access = string(w.Method) + " (" + w.Detail + "), the first way to try; not opened in a dry run"
 			}
 			targets = append(targets, bench.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: bench.DefaultAPI(e.Type), Access: access})
 			fmt.Fprintf(warn, "found %s: %s (not probed: dry run)\n", d.names[i], e.Key())
-			break
 		}
 	}
 	if len(targets) == 0 {
