@@ -46,11 +46,17 @@ fuzz:
 		done; \
 	done
 
-# A real Ollama (built once from the Go module proxy and cached under
-# $$LLMBENCH_CACHE or ~/.cache/kubectl-llmbench) and the simulator, checked
-# the same way through the real binary. The first build takes ~4 minutes.
+# A real Ollama of each release in OLLAMA_VERSIONS (built once from the Go
+# module proxy and cached under $$LLMBENCH_CACHE or ~/.cache/kubectl-llmbench)
+# and the simulator imitating that release, checked the same way through the
+# real binary. A cold build takes ~4 minutes (v0.11.4) and ~6–11 (v0.24.0).
+OLLAMA_VERSIONS ?= 0.11.4 0.24.0
+
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 40m ./test/ollama/...
+	@for v in $(OLLAMA_VERSIONS); do \
+		echo "e2e: Ollama v$$v"; \
+		LLMBENCH_OLLAMA_VERSION=$$v $(GO) test -tags e2e -count=1 -timeout 40m ./test/ollama/... || exit 1; \
+	done
 
 # DuckDB, an independent Parquet reader, checks the Parquet and CSV exports
 # of a simulated run against summary.json.

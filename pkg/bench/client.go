@@ -51,11 +51,24 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	var firstByte time.Time
-	var wrote atomic.Bool
+	var (
+		firstByte time.Time
+		wrote     atomic.Bool
+		// conn is the stamping connection the request went out on, when
+		// it came from NewHTTPClient; set before the request is written,
+		// read by net/http's reader goroutine and by this one.
+		conn  atomic.Pointer[arrivalConn]
+		start time.Time
+	)
 	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
-		GotFirstResponseByte: func() { firstByte = time.Now() },
-		WroteRequest:         func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+		GotConn: func(i httptrace.GotConnInfo) { conn.Store(arrivalsOf(i.Conn)) },
+		GotFirstResponseByte: func() {
+			firstByte = time.Now()
+			if a := conn.Load(); a != nil {
+				firstByte = arrivedAt(a, start, time.Time{})
+			}
+		},
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
 	})
 	req, err := NewHTTPRequest(rctx, c.Target, body)
 	if err != nil {
@@ -63,7 +76,7 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 		return
 	}
 
-	start := time.Now()
+	start = time.Now()
 	rec.IntendedStartUnixNS = c.Clock.UnixNS(intended)
 	rec.StartUnixNS = c.Clock.UnixNS(start)
 	rec.ScheduleLagMS = ms(start.Sub(intended))
@@ -108,7 +121,11 @@ func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Rec
 		rec.Error = fmt.Sprintf("expected a token stream from %s but got an HTML page (HTTP %d); check the URL, and whether a proxy or login page sits in front of the engine", c.Target.URL(), resp.StatusCode)
 		return
 	}
-	end = c.readStream(ctx, rctx, resp.Body, start, rec)
+	var src arrivals
+	if a := conn.Load(); a != nil {
+		src = a
+	}
+	end = c.readStream(ctx, rctx, resp.Body, src, start, rec)
 	if rctx.Err() == nil {
 		drain(resp.Body, cancel)
 	}

@@ -31,9 +31,14 @@ type frameReader struct {
 	// read (which was quadratic in the line length).
 	scanned int
 	at      time.Time
-	n       int64 // bytes read so far
-	eof     bool
-	err     error
+	// src, when set, knows when the socket read that delivered the bytes
+	// returned (arrivalConn); floor is the request's send, before which no
+	// byte of this stream can have arrived.
+	src   arrivals
+	floor time.Time
+	n     int64 // bytes read so far
+	eof   bool
+	err   error
 	// partial is set once a line without its terminator was returned at a
 	// clean EOF: the payload that includes it may be the cut-off remainder
 	// of an event rather than a whole one, and a parse error on it means
@@ -51,9 +56,10 @@ func newFrameReader(r io.Reader, sse bool) *frameReader {
 	return &frameReader{r: r, sse: sse, buf: make([]byte, frameBufSize)}
 }
 
-// reset readies f for another body, keeping its memory unless one huge
-// line grew it: that is not worth keeping for every later stream.
-func (f *frameReader) reset(r io.Reader) {
+// reset readies f for another body, sent at floor and arriving over src
+// (nil when unknown), keeping its memory unless one huge line grew it: that
+// is not worth keeping for every later stream.
+func (f *frameReader) reset(r io.Reader, src arrivals, floor time.Time) {
 	buf, data := f.buf, f.data[:0]
 	if cap(buf) > 8*frameBufSize {
 		buf = make([]byte, frameBufSize)
@@ -61,7 +67,7 @@ func (f *frameReader) reset(r io.Reader) {
 	if cap(data) > 8*frameBufSize {
 		data = nil
 	}
-	*f = frameReader{r: r, sse: f.sse, buf: buf[:cap(buf)], data: data}
+	*f = frameReader{r: r, sse: f.sse, buf: buf[:cap(buf)], data: data, src: src, floor: floor}
 }
 
 // next returns the next payload, the monotonic time it arrived, and io.EOF
@@ -159,7 +165,7 @@ func (f *frameReader) line() ([]byte, bool, error) {
 	}
 	n, err := f.r.Read(f.buf[f.end:])
 	if n > 0 {
-		f.at = time.Now()
+		f.at = arrivedAt(f.src, f.floor, f.at)
 		f.end += n
 		f.n += int64(n)
 	}

@@ -203,7 +203,7 @@ func FuzzClientStream(f *testing.F) {
 		ctx := context.Background()
 		start := time.Now()
 		rec.HTTPStatus = 200
-		c.readStream(ctx, ctx, bytes.NewReader(body), start, &rec)
+		c.readStream(ctx, ctx, bytes.NewReader(body), nil, start, &rec)
 		checkRecord(t, &rec)
 	})
 }

@@ -151,7 +151,7 @@ func BenchmarkClientReadStream(b *testing.B) {
 	for range b.N {
 		var rec Record
 		r.Reset(body)
-		c.readStream(ctx, ctx, r, time.Now(), &rec)
+		c.readStream(ctx, ctx, r, nil, time.Now(), &rec)
 		if !rec.OK || rec.Chunks != 64 {
 			b.Fatalf("%s %s", rec.ErrorClass, rec.Error)
 		}

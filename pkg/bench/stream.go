@@ -9,10 +9,11 @@ import (
 )
 
 // readStream consumes the body event by event and returns when the stream
-// ended for timing purposes.
-func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, start time.Time, rec *Record) time.Time {
-	st, pool := getStreamState(c.Target.API, body)
-	defer func() { st.fr.r = nil; pool.Put(st) }() // the body is not the pool's to keep
+// ended for timing purposes. src, when not nil, tells when the socket reads
+// that delivered the body returned (arrivalConn).
+func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, src arrivals, start time.Time, rec *Record) time.Time {
+	st, pool := getStreamState(c.Target.API, body, src, start)
+	defer func() { st.fr.r, st.fr.src = nil, nil; pool.Put(st) }() // neither is the pool's to keep
 	parser, fr, ev := st.parser, &st.fr, &st.ev
 	defer func() { rec.ResponseBytes = fr.n }()
 	var (
@@ -162,13 +163,13 @@ var streamPools = func() map[API]*sync.Pool {
 
 // getStreamState returns a ready state for reading body and the pool it goes
 // back to. Nothing from it may outlive the stream: Record fields copy.
-func getStreamState(a API, body io.Reader) (*streamState, *sync.Pool) {
+func getStreamState(a API, body io.Reader, src arrivals, start time.Time) (*streamState, *sync.Pool) {
 	pool, ok := streamPools[a]
 	if !ok {
 		pool = streamPools[APIChat] // NewParser's default: OpenAI-compatible
 	}
 	st := pool.Get().(*streamState)
-	st.fr.reset(body)
+	st.fr.reset(body, src, start)
 	return st, pool
 }
 

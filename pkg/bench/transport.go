@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -18,9 +19,18 @@ type HTTPOptions struct {
 // NewHTTPClient returns a client tuned for many concurrent streams. It has
 // no overall timeout: each request carries its own deadline in its context.
 func NewHTTPClient(o HTTPOptions) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: http.ProxyFromEnvironment,
+		// Every connection stamps its reads, so that a stream's bytes are
+		// timed when they came off the socket (arrival.go).
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &arrivalConn{Conn: c}, nil
+		},
 		MaxIdleConns:        4096,
 		MaxIdleConnsPerHost: 4096,
 		MaxConnsPerHost:     o.MaxConns,

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,9 +26,22 @@ import (
 	"github.com/llmbench/kubectl-llmbench/test/ollama/gguf"
 )
 
-// Version is the Ollama release the tests build. v0.11.4 is the newest
-// that builds from the module zip alone (real-ollama.md, "Versions tried").
-const Version = "0.11.4"
+// Versions are the Ollama releases the suite is run against, one `go test`
+// each (make e2e): v0.11.4, the newest that builds from the module zip
+// alone, and v0.24.0, the newest the module proxy serves, which needs two
+// Debian packages and our miniaudio stub (real-ollama.md, "Versions tried").
+// They differ on the wire (error texts, key order, context length), and a
+// client that only met one would not know.
+var Versions = []string{"0.11.4", "0.24.0"}
+
+// Version is the release this test process builds and starts:
+// $LLMBENCH_OLLAMA_VERSION, else the first of Versions.
+var Version = func() string {
+	if v := strings.TrimPrefix(os.Getenv("LLMBENCH_OLLAMA_VERSION"), "v"); v != "" {
+		return v
+	}
+	return Versions[0]
+}()
 
 // Models served by every Start, with the EOS bias each is generated with
 // (gguf.TinyOptions): "tiny" never stops by itself, "tiny-stop" does.
@@ -87,6 +101,10 @@ func ensureOllama() (string, error) {
 	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	env, err := buildEnv(Version)
+	if err != nil {
+		return "", err
+	}
 	cmd := exec.CommandContext(ctx, "go", "install", "-trimpath",
 		"-ldflags", "-s -w -X github.com/ollama/ollama/version.Version="+Version,
 		"github.com/ollama/ollama@v"+Version)
@@ -94,7 +112,7 @@ func ensureOllama() (string, error) {
 	// settings play no part.
 	cmd.Dir = tmp
 	// ollama's CPU backend and llama.cpp are compiled in through cgo.
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=1")
+	cmd.Env = append(append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=1"), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building ollama v%s (go install github.com/ollama/ollama@v%s): %v\n%s", Version, Version, err, tail(out, 4000))
@@ -107,6 +125,49 @@ func ensureOllama() (string, error) {
 		return "", err
 	}
 	return bin, nil
+}
+
+// buildEnv is what building version needs beyond the module zip. From
+// v0.11.5 on, llama.cpp includes its single-header dependencies from a
+// vendor/ folder that Go module zips drop: nlohmann/json and stb come from
+// Debian (nlohmann-json3-dev, libstb-dev), miniaudio from our stub in
+// stub/, which makes audio input fail and nothing else.
+func buildEnv(version string) ([]string, error) {
+	if !newerThan(version, "0.11.4") {
+		return nil, nil
+	}
+	for hdr, pkg := range map[string]string{"/usr/include/nlohmann/json.hpp": "nlohmann-json3-dev", "/usr/include/stb/stb_image.h": "libstb-dev"} {
+		if _, err := os.Stat(hdr); err != nil {
+			return nil, fmt.Errorf("building ollama v%s needs %s: apt-get install %s", version, hdr, pkg)
+		}
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return nil, errors.New("cannot find the miniaudio stub next to harness.go")
+	}
+	stub := filepath.Join(filepath.Dir(file), "stub")
+	if _, err := os.Stat(filepath.Join(stub, "miniaudio", "miniaudio.h")); err != nil {
+		return nil, fmt.Errorf("the miniaudio stub is missing: %w", err)
+	}
+	return []string{"CGO_CPPFLAGS=-I" + stub}, nil
+}
+
+// newerThan compares dotted release numbers.
+func newerThan(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(pa), len(pb)) {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return false
 }
 
 // Server is one running `ollama serve` with the tiny models created.
