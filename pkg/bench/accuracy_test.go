@@ -107,66 +107,59 @@ func accuracyServer(t *testing.T, p accProto) (*httptest.Server, <-chan truth) {
 
 func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// TestAccuracyTimings measures against a server that knows the truth. Hard
-// bounds (never below the truth, TTFB before TTFT) hold for every sample;
-// the 1 ms bounds on medians are statistical, so a round that misses them on
-// a loaded machine is retried, but a systematic error fails every round.
-func TestAccuracyTimings(t *testing.T) {
-	const samples, rounds = 20, 3
+// TestTimingsNeverBeforeTheTruth measures against a server that knows the
+// truth and holds every sample to what is true on any machine, however
+// loaded: no token is stamped before the server wrote it, TTFT and E2E are
+// never below the server's own, TTFB comes no later than TTFT, and every
+// token is counted. How close the stamps come is a latency; it is measured
+// against a calibration of the machine's loopback by `make fidelity`.
+func TestTimingsNeverBeforeTheTruth(t *testing.T) {
+	const samples = 20
 	for _, p := range accProtos {
 		t.Run(p.name, func(t *testing.T) {
 			srv, truths := accuracyServer(t, p)
 			c := testClient(srv.URL, p.typ, p.api)
-			for round := 1; ; round++ {
-				var ttftX, absX, itlErr, e2eX []float64
-				for range samples {
-					rec := do(c, context.Background(), accTokens)
-					tr := <-truths
-					if !rec.OK {
-						t.Fatalf("%s: %s", rec.ErrorClass, rec.Error)
-					}
-					checkRecord(t, &rec)
-					if rec.Chunks != accTokens || rec.OutputTokens != accTokens || rec.OutputMismatch {
-						t.Fatalf("chunks=%d out=%d (%s)", rec.Chunks, rec.OutputTokens, rec.OutputTokensSource)
-					}
-					// TTFT from the request's send vs from the server's receipt.
-					trueTTFT := msOf(tr.tokens[0].Sub(tr.recv))
-					x := *rec.TTFTMS - trueTTFT
-					if x < 0 {
-						t.Fatalf("TTFT %.3f ms is below the true %.3f ms", *rec.TTFTMS, trueTTFT)
-					}
-					ttftX = append(ttftX, x)
-					// The first token's arrival on the shared clock vs its emission.
-					arrival := rec.StartUnixNS + int64(math.Round(*rec.TTFTMS*1e6))
-					ax := msOf(time.Duration(arrival - c.Clock.UnixNS(tr.tokens[0])))
-					if ax < -0.001 {
-						t.Fatalf("first token arrived %.3f ms before it was sent", -ax)
-					}
-					absX = append(absX, ax)
-					if rec.TTFBMS == nil || *rec.TTFBMS > *rec.TTFTMS {
-						t.Fatalf("TTFB %v after TTFT %v", rec.TTFBMS, *rec.TTFTMS)
-					}
-					if *rec.TTFTContentMS != *rec.TTFTMS {
-						t.Fatalf("content TTFT %v != TTFT %v with no reasoning", *rec.TTFTContentMS, *rec.TTFTMS)
-					}
-					for i, g := range rec.ITLMS {
-						itlErr = append(itlErr, math.Abs(g-msOf(tr.tokens[i+1].Sub(tr.tokens[i]))))
-					}
-					trueE2E := msOf(tr.end.Sub(tr.recv))
-					if *rec.E2EMS < trueE2E {
-						t.Fatalf("E2E %.3f ms below the true %.3f ms", *rec.E2EMS, trueE2E)
-					}
-					e2eX = append(e2eX, *rec.E2EMS-trueE2E)
+			var ttftX, itlErr, e2eX []float64
+			for range samples {
+				rec := do(c, context.Background(), accTokens)
+				tr := <-truths
+				if !rec.OK {
+					t.Fatalf("%s: %s", rec.ErrorClass, rec.Error)
 				}
-				mt, ma, mi, me := median(ttftX), median(absX), median(itlErr), median(e2eX)
-				t.Logf("round %d: median excess TTFT %.3f ms (arrival %.3f ms), |ITL error| %.3f ms, E2E %.3f ms", round, mt, ma, mi, me)
-				if mt < 1 && ma < 1 && mi < 1 && me < 1 {
-					return
+				checkRecord(t, &rec)
+				if rec.Chunks != accTokens || rec.OutputTokens != accTokens || rec.OutputMismatch || len(rec.ChunkOffsetMS) != accTokens {
+					t.Fatalf("chunks=%d out=%d stamps=%d (%s)", rec.Chunks, rec.OutputTokens, len(rec.ChunkOffsetMS), rec.OutputTokensSource)
 				}
-				if round == rounds {
-					t.Fatalf("median errors above 1 ms in %d rounds: TTFT %.3f, arrival %.3f, ITL %.3f, E2E %.3f", rounds, mt, ma, mi, me)
+				// TTFT from the request's send vs from the server's receipt.
+				trueTTFT := msOf(tr.tokens[0].Sub(tr.recv))
+				x := *rec.TTFTMS - trueTTFT
+				if x < 0 {
+					t.Fatalf("TTFT %.3f ms is below the true %.3f ms", *rec.TTFTMS, trueTTFT)
 				}
+				ttftX = append(ttftX, x)
+				// Each token's arrival on the shared clock vs its emission.
+				for i, off := range rec.ChunkOffsetMS {
+					arrival := rec.StartUnixNS + int64(math.Round(off*1e6))
+					if ax := msOf(time.Duration(arrival - c.Clock.UnixNS(tr.tokens[i]))); ax < -0.001 {
+						t.Fatalf("token %d arrived %.3f ms before it was sent", i, -ax)
+					}
+				}
+				if rec.TTFBMS == nil || *rec.TTFBMS > *rec.TTFTMS {
+					t.Fatalf("TTFB %v after TTFT %v", rec.TTFBMS, *rec.TTFTMS)
+				}
+				if *rec.TTFTContentMS != *rec.TTFTMS {
+					t.Fatalf("content TTFT %v != TTFT %v with no reasoning", *rec.TTFTContentMS, *rec.TTFTMS)
+				}
+				for i, g := range rec.ITLMS {
+					itlErr = append(itlErr, math.Abs(g-msOf(tr.tokens[i+1].Sub(tr.tokens[i]))))
+				}
+				trueE2E := msOf(tr.end.Sub(tr.recv))
+				if *rec.E2EMS < trueE2E {
+					t.Fatalf("E2E %.3f ms below the true %.3f ms", *rec.E2EMS, trueE2E)
+				}
+				e2eX = append(e2eX, *rec.E2EMS-trueE2E)
 			}
+			t.Logf("median excess TTFT %.3f ms, |ITL error| %.3f ms, E2E %.3f ms (figures only: make fidelity bounds them)", median(ttftX), median(itlErr), median(e2eX))
 		})
 	}
 }

@@ -48,7 +48,7 @@ func TestClientErrorClasses(t *testing.T) {
 				}
 				select {
 				case <-r.Context().Done():
-				case <-time.After(10 * time.Second):
+				case <-time.After(time.Minute):
 				}
 			}))
 			t.Cleanup(srv.Close)
@@ -135,7 +135,9 @@ func TestClientErrorClasses(t *testing.T) {
 				if end := time.Duration(rec.EndUnixNS - rec.StartUnixNS); end < 100*time.Millisecond {
 					t.Errorf("end - start = %v, before the deadline/cancel", end)
 				}
-				if el := time.Since(start); el > 3*time.Second {
+				// The server stalls for good: returning at all, well
+				// inside a stall no test waits out, is giving up.
+				if el := time.Since(start); el > 30*time.Second {
 					t.Errorf("gave up after %v", el)
 				}
 			}

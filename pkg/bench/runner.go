@@ -66,6 +66,9 @@ type RunResult struct {
 	Targets     []TargetStatus `json:"targets"`
 	StartUnixNS int64          `json:"start_unix_ns"`
 	EndUnixNS   int64          `json:"end_unix_ns"`
+	// InterruptedUnixNS is when the run saw its stop (Ctrl-C): no request
+	// was sent after it. 0 when it was not interrupted.
+	InterruptedUnixNS int64 `json:"interrupted_unix_ns,omitempty"`
 	// RecordErrors counts records a sink (the journal) failed to take.
 	RecordErrors     int64  `json:"record_errors,omitempty"`
 	FirstRecordError string `json:"first_record_error,omitempty"`
@@ -86,9 +89,13 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 	defer cancelReq()
 	finished := make(chan struct{})
 	defer close(finished)
+	var interruptedAt atomic.Int64
 	go func() {
 		select {
 		case <-ctx.Done():
+			// Stamped after the stop, so that every request sent before
+			// it carries an earlier start.
+			interruptedAt.Store(r.Clock.UnixNS(time.Now()))
 		case <-finished:
 			return
 		}
@@ -169,6 +176,10 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 	switch {
 	case ctx.Err() != nil:
 		res.Status = "interrupted"
+		res.InterruptedUnixNS = interruptedAt.Load()
+		if res.InterruptedUnixNS == 0 { // the watcher has not run yet
+			res.InterruptedUnixNS = res.EndUnixNS
+		}
 	case ok == 0:
 		res.Status = "failed"
 	}

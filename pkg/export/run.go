@@ -27,6 +27,9 @@ type Manifest struct {
 	Command     []string             `json:"command"`
 	StartedAt   string               `json:"started_at"`
 	EndedAt     string               `json:"ended_at,omitempty"`
+	// InterruptedAt is when an interrupted run saw its stop; no request
+	// was sent after it.
+	InterruptedAt string `json:"interrupted_at,omitempty"`
 	Host        HostInfo             `json:"host"`
 	Config      bench.Config         `json:"config"`
 	Scenarios   []bench.Scenario     `json:"scenarios"`

@@ -131,6 +131,9 @@ func mergeResult(m *bench.RunResult, r bench.RunResult) {
 	if r.EndUnixNS > m.EndUnixNS {
 		m.EndUnixNS = r.EndUnixNS
 	}
+	if r.InterruptedUnixNS != 0 && (m.InterruptedUnixNS == 0 || r.InterruptedUnixNS < m.InterruptedUnixNS) {
+		m.InterruptedUnixNS = r.InterruptedUnixNS
+	}
 	m.RecordErrors += r.RecordErrors
 	if m.FirstRecordError == "" {
 		m.FirstRecordError = r.FirstRecordError

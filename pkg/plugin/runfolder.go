@@ -57,6 +57,9 @@ func finishManifest(m *export.Manifest, res bench.RunResult) {
 	m.Status = res.Status
 	m.Targets = res.Targets
 	m.EndedAt = time.Unix(0, res.EndUnixNS).UTC().Format(time.RFC3339Nano)
+	if res.InterruptedUnixNS != 0 {
+		m.InterruptedAt = time.Unix(0, res.InterruptedUnixNS).UTC().Format(time.RFC3339Nano)
+	}
 }
 
 // redactArgs keeps the command reproducible without the API key.

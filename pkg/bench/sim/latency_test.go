@@ -147,9 +147,12 @@ func TestTTFTGrowsWithPromptLength(t *testing.T) {
 		}
 		return times[0].Sub(ts.sent)
 	}
+	// A simulator sleeps at least what it models, however busy the machine,
+	// so only lower bounds are asserted: the 2000-token prompt's TTFT holds
+	// its 100 ms of prefill above the 2 ms base.
 	short, long := ttft(8), ttft(8000)
-	if long-short < 60*time.Millisecond {
-		t.Errorf("TTFT with a 2000-token prompt %v is not clearly above a 2-token prompt's %v (modelled gap 100ms)", long, short)
+	if long < 100*time.Millisecond {
+		t.Errorf("TTFT with a 2000-token prompt %v (a 2-token prompt: %v) lacks its modelled 100ms of prefill", long, short)
 	}
 }
 
@@ -173,9 +176,11 @@ func TestDecodeSlowsWithConcurrency(t *testing.T) {
 		}
 		sum += meanGap(times)
 	}
+	// Held to the model's 2 ms gap of a lone request, not to the measured
+	// one, which a busy machine inflates; gaps only ever grow under load.
 	concurrent := sum / time.Duration(len(streams))
-	if concurrent < single*5/2 {
-		t.Errorf("mean token gap with 8 concurrent requests %v is not clearly above one request's %v (modelled 9ms vs 2ms)", concurrent, single)
+	if concurrent < 5*time.Millisecond {
+		t.Errorf("mean token gap with 8 concurrent requests %v is not clearly above a lone request's modelled 2ms (measured %v; modelled 9ms with 8)", concurrent, single)
 	}
 }
 
@@ -188,13 +193,13 @@ func TestRequestsBeyondMaxBatchQueue(t *testing.T) {
 	a := startStream(t, url, completionsBody(8, 20)) // about 60ms
 	a.waitFirst(t)
 	b := startStream(t, url, completionsBody(8, 2))
-	aTimes, bTimes := a.wait(t), b.wait(t)
-	aEnd, bFirst := aTimes[len(aTimes)-1], bTimes[0]
-	if bFirst.Before(aEnd.Add(-10 * time.Millisecond)) {
-		t.Errorf("second request's first token came %v before the first request ended; it should have queued", aEnd.Sub(bFirst))
-	}
-	if ttft := bFirst.Sub(b.sent); ttft < 30*time.Millisecond {
-		t.Errorf("queued request's TTFT %v, want at least the ~55ms the first request still had to run", ttft)
+	// With one slot, b's first token cannot be written before a's last,
+	// which the simulator writes no sooner than 19 gaps of 3 ms after a was
+	// sent; had b reached the simulator later than that, its first token is
+	// later still. Neither bound depends on how busy the machine is.
+	_, bTimes := a.wait(t), b.wait(t)
+	if got, floor := bTimes[0].Sub(a.sent), 19*3*time.Millisecond; got < floor {
+		t.Errorf("second request's first token came %v after the first was sent, before the %v the first still had to run: it should have queued", got, floor)
 	}
 }
 
@@ -218,11 +223,10 @@ func TestClientDisconnectFreesSlot(t *testing.T) {
 
 	next := startStream(t, url, completionsBody(8, 5))
 	times := next.wait(t)
+	// With the slot leaked, this request would never be admitted and wait
+	// would time out.
 	if len(times) != 5 {
 		t.Fatalf("%d tokens, want 5", len(times))
-	}
-	if ttft := times[0].Sub(next.sent); ttft > time.Second {
-		t.Errorf("TTFT after the disconnect %v: the slot was not freed", ttft)
 	}
 }
 
@@ -242,9 +246,9 @@ func TestOllamaColdLoad(t *testing.T) {
 	if first := ttft(); first < cold {
 		t.Errorf("first request's TTFT %v is below the %v model load", first, cold)
 	}
-	if second := ttft(); second > cold/2 {
-		t.Errorf("second request's TTFT %v still pays the model load", second)
-	}
+	// The second pays no load: the simulator reports none, rather than a
+	// measured TTFT being held to a bound a busy machine could break.
+	_ = ttft()
 
 	// load_duration reports the load only once.
 	objs := decodeObjects(t, post(t, url, body).body, true)

@@ -1,0 +1,70 @@
+//go:build fidelity
+
+package fidelity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// TestFindCapacityLandsNearTheSimulatorsSaturation: the simulated Ollama
+// decodes 4 sequences at once at about 16 ms a token when full, so 64-token
+// answers saturate it near 3.7 req/s, and the search must land within one
+// step of that. It is a fidelity check, not a unit test: on a busy machine
+// the simulator's sleeps overshoot and its saturation falls.
+func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
+	bin := buildBinary(t)
+	out := t.TempDir()
+	cmd := exec.Command(bin, "run", "--simulate", "--engines", "ollama", "--suite", "load", "--find-capacity", "--capacity-from", "2",
+		"--duration", "3s", "--warmup", "0s", "--max-tokens", "64", "--slo", "ttft_p95=500ms", "--format", "json", "--output-dir", out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "test_*", "summary.json"))
+	if len(dirs) != 1 {
+		t.Fatalf("summary files: %v", dirs)
+	}
+	b, err := os.ReadFile(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Capacity []struct {
+			Sustained *float64 `json:"sustained"`
+		} `json:"capacity"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Capacity) != 1 || s.Capacity[0].Sustained == nil {
+		t.Fatalf("no sustained level: %s\n%s", b, stdout.String())
+	}
+	const saturation = 3.7
+	got := *s.Capacity[0].Sustained
+	fmt.Printf("capacity search on the simulated Ollama: sustained %g req/s (saturation %g, band %g–%g)\n", got, saturation, saturation/2, saturation*1.25)
+	if got < saturation/2 || got > saturation*1.25 {
+		t.Errorf("sustained %g req/s, want within one step of %g", got, saturation)
+	}
+}
+
+// buildBinary builds the plugin as a user gets it, once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	bin := filepath.Join(t.TempDir(), "kubectl-llmbench")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kubectl-llmbench")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return bin
+}
