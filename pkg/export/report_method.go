@@ -144,12 +144,14 @@ func unusual(run *Run) []string {
 func commandLine(args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
-		quoted[i] = shellQuote(a)
+		quoted[i] = ShellQuote(a)
 	}
 	return strings.Join(quoted, " ")
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it, so that a path
+// with a space or a quote still pastes as one argument.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
 	}) < 0 {

@@ -20,21 +20,21 @@ const (
 // Manifest describes a run: what was asked, of whom, from where, and how it
 // ended. It is written at the start (status running) and again at the end.
 type Manifest struct {
-	Tool        string               `json:"tool"`
-	ToolVersion string               `json:"tool_version"`
-	RunID       string               `json:"run_id"`
-	Status      string               `json:"status"`
-	Command     []string             `json:"command"`
-	StartedAt   string               `json:"started_at"`
-	EndedAt     string               `json:"ended_at,omitempty"`
+	Tool        string   `json:"tool"`
+	ToolVersion string   `json:"tool_version"`
+	RunID       string   `json:"run_id"`
+	Status      string   `json:"status"`
+	Command     []string `json:"command"`
+	StartedAt   string   `json:"started_at"`
+	EndedAt     string   `json:"ended_at,omitempty"`
 	// InterruptedAt is when an interrupted run saw its stop; no request
 	// was sent after it.
-	InterruptedAt string `json:"interrupted_at,omitempty"`
-	Host        HostInfo             `json:"host"`
-	Config      bench.Config         `json:"config"`
-	Scenarios   []bench.Scenario     `json:"scenarios"`
-	Targets     []bench.TargetStatus `json:"targets"`
-	Parallel    bool                 `json:"parallel"`
+	InterruptedAt string               `json:"interrupted_at,omitempty"`
+	Host          HostInfo             `json:"host"`
+	Config        bench.Config         `json:"config"`
+	Scenarios     []bench.Scenario     `json:"scenarios"`
+	Targets       []bench.TargetStatus `json:"targets"`
+	Parallel      bool                 `json:"parallel"`
 	// Cluster is where discovered engines ran and how they were reached;
 	// absent for explicit URLs and the simulator.
 	Cluster *cluster.Info `json:"cluster,omitempty"`

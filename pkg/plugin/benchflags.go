@@ -40,7 +40,7 @@ const maxRate = 100000
 func (f *benchFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.preset, "preset", "", "embedded preset: "+strings.Join(bench.Presets(), ", ")+" (default quick when no -f is given)")
-	fs.StringVarP(&f.file, "config", "f", "", "YAML configuration file (see `kubectl llmbench init`)")
+	fs.StringVarP(&f.file, "config", "f", "", "YAML configuration `file` (kubectl llmbench init writes an example)")
 	fs.StringVar(&f.name, "name", "", "run name used in the results folder (default: benchmark.name)")
 	fs.StringVar(&f.suite, "suite", "all", "which suite to run: ttft, load or all")
 	fs.IntVar(&f.iterations, "iterations", 0, "measured requests of the sequential TTFT suite")

@@ -44,7 +44,7 @@ significant regression is worse than the threshold, for CI pipelines (1
 means the comparison itself failed: a missing run, a bad flag).`,
 		Example: `  kubectl llmbench compare test_nightly_20261126_020000 test_nightly_20261127_020000
   kubectl llmbench compare results/test_a_20261127_170301 results/test_b_20261127_180301 --format md
-  kubectl llmbench compare BASE CURRENT --fail-on-regression 10% --metric ttft_ms,e2e_ms`,
+  kubectl llmbench compare test_nightly_20261126_020000 test_nightly_20261127_020000 --fail-on-regression 10% --metric ttft_ms,e2e_ms`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {

@@ -35,7 +35,7 @@ contained every expected piece of it.
 
 The simulators do not understand language, so they never recall; against real
 engines this is a simple memory check, not a quality benchmark.`,
-		Example: `  kubectl llmbench conversation --simulate --scenario 1
+		Example: `  kubectl llmbench conversation --simulate --scenario 1 --turns 4
   kubectl llmbench conversation -n llm-serving --scenario 4 --turns 8 -v`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -1,10 +1,12 @@
 package plugin
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"os"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -22,10 +24,11 @@ type InitOptions struct {
 func NewCmdInit(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &InitOptions{IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:     "init",
-		Short:   "Write a commented example configuration",
-		Example: "  kubectl llmbench init -o llmbench.yaml && kubectl llmbench run -f llmbench.yaml --dry-run",
-		Args:    cobra.NoArgs,
+		Use:   "init",
+		Short: "Write a commented example configuration",
+		Example: `  kubectl llmbench init -o llmbench.yaml && kubectl llmbench run -f llmbench.yaml --dry-run
+  kubectl llmbench init > llmbench.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.Run()
 		},
@@ -40,6 +43,9 @@ func (o *InitOptions) Run() error {
 		_, err := o.Out.Write(exampleConfig)
 		return err
 	}
+	// The file's own comments say how to check it: with its real name,
+	// they can be pasted as they stand.
+	config := bytes.ReplaceAll(exampleConfig, []byte("-f llmbench.yaml"), []byte("-f "+export.ShellQuote(o.output)))
 	flags := os.O_CREATE | os.O_WRONLY | os.O_EXCL
 	if o.force {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
@@ -51,13 +57,13 @@ func (o *InitOptions) Run() error {
 		}
 		return fmt.Errorf("writing %s: %w", o.output, err)
 	}
-	if _, err := f.Write(exampleConfig); err != nil {
+	if _, err := f.Write(config); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", o.output, err)
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.ErrOut, "wrote %s; check it with: kubectl llmbench run -f %s --dry-run\n", o.output, o.output)
+	fmt.Fprintf(o.ErrOut, "wrote %s; check it with: kubectl llmbench run -f %s --dry-run\n", o.output, export.ShellQuote(o.output))
 	return nil
 }

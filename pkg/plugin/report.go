@@ -24,10 +24,11 @@ type ReportOptions struct {
 func NewCmdReport(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &ReportOptions{IOStreams: streams, formats: map[string]*bool{}}
 	cmd := &cobra.Command{
-		Use:   "report [RUN_DIR | RUN_ID | --latest]",
-		Short: "Regenerate a run's exports and reports from its journal alone",
-		Example: `  kubectl llmbench report --latest --pdf
-  kubectl llmbench report results/test_quick_20261127_170301 --all`,
+		Use:   "report [RUN_DIR | RUN_ID]",
+		Short: "Regenerate a run's exports and reports from its journal alone (default: the latest run)",
+		Example: `  kubectl llmbench report --pdf
+  kubectl llmbench report results/test_quick_20261127_170301 --all
+  kubectl llmbench report test_quick_20261127_170301 --html --md`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -38,7 +39,7 @@ func NewCmdReport(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
-	fs.BoolVar(&o.latest, "latest", false, "use the newest run in --output-dir")
+	fs.BoolVar(&o.latest, "latest", false, "use the newest run in --output-dir (the default when no run is named)")
 	fs.BoolVar(&o.all, "all", false, "write every format (the default when none is named)")
 	fs.StringVar(&o.baseline, "baseline", "", "compare with an earlier run (id or folder); default: the run's own --baseline, if it had one")
 	for _, f := range export.Formats {
@@ -48,7 +49,7 @@ func NewCmdReport(streams genericiooptions.IOStreams) *cobra.Command {
 }
 
 func (o *ReportOptions) Complete(args []string) error {
-	dir, err := resolveRunDir(o.outputDir, args, o.latest)
+	dir, err := pickRun(o.ErrOut, "report", o.outputDir, args, o.latest)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -23,18 +25,19 @@ func NewCmdResults(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "results",
 		Short: "List stored runs, newest first",
 		Example: `  kubectl llmbench results
+  kubectl llmbench results show
   kubectl llmbench results show test_quick_20261127_170301`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run() },
 	}
 	cmd.PersistentFlags().StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
 	show := &cobra.Command{
-		Use:   "show RUN",
-		Short: "Print one run's summary table (RUN is a run id, a path, or --latest)",
+		Use:   "show [RUN]",
+		Short: "Print one run's summary table (RUN is a run id or folder; default: the latest run)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			latest, _ := cmd.Flags().GetBool("latest")
-			dir, err := resolveRunDir(o.outputDir, args, latest)
+			dir, err := pickRun(o.ErrOut, "results show", o.outputDir, args, latest)
 			if err != nil {
 				return err
 			}
@@ -49,18 +52,19 @@ func NewCmdResults(streams genericiooptions.IOStreams) *cobra.Command {
 			return export.WriteTable(o.Out, run.Summary)
 		},
 	}
-	show.Flags().Bool("latest", false, "show the newest run")
+	show.Flags().Bool("latest", false, "show the newest run in --output-dir (the default when no RUN is named)")
 	cmd.AddCommand(show)
 	return cmd
 }
 
 func (o *ResultsOptions) Run() error {
-	runs, err := export.ListRuns(o.outputDir)
+	runs, err := listRuns(o.outputDir)
 	if err != nil {
 		return err
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(o.ErrOut, "no runs in %s; start one with: kubectl llmbench run --simulate\n", o.outputDir)
+		// An empty list is an answer, not a failure.
+		fmt.Fprintln(o.ErrOut, errNoRuns(o.outputDir))
 		return nil
 	}
 	t := export.NewTable(o.Out)
@@ -77,22 +81,28 @@ func (o *ResultsOptions) Run() error {
 	return t.Render()
 }
 
-// resolveRunDir finds a run from an id, a path, or --latest.
+// pickRun is how `report` and `results show` find their run: RUN as an id
+// or a folder, else the newest run in outputDir, named on errOut so that
+// nobody reads a report of a run they did not mean.
+func pickRun(errOut io.Writer, command, outputDir string, args []string, latest bool) (string, error) {
+	dir, err := resolveRunDir(outputDir, args, latest)
+	if err != nil {
+		return "", err
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(errOut, "%s: using the latest run, %s (name a run to pick another)\n", command, dir)
+	}
+	return dir, nil
+}
+
+// resolveRunDir finds a run from an id or a path; with neither (or
+// --latest), the newest run in outputDir.
 func resolveRunDir(outputDir string, args []string, latest bool) (string, error) {
 	switch {
 	case latest && len(args) > 0:
 		return "", errors.New("give either a run or --latest, not both")
-	case latest:
-		runs, err := export.ListRuns(outputDir)
-		if err != nil {
-			return "", err
-		}
-		if len(runs) == 0 {
-			return "", fmt.Errorf("no runs in %s; pass --output-dir or a run folder", outputDir)
-		}
-		return runs[0].Dir, nil
 	case len(args) == 0:
-		return "", errors.New("name a run (see `kubectl llmbench results`), give its folder, or pass --latest")
+		return latestRunDir(outputDir)
 	}
 	for _, dir := range []string{args[0], filepath.Join(outputDir, args[0])} {
 		if export.IsRunFolder(dir) {
@@ -100,6 +110,32 @@ func resolveRunDir(outputDir string, args []string, latest bool) (string, error)
 		}
 	}
 	return "", fmt.Errorf("%q is not a run folder (nor a run in %s); see `kubectl llmbench results`", args[0], outputDir)
+}
+
+func latestRunDir(outputDir string) (string, error) {
+	runs, err := listRuns(outputDir)
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", errNoRuns(outputDir)
+	}
+	return runs[0].Dir, nil
+}
+
+// listRuns is export.ListRuns where a missing --output-dir holds no runs:
+// before the first run, "results" does not exist yet.
+func listRuns(outputDir string) ([]export.RunInfo, error) {
+	runs, err := export.ListRuns(outputDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return runs, err
+}
+
+func errNoRuns(outputDir string) error {
+	return fmt.Errorf("no runs in %s: make one with `kubectl llmbench run --simulate`, or point --output-dir at the folder that holds them",
+		strings.TrimSuffix(outputDir, string(filepath.Separator))+string(filepath.Separator))
 }
 
 func dashIfEmpty(s string) string {

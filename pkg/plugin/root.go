@@ -24,7 +24,9 @@ Hugging Face TGI, Ollama, or any OpenAI-compatible server), times every token
 on a monotonic clock under sequential, closed-loop and open-loop load, and
 tells you which engine serves your users fastest, and by how much.
 
-Start without a cluster:  kubectl llmbench run --simulate --preset quick`,
+Start without a cluster:
+
+  kubectl llmbench run --simulate --preset quick`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl llmbench"},

@@ -34,7 +34,7 @@ func NewCmdValidate(streams genericiooptions.IOStreams, kube *genericclioptions.
 Pods and Nodes behind them, and checks what would make a benchmark compare
 hardware or luck instead of engines: Pods not ready or restarting, two
 engines on one node, missing or unequal GPU requests and limits, different
-GPU products, unpinned images and different models.
+GPU products, unpinned images, and different models or context lengths.
 
 Exits 1 when a check fails.`,
 		Example: `  kubectl llmbench validate -n llm-serving
