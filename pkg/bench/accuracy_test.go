@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"io"
 	"math"
 	"net/http"
@@ -168,5 +169,5 @@ func TestTimingsNeverBeforeTheTruth(t *testing.T) {
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
-	return Percentile(s, 50)
+	return stats.Percentile(s, 50)
 }

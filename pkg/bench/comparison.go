@@ -1,12 +1,10 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 )
-
-// Alpha is the significance level of every engine comparison.
-const Alpha = 0.05
 
 // comparedMetrics are the per-request latencies engines are compared on.
 var comparedMetrics = []string{MetricTTFT, MetricTPOT, MetricE2E}
@@ -22,9 +20,9 @@ type Comparison struct {
 	MedianB  float64 `json:"median_b"`
 	// DiffMS is MedianB - MedianA; DiffPct is that in percent of the
 	// slower median, so "A is 23% faster" reads directly.
-	DiffMS  float64  `json:"diff_ms"`
-	DiffPct float64  `json:"diff_pct"`
-	Test    RankTest `json:"mann_whitney"`
+	DiffMS  float64        `json:"diff_ms"`
+	DiffPct float64        `json:"diff_pct"`
+	Test    stats.RankTest `json:"mann_whitney"`
 	// PAdjusted is Holm-adjusted over the pairs of the same scenario and
 	// metric, so three engines do not get three chances at a fluke.
 	PAdjusted   float64 `json:"p_adjusted"`
@@ -35,7 +33,7 @@ type Comparison struct {
 
 // compare runs the pairwise tests of a scenario's groups (in order) on
 // each compared metric; the medians are the groups' own p50.
-func compare(scenario string, groups []Group, samples []map[string]*Sample) []Comparison {
+func compare(scenario string, groups []Group, samples []map[string]*stats.Sample) []Comparison {
 	var out []Comparison
 	for _, metric := range comparedMetrics {
 		var cs []Comparison
@@ -46,7 +44,7 @@ func compare(scenario string, groups []Group, samples []map[string]*Sample) []Co
 					continue
 				}
 				c := Comparison{Scenario: scenario, Metric: metric, A: groups[i].Engine, B: groups[j].Engine,
-					MedianA: groups[i].Metrics[metric].P50, MedianB: groups[j].Metrics[metric].P50, Test: MannWhitneySamples(a, b)}
+					MedianA: groups[i].Metrics[metric].P50, MedianB: groups[j].Metrics[metric].P50, Test: stats.MannWhitneySamples(a, b)}
 				c.DiffMS = c.MedianB - c.MedianA
 				if slower := math.Max(c.MedianA, c.MedianB); slower > 0 {
 					c.DiffPct = math.Abs(c.DiffMS) / slower * 100
@@ -74,7 +72,7 @@ func holm(cs []Comparison) {
 		adj := math.Min(1, float64(m-rank)*cs[i].Test.P)
 		running = math.Max(running, adj) // adjusted p-values never decrease
 		cs[i].PAdjusted = running
-		cs[i].Significant = running < Alpha
+		cs[i].Significant = running < stats.Alpha
 		if cs[i].Significant {
 			// U counts "A below B" pairs: above half, A tends to be faster.
 			if cs[i].Test.ProbLower > 0.5 {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math/rand/v2"
 	"testing"
 )
@@ -35,7 +36,7 @@ func TestComparisonsTellWinsFromTies(t *testing.T) {
 	if c := byPair["twin-slow"]; !c.Significant || c.Faster != "twin" {
 		t.Fatalf("twin vs slow: %+v", c)
 	}
-	if c := byPair["fast-twin"]; c.Significant || c.Faster != "" || c.PAdjusted < Alpha {
+	if c := byPair["fast-twin"]; c.Significant || c.Faster != "" || c.PAdjusted < stats.Alpha {
 		t.Fatalf("fast vs twin drawn from one distribution: %+v", c)
 	}
 	for _, f := range s.Fastest {
@@ -52,7 +53,7 @@ func TestComparisonsTellWinsFromTies(t *testing.T) {
 }
 
 func TestHolmAdjustment(t *testing.T) {
-	cs := []Comparison{{Test: RankTest{P: 0.01}}, {Test: RankTest{P: 0.04}}, {Test: RankTest{P: 0.03}}}
+	cs := []Comparison{{Test: stats.RankTest{P: 0.01}}, {Test: stats.RankTest{P: 0.04}}, {Test: stats.RankTest{P: 0.03}}}
 	holm(cs)
 	// Sorted: 0.01×3 = 0.03, 0.03×2 = 0.06, 0.04×1 = 0.04 → 0.06 (monotone).
 	want := []float64{0.03, 0.06, 0.06}

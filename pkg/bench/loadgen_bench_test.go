@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 func fastSim(b *testing.B) string {
@@ -75,7 +76,7 @@ func BenchmarkScheduleLagPoisson500(b *testing.B) {
 			lags = append(lags, r.ScheduleLagMS)
 		}
 	}
-	st := bench.Describe(lags)
+	st := stats.Describe(lags)
 	b.ReportMetric(st.P50, "lag-p50-ms")
 	b.ReportMetric(st.P99, "lag-p99-ms")
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 	"strconv"
@@ -223,7 +224,7 @@ func scenarioComponents(gs []Group, w Weights) map[string][]Component {
 
 // spread is TTFT p99/p50, or p95/p50 when p99 has too few samples to
 // mean anything.
-func spread(t Stats) (float64, string) {
+func spread(t stats.Stats) (float64, string) {
 	if t.P50 <= 0 {
 		// No TTFT sample (every success was a cold start): nothing to
 		// compare, and no NaN may reach summary.json.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"strings"
 	"testing"
@@ -8,7 +9,7 @@ import (
 
 func group(engine string, ttft, tpot, tput, errRate float64) Group {
 	return Group{Engine: engine, Scenario: "s", Requests: 100, Succeeded: int(100 * (1 - errRate)), ErrorRate: errRate, OutputTokensPerS: tput,
-		Metrics: map[string]Stats{MetricTTFT: {Count: 100, P50: ttft, P95: 2 * ttft, P99: 3 * ttft, Unresolved: []string{"p99"}}, MetricTPOT: {Count: 100, P50: tpot}}}
+		Metrics: map[string]stats.Stats{MetricTTFT: {Count: 100, P50: ttft, P95: 2 * ttft, P99: 3 * ttft, Unresolved: []string{"p99"}}, MetricTPOT: {Count: 100, P50: tpot}}}
 }
 
 func TestRankScoresByHand(t *testing.T) {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 )
@@ -90,8 +91,8 @@ type DiffRow struct {
 	// Delta is Current − Base in the metric's unit; DeltaCI is its 95%
 	// interval, absent when a run has too few samples to bound it (and
 	// for the error rate, judged by its test alone).
-	Delta   float64   `json:"delta"`
-	DeltaCI *Interval `json:"delta_ci95,omitempty"`
+	Delta   float64         `json:"delta"`
+	DeltaCI *stats.Interval `json:"delta_ci95,omitempty"`
 	// WorsePct is the change in percent of Base, signed so that positive
 	// is worse whichever way the metric improves (slower, fewer tokens/s,
 	// more failures). Null when Base is 0 and Current is not: no percentage
@@ -100,8 +101,8 @@ type DiffRow struct {
 	// Test and PAdjusted judge medians and the error rate: Mann-Whitney U
 	// on the per-request values, Holm-adjusted over every tested row of
 	// the comparison. p95 rows are judged by DeltaCI excluding zero.
-	Test      *RankTest `json:"mann_whitney,omitempty"`
-	PAdjusted *float64  `json:"p_adjusted,omitempty"`
+	Test      *stats.RankTest `json:"mann_whitney,omitempty"`
+	PAdjusted *float64        `json:"p_adjusted,omitempty"`
 	// Evidence is EvidenceSignificant, EvidenceTie (no significant
 	// difference) or EvidenceUntested; Method says how it was judged.
 	Evidence    string `json:"evidence"`
@@ -177,7 +178,7 @@ func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
 		cur.mu.Lock()
 		defer cur.mu.Unlock()
 	}
-	d := RunDiff{Alpha: Alpha, Confidence: Confidence, BaseRunID: base.runID, CurrentRunID: cur.runID}
+	d := RunDiff{Alpha: stats.Alpha, Confidence: stats.Confidence, BaseRunID: base.runID, CurrentRunID: cur.runID}
 	want := map[string]bool{}
 	for _, m := range o.Metrics {
 		want[m] = true
@@ -243,14 +244,14 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *grou
 		zero := 0.0
 		row.WorsePct = &zero
 	}
-	var t *RankTest
+	var t *stats.RankTest
 	switch {
 	case metric == MetricErrorRate:
 		// Each request is 0 (answered) or 1 (failed).
-		r := mannWhitneyBins(failureBins(b.g), failureBins(c.g), b.g.Requests, c.g.Requests)
+		r := stats.MannWhitneyBins(failureBins(b.g), failureBins(c.g), b.g.Requests, c.g.Requests)
 		t = &r
 	case stat == "p50":
-		r := MannWhitneySamples(b.samples[metric], c.samples[metric])
+		r := stats.MannWhitneySamples(b.samples[metric], c.samples[metric])
 		t = &r
 	}
 	if t != nil {
@@ -279,13 +280,13 @@ func (sz *Summarizer) sent(k groupKey) *groupAcc {
 }
 
 // failureBins is a group's sent requests as 0/1 failure indicators.
-func failureBins(g Group) []bin {
-	var out []bin
+func failureBins(g Group) []stats.Bin {
+	var out []stats.Bin
 	if ok := g.Requests - g.Failed; ok > 0 {
-		out = append(out, bin{v: 0, n: ok})
+		out = append(out, stats.Bin{Value: 0, Count: ok})
 	}
 	if g.Failed > 0 {
-		out = append(out, bin{v: 1, n: g.Failed})
+		out = append(out, stats.Bin{Value: 1, Count: g.Failed})
 	}
 	return out
 }
@@ -299,23 +300,23 @@ func failureBins(g Group) []bin {
 // the tool reports. A p95 judged by it is rarely a false alarm: with no
 // true change, the two 97.5% intervals fail to overlap far less often than
 // 5% of the time.
-func percentileDeltaCI(base, cur *Sample, p float64) (Interval, bool) {
-	each := 1 - (1-Confidence)/2
+func percentileDeltaCI(base, cur *stats.Sample, p float64) (stats.Interval, bool) {
+	each := 1 - (1-stats.Confidence)/2
 	b, okB := base.QuantileCI(p, each)
 	c, okC := cur.QuantileCI(p, each)
 	if !okB || !okC {
-		return Interval{}, false
+		return stats.Interval{}, false
 	}
-	return Interval{Lo: c.Lo - b.Hi, Hi: c.Hi - b.Lo}, true
+	return stats.Interval{Lo: c.Lo - b.Hi, Hi: c.Hi - b.Lo}, true
 }
 
 // deltaCIMinSamples is the fewest samples per run for which
 // percentileDeltaCI is bounded.
 func deltaCIMinSamples(p float64) int {
-	each := 1 - (1-Confidence)/2
-	n := MinSamples(p)
+	each := 1 - (1-stats.Confidence)/2
+	n := stats.MinSamples(p)
 	for ; n < 1e6; n++ {
-		if l, u := orderStatisticRanks(n, p/100, each); l >= 1 && u <= n {
+		if l, u := stats.OrderStatisticRanks(n, p/100, each); l >= 1 && u <= n {
 			break
 		}
 	}
@@ -352,7 +353,7 @@ func judgeDiff(rows []DiffRow) {
 				r.Method = "Mann-Whitney U on failures (two-proportion test), Holm-adjusted"
 			}
 			r.Evidence = EvidenceTie
-			if *r.PAdjusted < Alpha {
+			if *r.PAdjusted < stats.Alpha {
 				r.Evidence = EvidenceSignificant
 				// The rank test and the medians must agree on the direction:
 				// U counts "base below current" pairs.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -71,7 +72,7 @@ func TestRegressionThirtyPercentSlowerTTFT(t *testing.T) {
 			t.Errorf("tgi ttft %s: %+v (worse %v, ci %v)", stat, r, *r.WorsePct, r.DeltaCI)
 		}
 	}
-	if r := findRow(t, d, "tgi", MetricTTFT, "p50"); r.PAdjusted == nil || *r.PAdjusted >= Alpha || r.Test == nil {
+	if r := findRow(t, d, "tgi", MetricTTFT, "p50"); r.PAdjusted == nil || *r.PAdjusted >= stats.Alpha || r.Test == nil {
 		t.Errorf("median judged without the rank test: %+v", r)
 	}
 	// Fewer tokens/s is worse: the sign of worse_pct follows the metric.
@@ -126,8 +127,8 @@ func TestRegressionNoiseIsNotSignificant(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d noise-only comparisons had a significant row", alarmed, pairs)
-	if float64(alarmed)/pairs > 2*Alpha {
-		t.Errorf("%d of %d noise-only comparisons reported a significant change; want about %.0f%% at most", alarmed, pairs, Alpha*100)
+	if float64(alarmed)/pairs > 2*stats.Alpha {
+		t.Errorf("%d of %d noise-only comparisons reported a significant change; want about %.0f%% at most", alarmed, pairs, stats.Alpha*100)
 	}
 }
 
@@ -188,10 +189,10 @@ func TestRegressionGroupsInOneRunAndFilters(t *testing.T) {
 		for i := range xs {
 			xs[i] = float64(i)
 		}
-		if _, ok := percentileDeltaCI(NewSampleOf(xs), NewSampleOf(xs), p); !ok {
+		if _, ok := percentileDeltaCI(stats.NewSampleOf(xs), stats.NewSampleOf(xs), p); !ok {
 			t.Errorf("p%g: no interval from %d samples", p, n)
 		}
-		if _, ok := percentileDeltaCI(NewSampleOf(xs[1:]), NewSampleOf(xs[1:]), p); ok {
+		if _, ok := percentileDeltaCI(stats.NewSampleOf(xs[1:]), stats.NewSampleOf(xs[1:]), p); ok {
 			t.Errorf("p%g: an interval from %d samples, fewer than the %d stated", p, n-1, n)
 		}
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -142,7 +143,7 @@ func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
 	// Exponential gaps: coefficient of variation 1 (constant pacing gives 0),
 	// and a Kolmogorov–Smirnov distance to Exp(rate) that a sample of this
 	// size passes at the 1% level (1.63/sqrt(n)).
-	st := Describe(append([]float64(nil), gaps...))
+	st := stats.Describe(append([]float64(nil), gaps...))
 	mean, sd := st.Mean, st.StdDev
 	if cv := sd / mean; cv < 0.85 || cv > 1.15 {
 		t.Errorf("gap coefficient of variation %.2f, want about 1 for Poisson arrivals", cv)
@@ -157,7 +158,7 @@ func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
 		t.Errorf("KS distance to Exp(%g) = %.3f > %.3f", rate, d, limit)
 	}
 	lags := sorted(lagsOf(recs))
-	t.Logf("achieved %.1f req/s, gap CV %.2f, KS %.3f, schedule lag p50 %.3f ms p99 %.3f ms", achieved, sd/mean, d, Percentile(lags, 50), Percentile(lags, 99))
+	t.Logf("achieved %.1f req/s, gap CV %.2f, KS %.3f, schedule lag p50 %.3f ms p99 %.3f ms", achieved, sd/mean, d, stats.Percentile(lags, 50), stats.Percentile(lags, 99))
 }
 
 func TestConstantArrivalsHitRate(t *testing.T) {
@@ -196,7 +197,7 @@ func TestOpenLoopIsNotPacedByResponses(t *testing.T) {
 	if peak < 20 {
 		t.Errorf("peak in flight %d: the open loop waited for responses", peak)
 	}
-	if p := Percentile(sorted(lagsOf(recs)), 99); p > 50 {
+	if p := stats.Percentile(sorted(lagsOf(recs)), 99); p > 50 {
 		t.Errorf("schedule lag p99 %.1f ms, want small for an uncapped open loop", p)
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 	"strconv"
@@ -141,7 +142,7 @@ func requestValue(r *Record, t SLOTarget) (float64, bool) {
 		}
 		gaps := append([]float64(nil), r.ITLMS...)
 		sort.Float64s(gaps)
-		return Percentile(gaps, t.Percentile), true
+		return stats.Percentile(gaps, t.Percentile), true
 	}
 	if v == nil {
 		return 0, false
@@ -210,7 +211,7 @@ func (t *sloTally) add(s *SLO, r *Record) {
 
 // evaluateSLO judges a finished group; samples are its successful
 // requests' values by metric.
-func evaluateSLO(s SLO, g *Group, samples map[string]*Sample, t sloTally) *SLOResult {
+func evaluateSLO(s SLO, g *Group, samples map[string]*stats.Sample, t sloTally) *SLOResult {
 	res := &SLOResult{SLO: s, Met: true, MetRequests: t.met}
 	if g.Requests > 0 {
 		res.Attainment = float64(t.met) / float64(g.Requests)

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"maps"
 	"sync"
 )
@@ -19,7 +20,7 @@ type Summarizer struct {
 // groupAcc is one engine × scenario while its records arrive.
 type groupAcc struct {
 	g           Group // counts so far; Metrics and verdicts when finished
-	samples     map[string]*Sample
+	samples     map[string]*stats.Sample
 	first, last int64
 	seen        bool
 	tally       sloTally
@@ -70,15 +71,15 @@ func (sz *Summarizer) Add(r *Record) {
 		sz.groups = append(sz.groups, &groupAcc{
 			g: Group{Engine: r.Engine, EngineType: r.EngineType, Model: r.Model, Suite: r.Suite, Scenario: r.Scenario,
 				Errors: map[string]int{}, ErrorExamples: map[string]string{}},
-			samples: map[string]*Sample{}})
+			samples: map[string]*stats.Sample{}})
 	}
 	sz.groups[gi].add(r, sz.obj.SLOs[r.Scenario])
 }
 
-func (a *groupAcc) sample(name string) *Sample {
+func (a *groupAcc) sample(name string) *stats.Sample {
 	s := a.samples[name]
 	if s == nil {
-		s = &Sample{}
+		s = &stats.Sample{}
 		a.samples[name] = s
 	}
 	return s
@@ -177,7 +178,7 @@ func (a *groupAcc) finish(obj Objectives) Group {
 	// The accumulator keeps counting: the summary gets its own maps.
 	g.Errors = maps.Clone(g.Errors)
 	g.ErrorExamples = maps.Clone(g.ErrorExamples)
-	g.Metrics = map[string]Stats{}
+	g.Metrics = map[string]stats.Stats{}
 	for name, s := range a.samples {
 		g.Metrics[name] = s.Stats()
 	}
@@ -222,7 +223,7 @@ func (sz *Summarizer) Summary() Summary {
 	var comparisons []Comparison
 	for _, sc := range scenarioOrder(groups) {
 		var gs []Group
-		var ss []map[string]*Sample
+		var ss []map[string]*stats.Sample
 		for i, g := range groups {
 			if g.Scenario == sc {
 				gs = append(gs, g)

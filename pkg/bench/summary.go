@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 )
@@ -83,8 +84,8 @@ type Group struct {
 	OutputTokensPerS  float64 `json:"output_tokens_per_s"`
 	OutputTokensTotal int     `json:"output_tokens_total"`
 
-	Metrics map[string]Stats `json:"metrics"`
-	Target  *GoalResult      `json:"target,omitempty"`
+	Metrics map[string]stats.Stats `json:"metrics"`
+	Target  *GoalResult            `json:"target,omitempty"`
 	// SLO is how the group did against its scenario's SLO, if any.
 	SLO *SLOResult `json:"slo,omitempty"`
 
@@ -107,7 +108,7 @@ type GoalResult struct {
 // evaluateGoal reads the goal's percentile over every measured request, a
 // failed one counting as infinitely slow: an engine that fails 10% of its
 // requests cannot meet a p95 target, however fast the rest were.
-func evaluateGoal(goal Goal, ok *Sample, failed int) *GoalResult {
+func evaluateGoal(goal Goal, ok *stats.Sample, failed int) *GoalResult {
 	res := &GoalResult{Goal: goal}
 	n := ok.Len()
 	all := n + failed
@@ -124,11 +125,11 @@ func evaluateGoal(goal Goal, ok *Sample, failed int) *GoalResult {
 		if failed > 0 {
 			return res
 		}
-		v = ok.max
+		v = ok.Max()
 	case lo+1 >= n:
 		return res
 	default:
-		a, b := ok.at(lo), ok.at(lo+1)
+		a, b := ok.At(lo), ok.At(lo+1)
 		v = a + (rank-float64(lo))*(b-a)
 	}
 	res.Value = &v
@@ -235,14 +236,14 @@ func scenarioOrder(groups []Group) []string {
 // medians by the pairwise rank test, p95 and ITL by non-overlapping 95%
 // intervals (conservative: overlapping intervals can still differ).
 func judge(fs []Fastest, groups []Group, cs []Comparison) []Fastest {
-	stats := func(sc, engine, metric string) (Stats, bool) {
+	stats := func(sc, engine, metric string) (stats.Stats, bool) {
 		for _, g := range groups {
 			if g.Scenario == sc && g.Engine == engine {
 				st, ok := g.Metrics[metric]
 				return st, ok
 			}
 		}
-		return Stats{}, false
+		return stats.Stats{}, false
 	}
 	for i := range fs {
 		f := &fs[i]

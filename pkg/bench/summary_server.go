@@ -2,17 +2,18 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"sort"
 )
 
 // ColdStarts summarises requests whose server reported a model load.
 type ColdStarts struct {
-	Count  int   `json:"count"`
-	LoadMS Stats `json:"server_load_ms"`
-	TTFTMS Stats `json:"ttft_ms"`
+	Count  int         `json:"count"`
+	LoadMS stats.Stats `json:"server_load_ms"`
+	TTFTMS stats.Stats `json:"ttft_ms"`
 }
 
-type coldSamples struct{ load, ttft Sample }
+type coldSamples struct{ load, ttft stats.Sample }
 
 func (c *coldSamples) add(r *Record) {
 	if r.ServerLoadMS != nil {
@@ -27,13 +28,13 @@ func (c *coldSamples) add(r *Record) {
 // residual (client TTFT − server load − server prompt evaluation) is what
 // the network, HTTP, the client and waiting inside the server add.
 type Reconciliation struct {
-	Requests               int   `json:"requests"`
-	ClientTTFTMS           Stats `json:"client_ttft_ms"`
-	ServerTTFTMS           Stats `json:"server_ttft_ms"`
-	TTFTResidualMS         Stats `json:"ttft_residual_ms"`
-	ServerWaitMS           Stats `json:"server_wait_ms"`
-	ClientDecodeTokensPerS Stats `json:"client_decode_tokens_per_s"`
-	ServerDecodeTokensPerS Stats `json:"server_decode_tokens_per_s"`
+	Requests               int         `json:"requests"`
+	ClientTTFTMS           stats.Stats `json:"client_ttft_ms"`
+	ServerTTFTMS           stats.Stats `json:"server_ttft_ms"`
+	TTFTResidualMS         stats.Stats `json:"ttft_residual_ms"`
+	ServerWaitMS           stats.Stats `json:"server_wait_ms"`
+	ClientDecodeTokensPerS stats.Stats `json:"client_decode_tokens_per_s"`
+	ServerDecodeTokensPerS stats.Stats `json:"server_decode_tokens_per_s"`
 	// DecodeRateRatio is the client's median decode rate over the
 	// server's: below 1, tokens reached the client slower than they were
 	// generated.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"strings"
 	"testing"
@@ -12,11 +13,11 @@ func TestPercentileInterpolatesLikeNumpy(t *testing.T) {
 	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	// numpy.percentile(range(1, 11), [50, 90, 95, 99]) = 5.5, 9.1, 9.55, 9.91
 	for p, want := range map[float64]float64{0: 1, 50: 5.5, 90: 9.1, 95: 9.55, 99: 9.91, 100: 10} {
-		if got := Percentile(xs, p); math.Abs(got-want) > 1e-9 {
+		if got := stats.Percentile(xs, p); math.Abs(got-want) > 1e-9 {
 			t.Errorf("p%g = %g, want %g", p, got, want)
 		}
 	}
-	if !math.IsNaN(Percentile(nil, 50)) {
+	if !math.IsNaN(stats.Percentile(nil, 50)) {
 		t.Error("percentile of nothing must be NaN, not a number")
 	}
 }
@@ -151,11 +152,11 @@ func TestGoalCountsFailuresAsMisses(t *testing.T) {
 	for i := 1; i <= 99; i++ {
 		ok = append(ok, float64(i))
 	}
-	g := evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, NewSampleOf(ok), 1)
+	g := evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok), 1)
 	if g.Value == nil || !g.Met || math.Abs(*g.Value-95.05) > 1e-9 {
 		t.Errorf("1%% failures, p95 of 1..99+∞: %+v", g)
 	}
-	g = evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, NewSampleOf(ok[:90]), 10)
+	g = evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok[:90]), 10)
 	if g.Value != nil || g.Met {
 		t.Errorf("10%% failures cannot meet p95: %+v", g)
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,7 @@ func TestSweepExpandsTheLoadScenario(t *testing.T) {
 func TestCapacityReadsTheSweep(t *testing.T) {
 	lv := map[string]*Level{"r1": {LevelRate, 1}, "r2": {LevelRate, 2}, "r4": {LevelRate, 4}, "r8": {LevelRate, 8}}
 	mk := func(sc string, met bool) Group {
-		return Group{Engine: "e", Scenario: sc, SLO: &SLOResult{Met: met}, Metrics: map[string]Stats{}}
+		return Group{Engine: "e", Scenario: sc, SLO: &SLOResult{Met: met}, Metrics: map[string]stats.Stats{}}
 	}
 	// Out of order, and a lucky pass at 8 after a miss at 4.
 	cs := capacities([]Group{mk("r4", false), mk("r1", true), mk("r8", true), mk("r2", true), {Engine: "e", Scenario: "ttft"}}, lv)

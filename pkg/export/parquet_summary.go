@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // summaryRow is one number of summary.json in long form, so every
@@ -44,7 +45,7 @@ func summaryRows(s bench.Summary) []summaryRow {
 				Model: g.Model, Suite: g.Suite, Scenario: g.Scenario, Metric: metric, Statistic: stat, Value: v})
 		}
 		num := func(metric string, v float64) { add(metric, StatValue, &v) }
-		stats := func(metric string, st bench.Stats) {
+		stats := func(metric string, st stats.Stats) {
 			vals := []float64{float64(st.Count), st.Min, st.Mean, st.StdDev, st.P50, st.P90, st.P95, st.P99, st.Max}
 			for i, name := range statNames {
 				v := vals[i]

@@ -23,6 +23,7 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/props"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // PDFFile is the executive report inside a run folder.
@@ -252,7 +253,7 @@ func pdfTable(m core.Maroto, header []string, rows [][]string, sizes []int) {
 	}
 }
 
-func pdfMS(s bench.Stats, p float64) string {
+func pdfMS(s stats.Stats, p float64) string {
 	if s.Count == 0 {
 		return "-"
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // brief is what the executive PDF says, derived from the summary: the
@@ -127,7 +128,7 @@ func risks(run *Run, winner string) []string {
 		}
 		if st := g.Metrics[bench.MetricTTFT]; g.Engine == winner && st.Count > 0 && !st.Resolved("p95") {
 			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: too few for a confidence interval of the p95 (it needs %d); run the standard or stress preset to confirm.",
-				g.Engine, g.Scenario, g.Succeeded, bench.MinSamples(95)))
+				g.Engine, g.Scenario, g.Succeeded, stats.MinSamples(95)))
 		}
 		if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
 			out = append(out, fmt.Sprintf("the client fell behind its schedule for %s in %s (lag p99 %.0f ms); latencies from arrival are higher.", g.Engine, g.Scenario, lag.P99))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // reportView is everything report.md.tmpl prints. Every string in it is
@@ -355,7 +356,7 @@ func bestRow(label string, gs []bench.Group, higher bool, value func(bench.Group
 
 // ciSuffix is " [lo–hi]", the 95% interval of a percentile, or " *" when
 // there are too few samples for one.
-func ciSuffix(st bench.Stats, name string) string {
+func ciSuffix(st stats.Stats, name string) string {
 	if st.Count == 0 {
 		return ""
 	}

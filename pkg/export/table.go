@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -69,7 +70,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			fmt.Fprintln(w, line)
 		}
 		if unresolvedShown(s, sc) {
-			fmt.Fprintf(w, "  * too few samples for a 95%% confidence interval (p95 needs %d): close to the slowest request, not a stable p95\n", bench.MinSamples(95))
+			fmt.Fprintf(w, "  * too few samples for a 95%% confidence interval (p95 needs %d): close to the slowest request, not a stable p95\n", stats.MinSamples(95))
 		}
 		for _, g := range s.Groups {
 			if g.Scenario == sc {
@@ -194,7 +195,7 @@ func loadNotes(g bench.Group) []string {
 	return notes
 }
 
-func msCell(s bench.Stats, p float64) string {
+func msCell(s stats.Stats, p float64) string {
 	if s.Count == 0 {
 		return "–"
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -50,7 +51,7 @@ func (e engineTalk) wait() (bench.Wait, bool) {
 	if len(first) == 0 {
 		return bench.Wait{}, false
 	}
-	return bench.Wait{Engine: e.target.Name, FirstWordMS: bench.Describe(first).P50, AnswerMS: bench.Describe(whole).P50}, true
+	return bench.Wait{Engine: e.target.Name, FirstWordMS: stats.Describe(first).P50, AnswerMS: stats.Describe(whole).P50}, true
 }
 
 // writeTalkTables prints the timings, the cost at measured throughput and

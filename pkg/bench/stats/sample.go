@@ -1,4 +1,4 @@
-package bench
+package stats
 
 import (
 	"math"
@@ -145,8 +145,8 @@ func (s *Sample) sortExact() {
 	}
 }
 
-// at is the order statistic of 0-based rank k.
-func (s *Sample) at(k int) float64 {
+// At is the order statistic of 0-based rank k.
+func (s *Sample) At(k int) float64 {
 	if s.hist == nil {
 		s.sortExact()
 		return s.exact[k]
@@ -169,7 +169,7 @@ func (s *Sample) Percentile(p float64) float64 {
 	if lo >= s.n-1 {
 		return s.max
 	}
-	a, b := s.at(lo), s.at(lo+1)
+	a, b := s.At(lo), s.At(lo+1)
 	return a + (rank-float64(lo))*(b-a)
 }
 
@@ -180,12 +180,15 @@ func (s *Sample) QuantileCI(p, conf float64) (Interval, bool) {
 	if n == 0 {
 		return Interval{}, false
 	}
-	l, u := orderStatisticRanks(n, p/100, conf)
+	l, u := OrderStatisticRanks(n, p/100, conf)
 	if l < 1 || u > n {
 		return Interval{}, false
 	}
-	return Interval{Lo: s.at(l - 1), Hi: s.at(u - 1)}, true
+	return Interval{Lo: s.At(l - 1), Hi: s.At(u - 1)}, true
 }
+
+// Max is the largest observation, exact in either mode.
+func (s *Sample) Max() float64 { return s.max }
 
 // Mean of the values; NaN when empty.
 func (s *Sample) Mean() float64 {
@@ -245,7 +248,7 @@ func meanSD(xs []float64) (float64, float64) {
 // bins lists the sample as ascending (value, count) runs: equal values
 // of an exact sample form one run, a histogram gives one per bin. The
 // rank test reads ties from them.
-func (s *Sample) bins() []bin {
+func (s *Sample) bins() []Bin {
 	if s.Len() == 0 {
 		return nil
 	}
@@ -253,13 +256,13 @@ func (s *Sample) bins() []bin {
 		return s.hist.bins()
 	}
 	s.sortExact()
-	var out []bin
+	var out []Bin
 	for i := 0; i < len(s.exact); {
 		j := i
 		for j < len(s.exact) && s.exact[j] == s.exact[i] {
 			j++
 		}
-		out = append(out, bin{v: s.exact[i], n: j - i})
+		out = append(out, Bin{Value: s.exact[i], Count: j - i})
 		i = j
 	}
 	return out
@@ -267,7 +270,7 @@ func (s *Sample) bins() []bin {
 
 // binned returns s as a histogram (a copy for an exact sample), so two
 // samples compared by rank share the same bins.
-func (s *Sample) binnedBins() []bin {
+func (s *Sample) binnedBins() []Bin {
 	if s.hist != nil {
 		return s.hist.bins()
 	}
@@ -278,9 +281,11 @@ func (s *Sample) binnedBins() []bin {
 	return h.bins()
 }
 
-type bin struct {
-	v float64
-	n int
+// Bin is a value with the number of observations at it: exact values
+// with their multiplicity, or a histogram bin at its representative value.
+type Bin struct {
+	Value float64
+	Count int
 }
 
 // logHistogram counts values in bins whose bounds grow by binGamma, the
@@ -317,19 +322,19 @@ func (h *logHistogram) merge(o *logHistogram) {
 }
 
 // bins in ascending value order.
-func (h *logHistogram) bins() []bin {
-	var out []bin
+func (h *logHistogram) bins() []Bin {
+	var out []Bin
 	for i := len(h.neg.counts) - 1; i >= 0; i-- {
 		if c := h.neg.counts[i]; c > 0 {
-			out = append(out, bin{v: -binValue(h.neg.offset + i), n: c})
+			out = append(out, Bin{Value: -binValue(h.neg.offset + i), Count: c})
 		}
 	}
 	if h.zero > 0 {
-		out = append(out, bin{v: 0, n: h.zero})
+		out = append(out, Bin{Value: 0, Count: h.zero})
 	}
 	for i, c := range h.pos.counts {
 		if c > 0 {
-			out = append(out, bin{v: binValue(h.pos.offset + i), n: c})
+			out = append(out, Bin{Value: binValue(h.pos.offset + i), Count: c})
 		}
 	}
 	return out

@@ -1,4 +1,4 @@
-package bench
+package stats
 
 import (
 	"math"
@@ -11,13 +11,13 @@ func TestOrderStatisticRanksByHand(t *testing.T) {
 	// Median of 10: P(B ≤ 1) = 11/1024 ≤ 0.025 < P(B ≤ 2) = 56/1024, and
 	// P(B ≤ 7) = 968/1024 < 0.975 ≤ P(B ≤ 8) = 1013/1024, so the interval is
 	// [x(2), x(9)] with coverage 1 - 2·11/1024 = 97.85%.
-	if l, u := orderStatisticRanks(10, 0.5, 0.95); l != 2 || u != 9 {
+	if l, u := OrderStatisticRanks(10, 0.5, 0.95); l != 2 || u != 9 {
 		t.Fatalf("median of 10: ranks %d..%d, want 2..9", l, u)
 	}
 	// p90 of 20: P(B ≤ 14) = 0.0113 ≤ 0.025 < P(B ≤ 15) = 0.0432, and
 	// P(B ≤ 19) = 0.8784 < 0.975 ≤ P(B ≤ 20) = 1: the upper rank would be
 	// 21, beyond the data.
-	if l, u := orderStatisticRanks(20, 0.9, 0.95); l != 15 || u != 21 {
+	if l, u := OrderStatisticRanks(20, 0.9, 0.95); l != 15 || u != 21 {
 		t.Fatalf("p90 of 20: ranks %d..%d, want 15..21", l, u)
 	}
 }

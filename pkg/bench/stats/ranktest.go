@@ -1,10 +1,13 @@
-package bench
+package stats
 
 import (
 	"math"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
+
+// Alpha is the significance level of every engine comparison.
+const Alpha = 0.05
 
 // RankTest is a two-sided Mann-Whitney U test of whether one engine's
 // per-request values tend to be lower than another's. It assumes nothing
@@ -38,18 +41,18 @@ func MannWhitneySamples(a, b *Sample) RankTest {
 	if n1 == 0 || n2 == 0 {
 		return RankTest{P: 1, ProbLower: 0.5}
 	}
-	var ba, bb []bin
+	var ba, bb []Bin
 	if a.Exact() && b.Exact() {
 		ba, bb = a.bins(), b.bins()
 	} else {
 		ba, bb = a.binnedBins(), b.binnedBins()
 	}
-	return mannWhitneyBins(ba, bb, n1, n2)
+	return MannWhitneyBins(ba, bb, n1, n2)
 }
 
-// mannWhitneyBins ranks two ascending runs of (value, count) together,
+// MannWhitneyBins ranks two ascending runs of (value, count) together,
 // equal values sharing their average rank.
-func mannWhitneyBins(a, b []bin, n1, n2 int) RankTest {
+func MannWhitneyBins(a, b []Bin, n1, n2 int) RankTest {
 	n := n1 + n2
 	var rankSumB, tieTerm float64
 	ties := false
@@ -57,14 +60,14 @@ func mannWhitneyBins(a, b []bin, n1, n2 int) RankTest {
 	for i, j := 0, 0; i < len(a) || j < len(b); {
 		var ca, cb int
 		switch {
-		case j == len(b) || (i < len(a) && a[i].v < b[j].v):
-			ca = a[i].n
+		case j == len(b) || (i < len(a) && a[i].Value < b[j].Value):
+			ca = a[i].Count
 			i++
-		case i == len(a) || b[j].v < a[i].v:
-			cb = b[j].n
+		case i == len(a) || b[j].Value < a[i].Value:
+			cb = b[j].Count
 			j++
 		default:
-			ca, cb = a[i].n, b[j].n
+			ca, cb = a[i].Count, b[j].Count
 			i++
 			j++
 		}

@@ -1,4 +1,4 @@
-package bench
+package stats
 
 import (
 	"math"
@@ -52,17 +52,17 @@ func QuantileCI(sorted []float64, p, conf float64) (Interval, bool) {
 	if n == 0 {
 		return Interval{}, false
 	}
-	l, u := orderStatisticRanks(n, p/100, conf)
+	l, u := OrderStatisticRanks(n, p/100, conf)
 	if l < 1 || u > n {
 		return Interval{}, false
 	}
 	return Interval{Lo: sorted[l-1], Hi: sorted[u-1]}, true
 }
 
-// orderStatisticRanks returns 1-based ranks l ≤ u with
+// OrderStatisticRanks returns 1-based ranks l ≤ u with
 // P(l ≤ B < u) ≥ conf for B ~ Binomial(n, q), splitting the miss evenly
 // between the tails. l < 1 or u > n means no such rank exists.
-func orderStatisticRanks(n int, q, conf float64) (int, int) {
+func OrderStatisticRanks(n int, q, conf float64) (int, int) {
 	alpha := (1 - conf) / 2
 	b := distuv.Binomial{N: float64(n), P: q}
 	// cdf(k) = P(B ≤ k) rises with k: binary searches find the ranks.
