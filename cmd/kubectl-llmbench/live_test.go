@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 )
 
@@ -131,7 +131,7 @@ func simTargets(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var flags []string
-	for _, e := range []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama} {
+	for _, e := range []engine.EngineType{engine.EngineVLLM, engine.EngineTGI, engine.EngineOllama} {
 		flags = append(flags, "--target", fmt.Sprintf("%s=%s", e, urls[e]))
 	}
 	return flags

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math/rand/v2"
 	"testing"
@@ -11,12 +12,12 @@ import (
 // verdict on TTFT p50 (fast just ahead of twin) must say so.
 func TestComparisonsTellWinsFromTies(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	var recs []Record
-	add := func(engine string, scale float64) {
+	var recs []engine.Record
+	add := func(name string, scale float64) {
 		for i := range 80 {
 			ttft := scale * (100 + 20*r.NormFloat64())
 			e2e := ttft + 400
-			recs = append(recs, Record{Engine: engine, Scenario: "s", Phase: PhaseMeasure, OK: true, TTFTMS: f(ttft), E2EMS: f(e2e),
+			recs = append(recs, engine.Record{Engine: name, Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(ttft), E2EMS: f(e2e),
 				OutputTokens: 10, StartUnixNS: int64(i) * 1e6, EndUnixNS: int64(i)*1e6 + 1e6})
 		}
 	}

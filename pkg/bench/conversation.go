@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"strings"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 type Exchange struct {
 	User   string
 	Answer string
-	Record Record
+	Record engine.Record
 	// Context is how many messages the request carried (system prompt and
 	// history included).
 	Context int
@@ -41,11 +42,11 @@ func Conversation(s Story, n int, retention bool) []string {
 
 // History is one engine's side of a conversation so far, as messages to
 // send back with the next turn.
-func History(exchanges []Exchange) []Message {
-	var msgs []Message
+func History(exchanges []Exchange) []engine.Message {
+	var msgs []engine.Message
 	for _, e := range exchanges {
-		msgs = append(msgs, Message{Role: "user", Content: strings.TrimSpace(e.User)})
-		msgs = append(msgs, Message{Role: "assistant", Content: e.Answer})
+		msgs = append(msgs, engine.Message{Role: "user", Content: strings.TrimSpace(e.User)})
+		msgs = append(msgs, engine.Message{Role: "assistant", Content: e.Answer})
 	}
 	return msgs
 }
@@ -53,18 +54,18 @@ func History(exchanges []Exchange) []Message {
 // Say sends the next turn of a story to one engine, with the engine's own
 // earlier answers as context, and returns the exchange. onText, if set,
 // sees the answer as it streams.
-func Say(ctx context.Context, c *Client, s Story, history []Exchange, user string, onText func(at time.Duration, text string)) Exchange {
+func Say(ctx context.Context, c *engine.Client, s Story, history []Exchange, user string, onText func(at time.Duration, text string)) Exchange {
 	var answer strings.Builder
 	client := *c
-	client.Watch = &Watch{Text: func(at time.Duration, text string) {
+	client.Watch = &engine.Watch{Text: func(at time.Duration, text string) {
 		answer.WriteString(text)
 		if onText != nil {
 			onText(at, text)
 		}
 	}}
 	req := s.Request(History(history), user)
-	rec := Record{Engine: c.Target.Name, EngineType: c.Target.Type, API: c.Target.API, Model: c.Target.Model,
-		Phase: PhaseMeasure, RequestID: int64(len(history) + 1)}
+	rec := engine.Record{Engine: c.Target.Name, EngineType: c.Target.Type, API: c.Target.API, Model: c.Target.Model,
+		Phase: engine.PhaseMeasure, RequestID: int64(len(history) + 1)}
 	client.Do(ctx, req, time.Now(), &rec)
 	return Exchange{User: user, Answer: answer.String(), Record: rec, Context: len(req.Messages)}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"sort"
 )
@@ -22,7 +23,7 @@ type Economics map[string]Price
 
 // For is the price of an engine, and whether it was assumed (nothing
 // configured for it).
-func (e Economics) For(name string, typ EngineType) (Price, bool) {
+func (e Economics) For(name string, typ engine.EngineType) (Price, bool) {
 	for _, k := range []string{name, string(typ), "default"} {
 		if p, ok := e[k]; ok {
 			if p.GPUs == 0 {

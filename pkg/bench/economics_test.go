@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"strings"
 	"testing"
@@ -24,16 +25,16 @@ func TestCostAtMeasuredThroughput(t *testing.T) {
 
 func TestEconomicsLookup(t *testing.T) {
 	e := Economics{"vllm": {GPUHourUSD: 4}, "ollama": {GPUHourUSD: 1, GPUs: 2}, "default": {GPUHourUSD: 3, GPUs: 1}}
-	if p, assumed := e.For("vllm-a100", EngineVLLM); assumed || p.GPUHourUSD != 4 || p.GPUs != 1 {
+	if p, assumed := e.For("vllm-a100", engine.EngineVLLM); assumed || p.GPUHourUSD != 4 || p.GPUs != 1 {
 		t.Errorf("by type: %+v %v", p, assumed)
 	}
-	if p, _ := e.For("ollama", EngineOllama); p.GPUs != 2 {
+	if p, _ := e.For("ollama", engine.EngineOllama); p.GPUs != 2 {
 		t.Errorf("by name: %+v", p)
 	}
-	if p, assumed := e.For("tgi", EngineTGI); assumed || p.GPUHourUSD != 3 {
+	if p, assumed := e.For("tgi", engine.EngineTGI); assumed || p.GPUHourUSD != 3 {
 		t.Errorf("default entry: %+v %v", p, assumed)
 	}
-	if p, assumed := (Economics{}).For("tgi", EngineTGI); !assumed || p != DefaultPrice {
+	if p, assumed := (Economics{}).For("tgi", engine.EngineTGI); !assumed || p != DefaultPrice {
 		t.Errorf("nothing configured: %+v %v", p, assumed)
 	}
 	if err := (Economics{"tgi": {GPUHourUSD: -1}}).Validate(); err == nil || !strings.Contains(err.Error(), "economics.tgi") {

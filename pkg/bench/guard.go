@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"sync"
 )
@@ -17,7 +18,7 @@ const guardMinRequests = 20
 // rest of the level's duration; the level is judged on what it sent, which
 // misses the SLO either way. Nil when the scenario has no SLO. Safe for
 // concurrent use.
-func SLOGuard(s Scenario) func(*Record) string {
+func SLOGuard(s Scenario) func(*engine.Record) string {
 	if s.SLO == nil {
 		return nil
 	}
@@ -34,7 +35,7 @@ type sloGuard struct {
 	first    int64 // first measured send
 }
 
-func (g *sloGuard) observe(r *Record) string {
+func (g *sloGuard) observe(r *engine.Record) string {
 	if !r.Sent() {
 		return ""
 	}

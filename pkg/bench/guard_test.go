@@ -2,18 +2,19 @@ package bench
 
 import (
 	"context"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 )
 
-func guardRecord(start int64, ttft float64, ok bool) *Record {
-	r := &Record{Phase: PhaseMeasure, OK: ok, StartUnixNS: start, EndUnixNS: start + int64(ttft*1e6)}
+func guardRecord(start int64, ttft float64, ok bool) *engine.Record {
+	r := &engine.Record{Phase: engine.PhaseMeasure, OK: ok, StartUnixNS: start, EndUnixNS: start + int64(ttft*1e6)}
 	if ok {
 		r.TTFTMS = &ttft
 	} else {
-		r.ErrorClass = ErrHTTP5xx
+		r.ErrorClass = engine.ErrHTTP5xx
 	}
 	return r
 }
@@ -59,7 +60,7 @@ func TestSLOGuardStopsOnlyWhenTheSLOCannotHold(t *testing.T) {
 	g = SLOGuard(open)
 	for i := range 50 {
 		r := guardRecord(int64(i), 900, true)
-		r.Phase = PhaseWarmup
+		r.Phase = engine.PhaseWarmup
 		if reason := g(r); reason != "" {
 			t.Fatalf("warm-up stopped the level: %s", reason)
 		}
@@ -88,12 +89,12 @@ func TestRunnerGuardEndsTheScenario(t *testing.T) {
 	slo, _ := ParseSLO("e2e_p95=1ms", "--slo")
 	col := &Collector{}
 	r := &Runner{
-		Targets:   []Target{{Name: "e", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat}},
+		Targets:   []engine.Target{{Name: "e", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
 		Scenarios: []Scenario{{Name: "seq", Suite: SuiteLoad, Arrival: ArrivalSequential, Requests: 50, SLO: slo}},
-		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
-		HTTP:      NewHTTPClient(HTTPOptions{}),
-		Timeout:   10 * time.Second, Clock: NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
-		Guard: func(_ Target, s Scenario) func(*Record) string { return SLOGuard(s) },
+		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
+		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout:   10 * time.Second, Clock: engine.NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
+		Guard: func(_ engine.Target, s Scenario) func(*engine.Record) string { return SLOGuard(s) },
 	}
 	res := r.Run(context.Background())
 	if n := len(col.Snapshot()); n != guardMinRequests {

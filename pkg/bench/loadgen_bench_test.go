@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
@@ -19,22 +20,22 @@ func fastSim(b *testing.B) string {
 	b.Helper()
 	s := sim.New(sim.Options{Seed: 1, TimeScale: 1e-6})
 	b.Cleanup(func() { s.Close() })
-	url, err := s.Start(context.Background(), bench.EngineVLLM, "127.0.0.1:0")
+	url, err := s.Start(context.Background(), engine.EngineVLLM, "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	return url
 }
 
-func benchRun(b *testing.B, url string, sc bench.Scenario) []bench.Record {
+func benchRun(b *testing.B, url string, sc bench.Scenario) []engine.Record {
 	b.Helper()
 	col := &bench.Collector{}
 	r := &bench.Runner{
-		Targets:   []bench.Target{{Name: "vllm", Type: bench.EngineVLLM, BaseURL: url, API: bench.APIChat}},
+		Targets:   []engine.Target{{Name: "vllm", Type: engine.EngineVLLM, BaseURL: url, API: engine.APIChat}},
 		Scenarios: []bench.Scenario{sc},
-		Prompts:   []bench.Request{{Messages: []bench.Message{{Role: "user", Content: "Explain what a Kubernetes Service does."}}}},
-		HTTP:      bench.NewHTTPClient(bench.HTTPOptions{}),
-		Timeout:   time.Minute, Clock: bench.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
+		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "Explain what a Kubernetes Service does."}}}},
+		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout:   time.Minute, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
 	}
 	res := r.Run(context.Background())
 	if res.Status != "complete" {

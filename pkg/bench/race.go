@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"sync"
 	"time"
 )
@@ -14,7 +15,7 @@ type RaceEvent struct {
 	At   time.Duration
 	Text string
 	// Done is the finished request's record; nil for a text step.
-	Done *Record
+	Done *engine.Record
 }
 
 // Race sends reqs[i] to clients[i], all at the same instant, and reports
@@ -22,8 +23,8 @@ type RaceEvent struct {
 // every lane has finished, and the caller must drain it until then. The
 // returned records are in client order. Each record is timed exactly as a
 // benchmark request is; the watch only copies text.
-func Race(ctx context.Context, clients []*Client, reqs []Request, events chan<- RaceEvent) []Record {
-	recs := make([]Record, len(clients))
+func Race(ctx context.Context, clients []*engine.Client, reqs []engine.Request, events chan<- RaceEvent) []engine.Record {
+	recs := make([]engine.Record, len(clients))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, c := range clients {
@@ -31,10 +32,10 @@ func Race(ctx context.Context, clients []*Client, reqs []Request, events chan<- 
 		show := func(_ time.Duration, text string) {
 			events <- RaceEvent{Lane: i, At: time.Since(start), Text: text}
 		}
-		lane.Watch = &Watch{Text: show, Reasoning: show}
+		lane.Watch = &engine.Watch{Text: show, Reasoning: show}
 		rec := &recs[i]
 		rec.Engine, rec.EngineType, rec.API, rec.Model = c.Target.Name, c.Target.Type, c.Target.API, c.Target.Model
-		rec.Phase, rec.RequestID = PhaseMeasure, int64(i+1)
+		rec.Phase, rec.RequestID = engine.PhaseMeasure, int64(i+1)
 		wg.Go(func() {
 			lane.Do(ctx, reqs[i], start, rec)
 			done := *rec

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
@@ -150,8 +151,8 @@ func (d RunDiff) Improvements() []DiffRow {
 
 // CompareRuns compares the current run's records with the base run's; see
 // CompareSummarizers.
-func CompareRuns(base, cur []Record, o RegressionOptions) RunDiff {
-	id := func(rs []Record) string {
+func CompareRuns(base, cur []engine.Record, o RegressionOptions) RunDiff {
+	id := func(rs []engine.Record) string {
 		if len(rs) > 0 {
 			return rs[0].RunID
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"math/rand/v2"
@@ -12,9 +13,9 @@ import (
 // synthRun makes n measured requests per engine in scenario "chat", with
 // log-normal TTFT and TPOT around the given medians (ms); slow scales the
 // TTFT (and so the E2E) of one engine.
-func synthRun(runID string, seed uint64, n int, engines []string, slow map[string]float64) []Record {
+func synthRun(runID string, seed uint64, n int, engines []string, slow map[string]float64) []engine.Record {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	var out []Record
+	var out []engine.Record
 	for _, e := range engines {
 		for i := 0; i < n; i++ {
 			scale := 1.0
@@ -25,7 +26,7 @@ func synthRun(runID string, seed uint64, n int, engines []string, slow map[strin
 			tpot := 20 * math.Exp(0.2*rng.NormFloat64())
 			e2e := ttft + 63*tpot
 			tps := 64 / e2e * 1000
-			out = append(out, Record{RunID: runID, Engine: e, Model: "m", Scenario: "chat", Phase: PhaseMeasure, OK: true,
+			out = append(out, engine.Record{RunID: runID, Engine: e, Model: "m", Scenario: "chat", Phase: engine.PhaseMeasure, OK: true,
 				TTFTMS: &ttft, TPOTMS: &tpot, E2EMS: &e2e, OutputTokensPerS: &tps, OutputTokens: 64})
 		}
 	}
@@ -136,12 +137,12 @@ func TestRegressionErrorRateFromZero(t *testing.T) {
 	base := synthRun("a", 1, 200, []string{"vllm"}, nil)
 	cur := synthRun("b", 1, 200, []string{"vllm"}, nil)
 	for i := 0; i < 30; i++ {
-		cur[i] = Record{RunID: "b", Engine: "vllm", Model: "m", Scenario: "chat", Phase: PhaseMeasure, ErrorClass: ErrHTTP5xx}
+		cur[i] = engine.Record{RunID: "b", Engine: "vllm", Model: "m", Scenario: "chat", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrHTTP5xx}
 	}
 	// Dropped, canceled and warm-up requests were never sent.
-	cur = append(cur, Record{Engine: "vllm", Scenario: "chat", Phase: PhaseMeasure, ErrorClass: ErrDropped},
-		Record{Engine: "vllm", Scenario: "chat", Phase: PhaseMeasure, ErrorClass: ErrCanceled},
-		Record{Engine: "vllm", Scenario: "chat", Phase: PhaseWarmup, ErrorClass: ErrTimeout})
+	cur = append(cur, engine.Record{Engine: "vllm", Scenario: "chat", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrDropped},
+		engine.Record{Engine: "vllm", Scenario: "chat", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrCanceled},
+		engine.Record{Engine: "vllm", Scenario: "chat", Phase: engine.PhaseWarmup, ErrorClass: engine.ErrTimeout})
 	d := CompareRuns(base, cur, RegressionOptions{})
 	r := findRow(t, d, "vllm", MetricErrorRate, StatRate)
 	if r.BaseN != 200 || r.CurrentN != 200 || r.Current != 0.15 || r.Base != 0 {
@@ -164,7 +165,7 @@ func TestRegressionGroupsInOneRunAndFilters(t *testing.T) {
 	cur := synthRun("b", 2, 40, []string{"vllm", "ollama"}, nil)
 	cur[0].Model = "other"
 	cold := 1e6
-	cur = append(cur, Record{Engine: "vllm", Model: "m", Scenario: "chat", Phase: PhaseMeasure, OK: true, ColdStart: true, TTFTMS: &cold})
+	cur = append(cur, engine.Record{Engine: "vllm", Model: "m", Scenario: "chat", Phase: engine.PhaseMeasure, OK: true, ColdStart: true, TTFTMS: &cold})
 	d := CompareRuns(base, cur, RegressionOptions{Metrics: []string{MetricTTFT}})
 	if len(d.OnlyInBase) != 1 || d.OnlyInBase[0] != (GroupRef{"tgi", "chat"}) ||
 		len(d.OnlyInCurrent) != 1 || d.OnlyInCurrent[0] != (GroupRef{"ollama", "chat"}) {

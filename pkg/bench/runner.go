@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"hash/fnv"
 	"log/slog"
 	"net/http"
@@ -14,20 +15,20 @@ import (
 
 // Observer hears about scenario boundaries, for progress displays.
 type Observer interface {
-	ScenarioStarted(t Target, s Scenario)
-	ScenarioFinished(t Target, s Scenario)
+	ScenarioStarted(t engine.Target, s Scenario)
+	ScenarioFinished(t engine.Target, s Scenario)
 }
 
 // Runner executes scenarios against targets and hands every record to Sink.
 type Runner struct {
-	Targets   []Target
+	Targets   []engine.Target
 	Scenarios []Scenario
 	// Prompts are used round-robin by request id; MaxTokens comes from
 	// the scenario.
-	Prompts  []Request
+	Prompts  []engine.Request
 	HTTP     *http.Client
 	Timeout  time.Duration
-	Clock    Clock
+	Clock    engine.Clock
 	RunID    string
 	Sink     Sink
 	Observer Observer
@@ -43,7 +44,7 @@ type Runner struct {
 	// Guard, when set, gives each engine × scenario a check of every
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
-	Guard func(Target, Scenario) func(*Record) string
+	Guard func(engine.Target, Scenario) func(*engine.Record) string
 
 	nextID       atomic.Int64
 	sinkErrors   atomic.Int64
@@ -52,9 +53,9 @@ type Runner struct {
 
 // TargetStatus is the outcome of one target in a run.
 type TargetStatus struct {
-	Target Target     `json:"target"`
-	Info   EngineInfo `json:"info"`
-	Error  string     `json:"error,omitempty"`
+	Target engine.Target     `json:"target"`
+	Info   engine.EngineInfo `json:"info"`
+	Error  string            `json:"error,omitempty"`
 	// Aborted lists scenarios stopped early because the engine stopped
 	// accepting connections, with the reason.
 	Aborted []string `json:"aborted_scenarios,omitempty"`
@@ -116,14 +117,14 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		if st.Target.HTTP != nil {
 			hc = st.Target.HTTP
 		}
-		info, err := Probe(ctx, hc, st.Target)
-		var noInfo *InfoEndpointError
-		if errors.As(err, &noInfo) && st.Target.Type == EngineOpenAI && st.Target.Model != "" {
+		info, err := engine.Probe(ctx, hc, st.Target)
+		var noInfo *engine.InfoEndpointError
+		if errors.As(err, &noInfo) && st.Target.Type == engine.EngineOpenAI && st.Target.Model != "" {
 			r.Log.Warn("no model list; using the given model", "target", st.Target.Name, "error", err)
 			err = nil
 		} else if err == nil {
 			st.Info = info
-			st.Target.Model, err = ResolveModel(st.Target, info)
+			st.Target.Model, err = engine.ResolveModel(st.Target, info)
 		}
 		if err != nil {
 			st.Error = err.Error()
@@ -131,7 +132,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 			return
 		}
 		r.Log.Info("target ready", "target", st.Target.Name, "url", st.Target.URL(), "model", st.Target.Model, "version", info.Version)
-		client := &Client{HTTP: hc, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
+		client := &engine.Client{HTTP: hc, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
 		for _, s := range r.Scenarios {
 			if ctx.Err() != nil {
 				return
@@ -189,7 +190,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 // scenarioRun carries one scenario's shared state across its workers.
 type scenarioRun struct {
 	r        *Runner
-	client   *Client
+	client   *engine.Client
 	s        Scenario
 	stop     <-chan struct{}
 	reqCtx   context.Context
@@ -199,7 +200,7 @@ type scenarioRun struct {
 	seq atomic.Int64
 
 	connectStreak atomic.Int64
-	guard         func(*Record) string
+	guard         func(*engine.Record) string
 	abort         context.CancelFunc
 	abortOnce     sync.Once
 	aborted       atomic.Value // string
@@ -211,7 +212,7 @@ type scenarioRun struct {
 const maxConnectStreak = 25
 
 // runScenario runs one scenario and returns why it was aborted, if it was.
-func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scenario) string {
+func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, s Scenario) string {
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
@@ -235,11 +236,11 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *Client, s Scena
 	return ""
 }
 
-func (sr *scenarioRun) newRecord(phase Phase, worker int) *Record {
+func (sr *scenarioRun) newRecord(phase engine.Phase, worker int) *engine.Record {
 	t := sr.client.Target
 	id := sr.r.nextID.Add(1)
 	seq := sr.seq.Add(1) - 1
-	return &Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
+	return &engine.Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
 		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker,
 		Sequence: seq, PromptIndex: int(seq % int64(len(sr.r.Prompts)))}
 }
@@ -247,11 +248,11 @@ func (sr *scenarioRun) newRecord(phase Phase, worker int) *Record {
 // request builds the request for a record. With UniquePrompts each user
 // turn starts with a marker of its own, so no engine answers from a prefix
 // cache what a real user's new question would make it compute.
-func (sr *scenarioRun) request(rec *Record) Request {
+func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	p := sr.r.Prompts[rec.PromptIndex]
 	p.MaxTokens = sr.s.MaxTokens
 	if sr.r.UniquePrompts && len(p.Messages) > 0 {
-		msgs := append([]Message(nil), p.Messages...)
+		msgs := append([]engine.Message(nil), p.Messages...)
 		last := len(msgs) - 1
 		msgs[last].Content = fmt.Sprintf("[%s #%d] %s", sr.s.Name, rec.Sequence, msgs[last].Content)
 		p.Messages = msgs
@@ -259,7 +260,7 @@ func (sr *scenarioRun) request(rec *Record) Request {
 	return p
 }
 
-func (sr *scenarioRun) send(rec *Record, intended time.Time) {
+func (sr *scenarioRun) send(rec *engine.Record, intended time.Time) {
 	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
 	sr.emit(rec)
 	if sr.guard != nil {
@@ -267,12 +268,12 @@ func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 			sr.stopWith(reason, "scenario stopped by its guard", rec)
 		}
 	}
-	if rec.ErrorClass != ErrConnect {
+	if rec.ErrorClass != engine.ErrConnect {
 		// Only a complete answer (or an error the engine itself chose to
 		// send) proves it is there; a stream cut as it went down must not
 		// restart the count.
 		switch rec.ErrorClass {
-		case "", ErrHTTP4xx, ErrHTTP429, ErrHTTP5xx, ErrStream, ErrOverloaded, ErrParse, ErrNoGenerated:
+		case "", engine.ErrHTTP4xx, engine.ErrHTTP429, engine.ErrHTTP5xx, engine.ErrStream, engine.ErrOverloaded, engine.ErrParse, engine.ErrNoGenerated:
 			sr.connectStreak.Store(0)
 		}
 		return
@@ -284,7 +285,7 @@ func (sr *scenarioRun) send(rec *Record, intended time.Time) {
 }
 
 // stopWith ends the scenario early, keeping the first reason given.
-func (sr *scenarioRun) stopWith(reason, msg string, rec *Record) {
+func (sr *scenarioRun) stopWith(reason, msg string, rec *engine.Record) {
 	sr.abortOnce.Do(func() {
 		sr.aborted.Store(reason)
 		sr.r.Log.Warn(msg, "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
@@ -292,7 +293,7 @@ func (sr *scenarioRun) stopWith(reason, msg string, rec *Record) {
 	})
 }
 
-func (sr *scenarioRun) emit(rec *Record) {
+func (sr *scenarioRun) emit(rec *engine.Record) {
 	if err := sr.r.Sink.Write(rec); err != nil {
 		if sr.r.sinkErrors.Add(1) == 1 {
 			sr.r.firstSinkErr.Store(err.Error())
@@ -314,9 +315,9 @@ func (sr *scenarioRun) stopped() bool {
 func (sr *scenarioRun) sequential() {
 	total := sr.s.WarmupRequests + sr.s.Requests
 	for i := 0; i < total && !sr.stopped(); i++ {
-		phase := PhaseMeasure
+		phase := engine.PhaseMeasure
 		if i < sr.s.WarmupRequests {
-			phase = PhaseWarmup
+			phase = engine.PhaseWarmup
 		}
 		sr.send(sr.newRecord(phase, 0), time.Now())
 	}
@@ -334,17 +335,17 @@ func (sr *scenarioRun) window(start time.Time) (time.Time, time.Time) {
 
 // admit decides the phase of a request intended at t, or false when the
 // scenario is over.
-func (sr *scenarioRun) admit(t, measureStart, end time.Time) (Phase, bool) {
+func (sr *scenarioRun) admit(t, measureStart, end time.Time) (engine.Phase, bool) {
 	if !end.IsZero() && !t.Before(end) {
 		return "", false
 	}
 	if t.Before(measureStart) {
-		return PhaseWarmup, true
+		return engine.PhaseWarmup, true
 	}
 	if sr.s.Requests > 0 && sr.measured.Add(1) > int64(sr.s.Requests) {
 		return "", false
 	}
-	return PhaseMeasure, true
+	return engine.PhaseMeasure, true
 }
 
 // closed runs N users; each sends, waits for the whole answer, thinks, and
@@ -413,17 +414,17 @@ func (sr *scenarioRun) open() {
 				case sem <- struct{}{}:
 				default:
 					if sr.s.CapPolicy == "drop" {
-						sr.notSent(rec, at, ErrDropped, fmt.Sprintf("client cap of %d requests in flight reached", sr.s.Concurrency))
+						sr.notSent(rec, at, engine.ErrDropped, fmt.Sprintf("client cap of %d requests in flight reached", sr.s.Concurrency))
 						return
 					}
 					rec.ClientQueued = true
 					select {
 					case sem <- struct{}{}:
 					case <-sr.stop:
-						sr.notSent(rec, at, ErrCanceled, "stopped while waiting for the client cap")
+						sr.notSent(rec, at, engine.ErrCanceled, "stopped while waiting for the client cap")
 						return
 					case <-over:
-						sr.notSent(rec, at, ErrDropped, fmt.Sprintf("the scenario ended while it waited for the client cap of %d", sr.s.Concurrency))
+						sr.notSent(rec, at, engine.ErrDropped, fmt.Sprintf("the scenario ended while it waited for the client cap of %d", sr.s.Concurrency))
 						return
 					}
 				}
@@ -437,7 +438,7 @@ func (sr *scenarioRun) open() {
 }
 
 // notSent records an arrival the client never sent.
-func (sr *scenarioRun) notSent(rec *Record, at time.Time, class, msg string) {
+func (sr *scenarioRun) notSent(rec *engine.Record, at time.Time, class, msg string) {
 	rec.IntendedStartUnixNS = sr.r.Clock.UnixNS(at)
 	rec.StartUnixNS, rec.EndUnixNS = rec.IntendedStartUnixNS, sr.r.Clock.UnixNS(time.Now())
 	rec.ErrorClass, rec.Error = class, msg

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"net/http"
@@ -56,17 +57,17 @@ func (s *loadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.served.Add(1)
 }
 
-func runLoad(t *testing.T, ctx context.Context, srv *loadServer, s Scenario) ([]Record, RunResult) {
+func runLoad(t *testing.T, ctx context.Context, srv *loadServer, s Scenario) ([]engine.Record, RunResult) {
 	t.Helper()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	col := &Collector{}
 	r := &Runner{
-		Targets:   []Target{{Name: "e", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat}},
+		Targets:   []engine.Target{{Name: "e", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
 		Scenarios: []Scenario{s},
-		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
-		HTTP:      NewHTTPClient(HTTPOptions{}),
-		Timeout:   10 * time.Second, Clock: NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
+		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
+		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout:   10 * time.Second, Clock: engine.NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
 	}
 	res := r.Run(ctx)
 	return col.Snapshot(), res
@@ -109,7 +110,7 @@ func TestClosedLoopKeepsExactlyNInFlight(t *testing.T) {
 
 // openLoopSends runs an open-loop scenario and returns the actual send
 // times in seconds from the first send.
-func openLoopSends(t *testing.T, a Arrival, rate float64, n int) ([]float64, []Record) {
+func openLoopSends(t *testing.T, a Arrival, rate float64, n int) ([]float64, []engine.Record) {
 	t.Helper()
 	srv := &loadServer{delay: time.Millisecond}
 	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: a, Rate: rate,
@@ -216,7 +217,7 @@ func TestOpenLoopCapCountsWaitsAndDrops(t *testing.T) {
 				if r.ClientQueued {
 					queued++
 				}
-				if r.ErrorClass == ErrDropped {
+				if r.ErrorClass == engine.ErrDropped {
 					dropped++
 				}
 			}
@@ -283,11 +284,11 @@ func TestUnreachableTargetIsReportedAndOthersRun(t *testing.T) {
 	dead.Close()
 	col := &Collector{}
 	r := &Runner{
-		Targets: []Target{{Name: "dead", Type: EngineVLLM, BaseURL: deadURL, API: APIChat},
-			{Name: "alive", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat}},
+		Targets: []engine.Target{{Name: "dead", Type: engine.EngineVLLM, BaseURL: deadURL, API: engine.APIChat},
+			{Name: "alive", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
 		Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 3, MaxTokens: 2}},
-		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
-		HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second,
+		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
+		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second,
 	}
 	res := r.Run(context.Background())
 	if res.Status != "complete" {
@@ -301,7 +302,7 @@ func TestUnreachableTargetIsReportedAndOthersRun(t *testing.T) {
 	}
 }
 
-func lagsOf(recs []Record) []float64 {
+func lagsOf(recs []engine.Record) []float64 {
 	var out []float64
 	for _, r := range recs {
 		out = append(out, r.ScheduleLagMS)
@@ -333,10 +334,10 @@ func TestOpenAITargetWithoutModelListRunsWithGivenModel(t *testing.T) {
 	run := func(model string) (RunResult, int) {
 		col := &Collector{}
 		r := &Runner{
-			Targets:   []Target{{Name: "gw", Type: EngineOpenAI, BaseURL: hs.URL, API: APIChat, Model: model}},
+			Targets:   []engine.Target{{Name: "gw", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat, Model: model}},
 			Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 2, MaxTokens: 2}},
-			Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}},
-			HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second,
+			Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
+			HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second,
 		}
 		return r.Run(context.Background()), len(col.Snapshot())
 	}
@@ -354,10 +355,10 @@ func TestEnginesGetIdenticalArrivalsAndPrompts(t *testing.T) {
 	defer b.Close()
 	col := &Collector{}
 	r := &Runner{
-		Targets:   []Target{{Name: "a", Type: EngineOpenAI, BaseURL: a.URL, API: APIChat}, {Name: "b", Type: EngineOpenAI, BaseURL: b.URL, API: APIChat}},
+		Targets:   []engine.Target{{Name: "a", Type: engine.EngineOpenAI, BaseURL: a.URL, API: engine.APIChat}, {Name: "b", Type: engine.EngineOpenAI, BaseURL: b.URL, API: engine.APIChat}},
 		Scenarios: []Scenario{{Name: "p", Suite: SuiteLoad, Arrival: ArrivalPoisson, Rate: 200, Requests: 40, MaxTokens: 2, CapPolicy: "wait"}},
-		Prompts:   []Request{{Messages: []Message{{Role: "user", Content: "one"}}}, {Messages: []Message{{Role: "user", Content: "two"}}}, {Messages: []Message{{Role: "user", Content: "three"}}}},
-		HTTP:      NewHTTPClient(HTTPOptions{}), Clock: NewClock(), Sink: col, Grace: time.Second, Seed: 3,
+		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "one"}}}, {Messages: []engine.Message{{Role: "user", Content: "two"}}}, {Messages: []engine.Message{{Role: "user", Content: "three"}}}},
+		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 3,
 	}
 	r.Run(context.Background())
 	type arrival struct {
@@ -398,7 +399,7 @@ func TestCappedOpenLoopStopsSendingAtTheEndOfItsWindow(t *testing.T) {
 	sent, dropped := 0, 0
 	for _, r := range recs {
 		switch {
-		case r.ErrorClass == ErrDropped:
+		case r.ErrorClass == engine.ErrDropped:
 			dropped++
 		case r.StartUnixNS > end:
 			t.Errorf("request %d sent %.0f ms after the scenario's window ended", r.RequestID, float64(r.StartUnixNS-end)/1e6)
@@ -412,9 +413,9 @@ func TestCappedOpenLoopStopsSendingAtTheEndOfItsWindow(t *testing.T) {
 }
 
 func TestUniquePromptsDefeatPrefixCachesButKeepTheQuestion(t *testing.T) {
-	r := &Runner{Prompts: []Request{{Messages: []Message{{Role: "system", Content: "sys"}, {Role: "user", Content: "question"}}}}, UniquePrompts: true}
-	sr := &scenarioRun{r: r, s: Scenario{Name: "s", MaxTokens: 7}, client: &Client{}}
-	a, b := sr.request(sr.newRecord(PhaseMeasure, 0)), sr.request(sr.newRecord(PhaseMeasure, 0))
+	r := &Runner{Prompts: []engine.Request{{Messages: []engine.Message{{Role: "system", Content: "sys"}, {Role: "user", Content: "question"}}}}, UniquePrompts: true}
+	sr := &scenarioRun{r: r, s: Scenario{Name: "s", MaxTokens: 7}, client: &engine.Client{}}
+	a, b := sr.request(sr.newRecord(engine.PhaseMeasure, 0)), sr.request(sr.newRecord(engine.PhaseMeasure, 0))
 	if a.Messages[1].Content == b.Messages[1].Content || !strings.HasSuffix(a.Messages[1].Content, "question") || a.MaxTokens != 7 {
 		t.Errorf("user turns %q and %q", a.Messages[1].Content, b.Messages[1].Content)
 	}
@@ -428,9 +429,9 @@ func TestDeadEngineEndsTheScenarioInsteadOfSpinning(t *testing.T) {
 	url := dead.URL
 	dead.Close()
 	col := &Collector{}
-	sr := &Runner{Prompts: []Request{{Messages: []Message{{Role: "user", Content: "hi"}}}}, HTTP: NewHTTPClient(HTTPOptions{}),
-		Clock: NewClock(), Sink: col, Grace: time.Second}
-	c := &Client{HTTP: sr.HTTP, Target: Target{Name: "gone", Type: EngineOpenAI, BaseURL: url, API: APIChat}, Clock: sr.Clock}
+	sr := &Runner{Prompts: []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}}, HTTP: engine.NewHTTPClient(engine.HTTPOptions{}),
+		Clock: engine.NewClock(), Sink: col, Grace: time.Second}
+	c := &engine.Client{HTTP: sr.HTTP, Target: engine.Target{Name: "gone", Type: engine.EngineOpenAI, BaseURL: url, API: engine.APIChat}, Clock: sr.Clock}
 	reason := sr.runScenario(context.Background(), context.Background(), c,
 		Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
 	n := len(col.Snapshot())

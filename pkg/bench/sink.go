@@ -1,17 +1,20 @@
 package bench
 
-import "sync"
+import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"sync"
+)
 
 // Sink receives each finished Record once. The journal, the progress view
 // and the in-memory collector are sinks side by side.
 type Sink interface {
-	Write(rec *Record) error
+	Write(rec *engine.Record) error
 }
 
 // SinkFunc adapts a function to a Sink.
-type SinkFunc func(rec *Record) error
+type SinkFunc func(rec *engine.Record) error
 
-func (f SinkFunc) Write(rec *Record) error { return f(rec) }
+func (f SinkFunc) Write(rec *engine.Record) error { return f(rec) }
 
 // MultiSink fans a record out to several sinks, one record at a time, so
 // no sink needs its own locking.
@@ -22,7 +25,7 @@ type MultiSink struct {
 
 func NewMultiSink(sinks ...Sink) *MultiSink { return &MultiSink{sinks: sinks} }
 
-func (m *MultiSink) Write(rec *Record) error {
+func (m *MultiSink) Write(rec *engine.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var first error
@@ -39,10 +42,10 @@ func (m *MultiSink) Write(rec *Record) error {
 // instead, whose memory does not grow with the run.
 type Collector struct {
 	mu      sync.Mutex
-	Records []Record
+	Records []engine.Record
 }
 
-func (c *Collector) Write(rec *Record) error {
+func (c *Collector) Write(rec *engine.Record) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Records = append(c.Records, *rec)
@@ -50,8 +53,8 @@ func (c *Collector) Write(rec *Record) error {
 }
 
 // Snapshot returns a copy of the records so far.
-func (c *Collector) Snapshot() []Record {
+func (c *Collector) Snapshot() []engine.Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Record(nil), c.Records...)
+	return append([]engine.Record(nil), c.Records...)
 }

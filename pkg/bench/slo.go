@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
@@ -127,7 +128,7 @@ func parseRate(v string) (float64, error) {
 
 // requestValue is a request's own value of an SLO metric: TTFT, TPOT and
 // E2E as measured; for ITL, the percentile of its own gaps.
-func requestValue(r *Record, t SLOTarget) (float64, bool) {
+func requestValue(r *engine.Record, t SLOTarget) (float64, bool) {
 	var v *float64
 	switch t.Metric {
 	case MetricTTFT:
@@ -153,7 +154,7 @@ func requestValue(r *Record, t SLOTarget) (float64, bool) {
 // Met reports whether one request met every latency target. A failed
 // request never does; a metric the request has no value for (TPOT of a
 // one-token answer) does not count against it.
-func (s SLO) Met(r *Record) bool {
+func (s SLO) Met(r *engine.Record) bool {
 	if !r.OK {
 		return false
 	}
@@ -202,7 +203,7 @@ type sloTally struct {
 	metTokens int
 }
 
-func (t *sloTally) add(s *SLO, r *Record) {
+func (t *sloTally) add(s *SLO, r *engine.Record) {
 	if s != nil && s.Met(r) {
 		t.met++
 		t.metTokens += r.OutputTokens

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"strings"
 	"testing"
@@ -42,15 +43,15 @@ func TestParseSLO(t *testing.T) {
 // Ten requests: seven fast, two slow on TTFT, one failed. The SLO
 // ttft p80 ≤ 100 ms counts the failure as infinitely slow.
 func TestSLOAttainmentAndGoodput(t *testing.T) {
-	var recs []Record
+	var recs []engine.Record
 	for i := range 10 {
-		r := Record{Engine: "e", Scenario: "s", Phase: PhaseMeasure, OK: true, OutputTokens: 20,
+		r := engine.Record{Engine: "e", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, OutputTokens: 20,
 			TTFTMS: f(50), TPOTMS: f(10), E2EMS: f(240), StartUnixNS: int64(i) * 1e9, EndUnixNS: int64(i)*1e9 + 5e8}
 		switch i {
 		case 7, 8:
 			r.TTFTMS = f(150)
 		case 9:
-			r.OK, r.ErrorClass, r.TTFTMS, r.TPOTMS, r.E2EMS = false, ErrHTTP5xx, nil, nil, nil
+			r.OK, r.ErrorClass, r.TTFTMS, r.TPOTMS, r.E2EMS = false, engine.ErrHTTP5xx, nil, nil, nil
 		}
 		recs = append(recs, r)
 	}

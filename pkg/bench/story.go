@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"sigs.k8s.io/yaml"
 )
 
@@ -74,20 +75,20 @@ func FindStory(stories []Story, n int) (Story, error) {
 }
 
 // FirstRequest is the story's opening: system prompt and first turn.
-func (s Story) FirstRequest() Request {
+func (s Story) FirstRequest() engine.Request {
 	return s.Request(nil, s.Turns[0])
 }
 
 // Request continues history (earlier user and assistant turns) with a new
 // user turn.
-func (s Story) Request(history []Message, user string) Request {
-	var msgs []Message
+func (s Story) Request(history []engine.Message, user string) engine.Request {
+	var msgs []engine.Message
 	if s.System != "" {
-		msgs = append(msgs, Message{Role: "system", Content: strings.TrimSpace(s.System)})
+		msgs = append(msgs, engine.Message{Role: "system", Content: strings.TrimSpace(s.System)})
 	}
 	msgs = append(msgs, history...)
-	msgs = append(msgs, Message{Role: "user", Content: strings.TrimSpace(user)})
-	return Request{Messages: msgs, MaxTokens: s.MaxTokens}
+	msgs = append(msgs, engine.Message{Role: "user", Content: strings.TrimSpace(user)})
+	return engine.Request{Messages: msgs, MaxTokens: s.MaxTokens}
 }
 
 // Recalled reports whether an answer contains every expected piece,

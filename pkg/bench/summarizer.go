@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"maps"
 	"sync"
@@ -33,7 +34,7 @@ func NewSummarizer(runID string, obj Objectives) *Summarizer {
 }
 
 // SummarizerOf folds records already in memory.
-func SummarizerOf(runID string, records []Record, obj Objectives) *Summarizer {
+func SummarizerOf(runID string, records []engine.Record, obj Objectives) *Summarizer {
 	sz := NewSummarizer(runID, obj)
 	for i := range records {
 		sz.Add(&records[i])
@@ -54,13 +55,13 @@ func (sz *Summarizer) Judge(scenarios []Scenario) {
 }
 
 // Write adds a finished record.
-func (sz *Summarizer) Write(rec *Record) error {
+func (sz *Summarizer) Write(rec *engine.Record) error {
 	sz.Add(rec)
 	return nil
 }
 
 // Add folds one record in. Group order follows first appearance.
-func (sz *Summarizer) Add(r *Record) {
+func (sz *Summarizer) Add(r *engine.Record) {
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
 	k := groupKey{r.Engine, r.Scenario}
@@ -85,17 +86,17 @@ func (a *groupAcc) sample(name string) *stats.Sample {
 	return s
 }
 
-func (a *groupAcc) add(r *Record, slo *SLO) {
+func (a *groupAcc) add(r *engine.Record, slo *SLO) {
 	g := &a.g
-	if r.Phase == PhaseWarmup {
+	if r.Phase == engine.PhaseWarmup {
 		g.Warmup++
 		return
 	}
 	switch r.ErrorClass {
-	case ErrDropped:
+	case engine.ErrDropped:
 		g.Dropped++
 		return
-	case ErrCanceled:
+	case engine.ErrCanceled:
 		g.Canceled++
 		return
 	}
@@ -127,7 +128,7 @@ func (a *groupAcc) add(r *Record, slo *SLO) {
 	if r.OutputMismatch {
 		g.OutputMismatch++
 	}
-	if r.OutputTokensSource == TokensFromChunks {
+	if r.OutputTokensSource == engine.TokensFromChunks {
 		g.TokensEstimated++
 	}
 	if r.ColdStart {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -11,10 +12,10 @@ import (
 // Summarizer holds afterwards; it must stay flat as the run grows.
 func BenchmarkSummarizer1M(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
-	recs := make([]Record, 3)
+	recs := make([]engine.Record, 3)
 	for i := range recs {
 		ttft, tpot, e2e := 0.0, 0.0, 0.0
-		recs[i] = Record{Engine: []string{"vllm", "tgi", "ollama"}[i], Scenario: "load", OK: true,
+		recs[i] = engine.Record{Engine: []string{"vllm", "tgi", "ollama"}[i], Scenario: "load", OK: true,
 			TTFTMS: &ttft, TPOTMS: &tpot, E2EMS: &e2e, OutputTokens: 64, ITLMS: make([]float64, 63)}
 	}
 	b.ReportAllocs()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
@@ -51,11 +52,11 @@ type Summary struct {
 
 // Group aggregates one engine × scenario.
 type Group struct {
-	Engine     string     `json:"engine"`
-	EngineType EngineType `json:"engine_type"`
-	Model      string     `json:"model"`
-	Suite      string     `json:"suite"`
-	Scenario   string     `json:"scenario"`
+	Engine     string            `json:"engine"`
+	EngineType engine.EngineType `json:"engine_type"`
+	Model      string            `json:"model"`
+	Suite      string            `json:"suite"`
+	Scenario   string            `json:"scenario"`
 
 	// Requests counts measured requests that were sent (not dropped by
 	// the client and not cancelled by the user).
@@ -172,7 +173,7 @@ type groupKey struct{ engine, scenario string }
 
 // Summarize derives the summary from records. goals maps scenario names to
 // their targets. Group order follows first appearance in records.
-func Summarize(runID string, records []Record, goals map[string]*Goal) Summary {
+func Summarize(runID string, records []engine.Record, goals map[string]*Goal) Summary {
 	return SummarizeWith(runID, records, Objectives{Goals: goals})
 }
 
@@ -198,7 +199,7 @@ func ObjectivesOf(scenarios []Scenario) Objectives {
 
 // SummarizeWith derives the summary, judging each scenario against its
 // objectives.
-func SummarizeWith(runID string, records []Record, obj Objectives) Summary {
+func SummarizeWith(runID string, records []engine.Record, obj Objectives) Summary {
 	return SummarizerOf(runID, records, obj).Summary()
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"sort"
 )
@@ -15,7 +16,7 @@ type ColdStarts struct {
 
 type coldSamples struct{ load, ttft stats.Sample }
 
-func (c *coldSamples) add(r *Record) {
+func (c *coldSamples) add(r *engine.Record) {
 	if r.ServerLoadMS != nil {
 		c.load.Add(*r.ServerLoadMS)
 	}
@@ -126,7 +127,7 @@ func findings(groups []Group) []Finding {
 			if w := g.Metrics[MetricServerWait]; w.Count > 0 {
 				msg += fmt.Sprintf("; the server's own wait p50 was %.1f ms", w.P50)
 			}
-			if g.EngineType == EngineOllama {
+			if g.EngineType == engine.EngineOllama {
 				msg += "; the server ran fewer requests at once than were sent (check OLLAMA_NUM_PARALLEL)"
 			}
 			out = append(out, Finding{Engine: e, Scenario: g.Scenario, Kind: "server_queueing", Message: msg})

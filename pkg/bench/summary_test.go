@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"strings"
@@ -23,16 +24,16 @@ func TestPercentileInterpolatesLikeNumpy(t *testing.T) {
 }
 
 func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
-	recs := []Record{
-		{Engine: "a", Scenario: "s", Phase: PhaseWarmup, OK: true, TTFTMS: f(1000), E2EMS: f(1000), StartUnixNS: 0, EndUnixNS: 1e9},
-		{Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(100), TPOTMS: f(5), ITLMS: []float64{4, 6},
+	recs := []engine.Record{
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseWarmup, OK: true, TTFTMS: f(1000), E2EMS: f(1000), StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(100), TPOTMS: f(5), ITLMS: []float64{4, 6},
 			OutputTokens: 10, StartUnixNS: 1e9, EndUnixNS: 1.5e9},
-		{Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: true, TTFTMS: f(30), E2EMS: f(300), TPOTMS: f(7), ITLMS: []float64{8},
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(30), E2EMS: f(300), TPOTMS: f(7), ITLMS: []float64{8},
 			OutputTokens: 10, OutputMismatch: true, StartUnixNS: 1.5e9, EndUnixNS: 2e9},
-		{Engine: "a", Scenario: "s", Phase: PhaseMeasure, OK: false, ErrorClass: ErrHTTP5xx, TTFTMS: f(1), StartUnixNS: 1.2e9, EndUnixNS: 1.3e9},
-		{Engine: "a", Scenario: "s", Phase: PhaseMeasure, ErrorClass: ErrDropped},
-		{Engine: "a", Scenario: "s", Phase: PhaseMeasure, ErrorClass: ErrCanceled},
-		{Engine: "b", Scenario: "s", Phase: PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(50), TPOTMS: f(3), ITLMS: []float64{3},
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: false, ErrorClass: engine.ErrHTTP5xx, TTFTMS: f(1), StartUnixNS: 1.2e9, EndUnixNS: 1.3e9},
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrDropped},
+		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrCanceled},
+		{Engine: "b", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(50), TPOTMS: f(3), ITLMS: []float64{3},
 			OutputTokens: 10, StartUnixNS: 1e9, EndUnixNS: 2e9},
 	}
 	s := Summarize("r", recs, map[string]*Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 25}})
@@ -43,7 +44,7 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 	if a.Requests != 3 || a.Succeeded != 2 || a.Failed != 1 || a.Warmup != 1 || a.Dropped != 1 || a.Canceled != 1 {
 		t.Errorf("counts %+v", a)
 	}
-	if a.Errors[ErrHTTP5xx] != 1 || math.Abs(a.ErrorRate-1.0/3) > 1e-9 {
+	if a.Errors[engine.ErrHTTP5xx] != 1 || math.Abs(a.ErrorRate-1.0/3) > 1e-9 {
 		t.Errorf("errors %v rate %g", a.Errors, a.ErrorRate)
 	}
 	ttft := a.Metrics[MetricTTFT]
@@ -68,24 +69,24 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 }
 
 func TestGoalWithNoSuccessIsNotMet(t *testing.T) {
-	recs := []Record{{Engine: "a", Scenario: "s", Phase: PhaseMeasure, ErrorClass: ErrConnect}}
+	recs := []engine.Record{{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrConnect}}
 	s := Summarize("r", recs, map[string]*Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 100}})
 	if g := s.Groups[0]; g.Target == nil || g.Target.Met {
 		t.Errorf("a target with no successful request must not be met: %+v", g.Target)
 	}
 }
 
-func ollamaRecord(scenario string, ttfb, ttft, load, prompt, eval, total float64, start int64) Record {
-	r := Record{Engine: "ollama", EngineType: EngineOllama, Scenario: scenario, Phase: PhaseMeasure, OK: true,
+func ollamaRecord(scenario string, ttfb, ttft, load, prompt, eval, total float64, start int64) engine.Record {
+	r := engine.Record{Engine: "ollama", EngineType: engine.EngineOllama, Scenario: scenario, Phase: engine.PhaseMeasure, OK: true,
 		TTFBMS: f(ttfb), TTFTMS: f(ttft), E2EMS: f(ttft + eval), OutputTokens: 11, RequestedOutputTokens: 11,
 		ServerLoadMS: f(load), ServerPromptEvalMS: f(prompt), ServerEvalMS: f(eval), ServerTotalMS: f(total),
 		StartUnixNS: start, EndUnixNS: start + int64((ttft+eval)*1e6)}
-	finishDerived(&r)
+	engine.FinishDerived(&r)
 	return r
 }
 
 func TestColdStartIsReportedApartAndReconciled(t *testing.T) {
-	recs := []Record{
+	recs := []engine.Record{
 		ollamaRecord("seq", 290, 290, 280, 1, 50, 335, 0),
 		ollamaRecord("seq", 4, 4, 1, 1, 50, 53, 1e9),
 		ollamaRecord("seq", 5, 5, 1, 2, 50, 54, 2e9),
@@ -116,7 +117,7 @@ func TestColdStartIsReportedApartAndReconciled(t *testing.T) {
 }
 
 func TestServerQueueingFinding(t *testing.T) {
-	var recs []Record
+	var recs []engine.Record
 	for i := 0; i < 4; i++ { // sequential: ~3 ms TTFB
 		recs = append(recs, ollamaRecord("seq", 3, 3, 1, 1, 50, 53, int64(i)*60e6))
 	}
@@ -171,7 +172,7 @@ func TestOpenLoopGoalReadsFromArrival(t *testing.T) {
 		t.Fatalf("open-loop goal %+v %v", sc, err)
 	}
 	// 10 ms TTFT after 200 ms waiting for the client's cap: 210 ms for the user.
-	recs := []Record{{Engine: "e", Scenario: "p", Phase: PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(20), ScheduleLagMS: 200, ClientQueued: true}}
+	recs := []engine.Record{{Engine: "e", Scenario: "p", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(20), ScheduleLagMS: 200, ClientQueued: true}}
 	g := Summarize("r", recs, map[string]*Goal{"p": sc[0].Target}).Groups[0]
 	if g.Target.Met || g.Target.Value == nil || *g.Target.Value != 210 || g.Metrics[MetricTTFTFromArrival].P50 != 210 {
 		t.Errorf("goal %+v, ttft from arrival %+v", g.Target, g.Metrics[MetricTTFTFromArrival])
@@ -179,13 +180,13 @@ func TestOpenLoopGoalReadsFromArrival(t *testing.T) {
 }
 
 func TestFastestRanksReliableEnginesWithMargins(t *testing.T) {
-	var recs []Record
-	add := func(engine string, ttft, e2e float64, ok bool) {
-		r := Record{Engine: engine, Scenario: "s", Phase: PhaseMeasure, OK: ok, StartUnixNS: 0, EndUnixNS: 1e9, OutputTokens: 10}
+	var recs []engine.Record
+	add := func(name string, ttft, e2e float64, ok bool) {
+		r := engine.Record{Engine: name, Scenario: "s", Phase: engine.PhaseMeasure, OK: ok, StartUnixNS: 0, EndUnixNS: 1e9, OutputTokens: 10}
 		if ok {
 			r.TTFTMS, r.E2EMS = f(ttft), f(e2e)
 		} else {
-			r.ErrorClass = ErrHTTP5xx
+			r.ErrorClass = engine.ErrHTTP5xx
 		}
 		recs = append(recs, r)
 	}

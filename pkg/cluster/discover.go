@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -13,14 +13,14 @@ import (
 // Engine is one Service recognised as an inference engine, with the Pods
 // behind it.
 type Engine struct {
-	Type      bench.EngineType `json:"engine"`
-	Namespace string           `json:"namespace"`
-	Service   string           `json:"service"`
-	Port      int32            `json:"port"`
-	PortName  string           `json:"port_name,omitempty"`
-	Evidence  Evidence         `json:"evidence"`
-	ReadyPods int              `json:"ready_pods"`
-	TotalPods int              `json:"total_pods"`
+	Type      engine.EngineType `json:"engine"`
+	Namespace string            `json:"namespace"`
+	Service   string            `json:"service"`
+	Port      int32             `json:"port"`
+	PortName  string            `json:"port_name,omitempty"`
+	Evidence  Evidence          `json:"evidence"`
+	ReadyPods int               `json:"ready_pods"`
+	TotalPods int               `json:"total_pods"`
 
 	svc  *corev1.Service
 	port corev1.ServicePort
@@ -164,8 +164,8 @@ func Select(es []*Engine, services []string) ([]*Engine, []string, error) {
 		}
 		return out, nil, nil
 	}
-	byType := map[bench.EngineType][]*Engine{}
-	var order []bench.EngineType
+	byType := map[engine.EngineType][]*Engine{}
+	var order []engine.EngineType
 	for _, e := range es {
 		if byType[e.Type] == nil {
 			order = append(order, e.Type)
@@ -217,7 +217,7 @@ func keys(es []*Engine) string {
 // TargetNames names each engine by its type, or by its Service where
 // one type appears more than once.
 func TargetNames(es []*Engine) []string {
-	count := map[bench.EngineType]int{}
+	count := map[engine.EngineType]int{}
 	for _, e := range es {
 		count[e.Type]++
 	}

@@ -3,7 +3,7 @@ package cluster
 import (
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -33,23 +33,23 @@ func (e Evidence) Trust() int {
 }
 
 // defaultPorts are where each engine listens unless told otherwise.
-var defaultPorts = map[bench.EngineType][]int32{
-	bench.EngineVLLM:   {8000},
-	bench.EngineTGI:    {80, 8080, 3000},
-	bench.EngineOllama: {11434},
-	bench.EngineOpenAI: {8000, 8080, 80},
+var defaultPorts = map[engine.EngineType][]int32{
+	engine.EngineVLLM:   {8000},
+	engine.EngineTGI:    {80, 8080, 3000},
+	engine.EngineOllama: {11434},
+	engine.EngineOpenAI: {8000, 8080, 80},
 }
 
 // engineFromText finds an engine named in a label value, image or name.
-func engineFromText(s string) (bench.EngineType, bool) {
+func engineFromText(s string) (engine.EngineType, bool) {
 	s = strings.ToLower(s)
 	switch {
 	case strings.Contains(s, "text-generation-inference"), strings.Contains(s, "tgi"):
-		return bench.EngineTGI, true
+		return engine.EngineTGI, true
 	case strings.Contains(s, "ollama"):
-		return bench.EngineOllama, true
+		return engine.EngineOllama, true
 	case strings.Contains(s, "vllm"):
-		return bench.EngineVLLM, true
+		return engine.EngineVLLM, true
 	}
 	return "", false
 }
@@ -57,7 +57,7 @@ func engineFromText(s string) (bench.EngineType, bool) {
 // engineFromImage recognises the engines' published images
 // (vllm/vllm-openai, ghcr.io/huggingface/text-generation-inference,
 // ollama/ollama, and rebuilds whose repository names the engine).
-func engineFromImage(image string) (bench.EngineType, bool) {
+func engineFromImage(image string) (engine.EngineType, bool) {
 	repo := image
 	if i := strings.LastIndex(repo, "@"); i >= 0 {
 		repo = repo[:i]
@@ -71,16 +71,16 @@ func engineFromImage(image string) (bench.EngineType, bool) {
 // Identify recognises a Service as an engine from its labels, then the
 // Pods behind it, then its name and ports. ok is false when nothing points
 // at an engine.
-func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidence, bool) {
+func Identify(svc *corev1.Service, pods []corev1.Pod) (engine.EngineType, Evidence, bool) {
 	labels := svc.Labels
 	if v := labels[EngineLabel]; v != "" {
-		if t, err := bench.ParseEngineType(v); err == nil {
+		if t, err := engine.ParseEngineType(v); err == nil {
 			return t, ByLabel, true
 		}
 	}
 	for _, p := range pods {
 		if v := p.Labels[EngineLabel]; v != "" {
-			if t, err := bench.ParseEngineType(v); err == nil {
+			if t, err := engine.ParseEngineType(v); err == nil {
 				return t, ByLabel, true
 			}
 		}
@@ -88,7 +88,7 @@ func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidenc
 	// vLLM production-stack marks its engines serving-engine; other charts
 	// name the engine in app.kubernetes.io/name or app.
 	if labels["app.kubernetes.io/component"] == "serving-engine" {
-		return bench.EngineVLLM, ByChartLabel, true
+		return engine.EngineVLLM, ByChartLabel, true
 	}
 	for _, k := range []string{"app.kubernetes.io/name", "app"} {
 		if t, ok := engineFromText(labels[k]); ok {
@@ -105,7 +105,7 @@ func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidenc
 				}
 			}
 		}
-		return bench.EngineOpenAI, ByKServe, true
+		return engine.EngineOpenAI, ByKServe, true
 	}
 	for _, p := range pods {
 		for _, c := range p.Spec.Containers {
@@ -119,7 +119,7 @@ func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidenc
 	}
 	for _, sp := range svc.Spec.Ports {
 		if sp.Port == 11434 || sp.TargetPort.IntValue() == 11434 {
-			return bench.EngineOllama, ByName, true
+			return engine.EngineOllama, ByName, true
 		}
 	}
 	return "", "", false
@@ -128,7 +128,7 @@ func Identify(svc *corev1.Service, pods []corev1.Pod) (bench.EngineType, Evidenc
 // EnginePort picks the Service port that carries the engine's HTTP API:
 // a port whose name says so, else one on the engine's default ports, else
 // the only TCP port.
-func EnginePort(svc *corev1.Service, t bench.EngineType) (corev1.ServicePort, bool) {
+func EnginePort(svc *corev1.Service, t engine.EngineType) (corev1.ServicePort, bool) {
 	var tcp []corev1.ServicePort
 	for _, p := range svc.Spec.Ports {
 		if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {

@@ -3,7 +3,7 @@ package cluster
 import (
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -25,21 +25,21 @@ func TestIdentifyOrderOfTrust(t *testing.T) {
 		name     string
 		svc      *corev1.Service
 		pods     []corev1.Pod
-		want     bench.EngineType
+		want     engine.EngineType
 		evidence Evidence
 		ok       bool
 	}{
-		{"our label beats a misleading image", svc("x", map[string]string{EngineLabel: "tgi"}), []corev1.Pod{podWithImage("vllm/vllm-openai:v0.11.0", nil)}, bench.EngineTGI, ByLabel, true},
-		{"our label on the Pod", svc("x", nil), []corev1.Pod{podWithImage("busybox", map[string]string{EngineLabel: "ollama"})}, bench.EngineOllama, ByLabel, true},
-		{"an unknown label value falls through", svc("x", map[string]string{EngineLabel: "sglang"}), []corev1.Pod{podWithImage("ollama/ollama:0.11.4", nil)}, bench.EngineOllama, ByImage, true},
-		{"vLLM production-stack", svc("x", map[string]string{"app.kubernetes.io/component": "serving-engine"}), nil, bench.EngineVLLM, ByChartLabel, true},
-		{"ollama-helm chart name", svc("x", map[string]string{"app.kubernetes.io/name": "ollama"}), nil, bench.EngineOllama, ByChartLabel, true},
-		{"KServe predictor on vLLM", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("docker.io/vllm/vllm-openai@sha256:abc", nil)}, bench.EngineVLLM, ByKServe, true},
-		{"KServe with an unknown runtime speaks OpenAI", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("kserve/huggingfaceserver:v0.15", nil)}, bench.EngineOpenAI, ByKServe, true},
-		{"TGI image", svc("chat", nil), []corev1.Pod{podWithImage("ghcr.io/huggingface/text-generation-inference:3.3.4", nil)}, bench.EngineTGI, ByImage, true},
+		{"our label beats a misleading image", svc("x", map[string]string{EngineLabel: "tgi"}), []corev1.Pod{podWithImage("vllm/vllm-openai:v0.11.0", nil)}, engine.EngineTGI, ByLabel, true},
+		{"our label on the Pod", svc("x", nil), []corev1.Pod{podWithImage("busybox", map[string]string{EngineLabel: "ollama"})}, engine.EngineOllama, ByLabel, true},
+		{"an unknown label value falls through", svc("x", map[string]string{EngineLabel: "sglang"}), []corev1.Pod{podWithImage("ollama/ollama:0.11.4", nil)}, engine.EngineOllama, ByImage, true},
+		{"vLLM production-stack", svc("x", map[string]string{"app.kubernetes.io/component": "serving-engine"}), nil, engine.EngineVLLM, ByChartLabel, true},
+		{"ollama-helm chart name", svc("x", map[string]string{"app.kubernetes.io/name": "ollama"}), nil, engine.EngineOllama, ByChartLabel, true},
+		{"KServe predictor on vLLM", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("docker.io/vllm/vllm-openai@sha256:abc", nil)}, engine.EngineVLLM, ByKServe, true},
+		{"KServe with an unknown runtime speaks OpenAI", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("kserve/huggingfaceserver:v0.15", nil)}, engine.EngineOpenAI, ByKServe, true},
+		{"TGI image", svc("chat", nil), []corev1.Pod{podWithImage("ghcr.io/huggingface/text-generation-inference:3.3.4", nil)}, engine.EngineTGI, ByImage, true},
 		{"a tag naming another engine does not count", svc("chat", nil), []corev1.Pod{podWithImage("registry:5000/llm/server:vllm-compat", nil)}, "", "", false},
-		{"name", svc("my-vllm", nil), nil, bench.EngineVLLM, ByName, true},
-		{"Ollama's port", svc("llm", nil, corev1.ServicePort{Port: 80, TargetPort: intstr.FromInt32(11434)}), nil, bench.EngineOllama, ByName, true},
+		{"name", svc("my-vllm", nil), nil, engine.EngineVLLM, ByName, true},
+		{"Ollama's port", svc("llm", nil, corev1.ServicePort{Port: 80, TargetPort: intstr.FromInt32(11434)}), nil, engine.EngineOllama, ByName, true},
 		{"nothing", svc("postgres", nil, corev1.ServicePort{Port: 5432}), []corev1.Pod{podWithImage("postgres:16", nil)}, "", "", false},
 	}
 	for _, c := range cases {
@@ -56,16 +56,16 @@ func TestEnginePort(t *testing.T) {
 	cases := []struct {
 		name   string
 		svc    *corev1.Service
-		engine bench.EngineType
+		engine engine.EngineType
 		want   int32
 		ok     bool
 	}{
-		{"named http among others", svc("x", nil, corev1.ServicePort{Name: "metrics", Port: 9090}, corev1.ServicePort{Name: "http", Port: 8000}), bench.EngineVLLM, 8000, true},
-		{"production-stack service-port", svc("x", nil, corev1.ServicePort{Name: "service-port", Port: 80}, corev1.ServicePort{Name: "grpc", Port: 9000}), bench.EngineVLLM, 80, true},
-		{"engine default port", svc("x", nil, corev1.ServicePort{Name: "a", Port: 9090}, corev1.ServicePort{Name: "b", Port: 11434}), bench.EngineOllama, 11434, true},
-		{"default port as targetPort", svc("x", nil, corev1.ServicePort{Name: "a", Port: 9090}, corev1.ServicePort{Name: "b", Port: 443, TargetPort: intstr.FromInt32(8000)}), bench.EngineVLLM, 443, true},
-		{"the only TCP port", svc("x", nil, corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}, corev1.ServicePort{Name: "x", Port: 7777}), bench.EngineTGI, 7777, true},
-		{"two unknown ports: none", svc("x", nil, corev1.ServicePort{Name: "a", Port: 1}, corev1.ServicePort{Name: "b", Port: 2}), bench.EngineTGI, 0, false},
+		{"named http among others", svc("x", nil, corev1.ServicePort{Name: "metrics", Port: 9090}, corev1.ServicePort{Name: "http", Port: 8000}), engine.EngineVLLM, 8000, true},
+		{"production-stack service-port", svc("x", nil, corev1.ServicePort{Name: "service-port", Port: 80}, corev1.ServicePort{Name: "grpc", Port: 9000}), engine.EngineVLLM, 80, true},
+		{"engine default port", svc("x", nil, corev1.ServicePort{Name: "a", Port: 9090}, corev1.ServicePort{Name: "b", Port: 11434}), engine.EngineOllama, 11434, true},
+		{"default port as targetPort", svc("x", nil, corev1.ServicePort{Name: "a", Port: 9090}, corev1.ServicePort{Name: "b", Port: 443, TargetPort: intstr.FromInt32(8000)}), engine.EngineVLLM, 443, true},
+		{"the only TCP port", svc("x", nil, corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}, corev1.ServicePort{Name: "x", Port: 7777}), engine.EngineTGI, 7777, true},
+		{"two unknown ports: none", svc("x", nil, corev1.ServicePort{Name: "a", Port: 1}, corev1.ServicePort{Name: "b", Port: 2}), engine.EngineTGI, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

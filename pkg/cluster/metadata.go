@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -23,21 +23,21 @@ type Info struct {
 
 // EngineMeta is one benchmarked engine as deployed.
 type EngineMeta struct {
-	Target       string           `json:"target"`
-	Engine       bench.EngineType `json:"engine"`
-	Namespace    string           `json:"namespace"`
-	Service      string           `json:"service"`
-	Evidence     Evidence         `json:"evidence"`
-	Access       Method           `json:"access"`
-	AccessDetail string           `json:"access_detail,omitempty"`
-	Image        string           `json:"image,omitempty"`
-	Args         []string         `json:"args,omitempty"`
-	ReadyPods    int              `json:"ready_pods"`
-	TotalPods    int              `json:"total_pods"`
-	Nodes        []string         `json:"nodes,omitempty"`
-	GPUProduct   string           `json:"gpu_product,omitempty"`
-	GPUCount     int64            `json:"gpu_count"`
-	Tried        []string         `json:"tried,omitempty"`
+	Target       string            `json:"target"`
+	Engine       engine.EngineType `json:"engine"`
+	Namespace    string            `json:"namespace"`
+	Service      string            `json:"service"`
+	Evidence     Evidence          `json:"evidence"`
+	Access       Method            `json:"access"`
+	AccessDetail string            `json:"access_detail,omitempty"`
+	Image        string            `json:"image,omitempty"`
+	Args         []string          `json:"args,omitempty"`
+	ReadyPods    int               `json:"ready_pods"`
+	TotalPods    int               `json:"total_pods"`
+	Nodes        []string          `json:"nodes,omitempty"`
+	GPUProduct   string            `json:"gpu_product,omitempty"`
+	GPUCount     int64             `json:"gpu_count"`
+	Tried        []string          `json:"tried,omitempty"`
 }
 
 // Describe records how an engine is deployed and was reached.
@@ -71,7 +71,7 @@ func (s *Snapshot) Describe(target string, r *Reached, gpuResource string) Engin
 
 // EngineContainer is the container whose image names the engine, else
 // the first one.
-func EngineContainer(p *corev1.Pod, t bench.EngineType) *corev1.Container {
+func EngineContainer(p *corev1.Pod, t engine.EngineType) *corev1.Container {
 	for i := range p.Spec.Containers {
 		if it, ok := engineFromImage(p.Spec.Containers[i].Image); ok && it == t {
 			return &p.Spec.Containers[i]

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -95,7 +95,7 @@ func runningDigest(p *corev1.Pod, container string) string {
 // servedModel reads the model from the engine's command line: vLLM's
 // --model (or `vllm serve MODEL`), TGI's --model-id or MODEL_ID. Ollama
 // pulls models at run time, so its spec does not say.
-func servedModel(t bench.EngineType, c *corev1.Container) string {
+func servedModel(t engine.EngineType, c *corev1.Container) string {
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
@@ -106,11 +106,11 @@ func servedModel(t bench.EngineType, c *corev1.Container) string {
 	}
 	var m string
 	switch t {
-	case bench.EngineTGI:
+	case engine.EngineTGI:
 		if m = flagValue(tokens, "--model-id"); m == "" {
 			m = env["MODEL_ID"]
 		}
-	case bench.EngineVLLM, bench.EngineOpenAI:
+	case engine.EngineVLLM, engine.EngineOpenAI:
 		if m = flagValue(tokens, "--model"); m == "" {
 			for i := 1; i+1 < len(tokens); i++ {
 				if tokens[i] == "serve" && strings.HasSuffix(tokens[i-1], "vllm") && !strings.HasPrefix(tokens[i+1], "-") {
@@ -128,7 +128,7 @@ func servedModel(t bench.EngineType, c *corev1.Container) string {
 
 // contextLength is the context (prompt and output tokens) an engine was
 // started with, and where it says so; 0 when its spec does not.
-func contextLength(t bench.EngineType, c *corev1.Container) (int, string) {
+func contextLength(t engine.EngineType, c *corev1.Container) (int, string) {
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
@@ -139,13 +139,13 @@ func contextLength(t bench.EngineType, c *corev1.Container) (int, string) {
 	}
 	var v, from string
 	switch t {
-	case bench.EngineVLLM, bench.EngineOpenAI:
+	case engine.EngineVLLM, engine.EngineOpenAI:
 		v, from = flagValue(tokens, "--max-model-len"), "--max-model-len"
-	case bench.EngineTGI:
+	case engine.EngineTGI:
 		if v, from = flagValue(tokens, "--max-total-tokens"), "--max-total-tokens"; v == "" {
 			v, from = env["MAX_TOTAL_TOKENS"], "MAX_TOTAL_TOKENS"
 		}
-	case bench.EngineOllama:
+	case engine.EngineOllama:
 		v, from = env["OLLAMA_CONTEXT_LENGTH"], "OLLAMA_CONTEXT_LENGTH"
 	}
 	for k, val := range env {

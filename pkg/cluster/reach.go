@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -35,7 +35,7 @@ type Reached struct {
 	// HTTP is set where the way needs its own client (the service proxy
 	// carries the kubeconfig's credentials).
 	HTTP *http.Client
-	Info bench.EngineInfo
+	Info engine.EngineInfo
 	// Tried lists the ways that did not answer, and why.
 	Tried   []string
 	Forward *Forward
@@ -49,8 +49,8 @@ func (r *Reached) Close() {
 }
 
 // Target is the bench target for the reached engine.
-func (r *Reached) Target(name string) bench.Target {
-	return bench.Target{Name: name, Type: r.Engine.Type, BaseURL: r.Way.URL, API: bench.DefaultAPI(r.Engine.Type),
+func (r *Reached) Target(name string) engine.Target {
+	return engine.Target{Name: name, Type: r.Engine.Type, BaseURL: r.Way.URL, API: engine.DefaultAPI(r.Engine.Type),
 		Access: string(r.Way.Method), HTTP: r.HTTP}
 }
 
@@ -65,7 +65,7 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.HTTP == nil {
-		o.HTTP = bench.NewHTTPClient(bench.HTTPOptions{})
+		o.HTTP = engine.NewHTTPClient(engine.HTTPOptions{})
 	}
 	r := &Reached{Engine: e}
 	for _, w := range s.WaysVia(e, c.REST.Host, o.Method) {
@@ -90,8 +90,8 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 			hc = &http.Client{Transport: tr}
 		}
 		pctx, cancel := context.WithTimeout(ctx, o.ProbeTimeout)
-		t := bench.Target{Name: e.Service, Type: e.Type, BaseURL: w.URL, API: bench.DefaultAPI(e.Type), APIKey: o.APIKey}
-		info, err := bench.Probe(pctx, hc, t)
+		t := engine.Target{Name: e.Service, Type: e.Type, BaseURL: w.URL, API: engine.DefaultAPI(e.Type), APIKey: o.APIKey}
+		info, err := engine.Probe(pctx, hc, t)
 		cancel()
 		if err != nil {
 			if fwd != nil {

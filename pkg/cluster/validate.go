@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -502,7 +502,7 @@ func (v *validation) sameContext() {
 			if first == 0 {
 				first = n
 			}
-		case f.Type == bench.EngineOllama:
+		case f.Type == engine.EngineOllama:
 			ollamaUnset = append(ollamaUnset, f.name)
 		default:
 			unread = append(unread, f.name)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +18,7 @@ const testModel = "meta-llama/Llama-3.1-8B-Instruct"
 // each, 1 GPU, the same GPU product, pinned images, the same model.
 func layout() *Snapshot {
 	s := &Snapshot{Namespace: "llm"}
-	add := func(t bench.EngineType, node, image string, port int32, args ...string) {
+	add := func(t engine.EngineType, node, image string, port int32, args ...string) {
 		name := string(t)
 		s.Services = append(s.Services, corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "llm", Labels: map[string]string{EngineLabel: name}},
@@ -45,9 +45,9 @@ func layout() *Snapshot {
 		s.Nodes = append(s.Nodes, corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node,
 			Labels: map[string]string{gpuProductLabel: "NVIDIA-H100-80GB-HBM3", gpuCountLabel: "8"}}})
 	}
-	add(bench.EngineVLLM, "gpu-a", "vllm/vllm-openai:v0.6.3", 8000, "--model", testModel, "--max-model-len", "8192")
-	add(bench.EngineTGI, "gpu-b", "ghcr.io/huggingface/text-generation-inference:2.4.0", 80, "--model-id="+testModel, "--max-total-tokens=8192")
-	add(bench.EngineOllama, "gpu-c", "ollama/ollama:0.3.14", 11434)
+	add(engine.EngineVLLM, "gpu-a", "vllm/vllm-openai:v0.6.3", 8000, "--model", testModel, "--max-model-len", "8192")
+	add(engine.EngineTGI, "gpu-b", "ghcr.io/huggingface/text-generation-inference:2.4.0", 80, "--model-id="+testModel, "--max-total-tokens=8192")
+	add(engine.EngineOllama, "gpu-c", "ollama/ollama:0.3.14", 11434)
 	engineContainer(s, "ollama-0").Env = []corev1.EnvVar{{Name: "OLLAMA_CONTEXT_LENGTH", Value: "8192"}}
 	return s
 }
@@ -309,18 +309,18 @@ func TestValidateGPUResourceNames(t *testing.T) {
 
 func TestServedModelAndPinnedImage(t *testing.T) {
 	models := []struct {
-		t    bench.EngineType
+		t    engine.EngineType
 		c    corev1.Container
 		want string
 	}{
-		{bench.EngineVLLM, corev1.Container{Args: []string{"--model=Qwen/Qwen2.5-7B", "--port", "8000"}}, "Qwen/Qwen2.5-7B"},
-		{bench.EngineVLLM, corev1.Container{Command: []string{"vllm", "serve"}, Args: []string{"Qwen/Qwen2.5-7B", "--dtype", "auto"}}, "Qwen/Qwen2.5-7B"},
-		{bench.EngineVLLM, corev1.Container{Command: []string{"/bin/sh", "-c"}, Args: []string{"vllm serve $(MODEL) --port 8000"},
+		{engine.EngineVLLM, corev1.Container{Args: []string{"--model=Qwen/Qwen2.5-7B", "--port", "8000"}}, "Qwen/Qwen2.5-7B"},
+		{engine.EngineVLLM, corev1.Container{Command: []string{"vllm", "serve"}, Args: []string{"Qwen/Qwen2.5-7B", "--dtype", "auto"}}, "Qwen/Qwen2.5-7B"},
+		{engine.EngineVLLM, corev1.Container{Command: []string{"/bin/sh", "-c"}, Args: []string{"vllm serve $(MODEL) --port 8000"},
 			Env: []corev1.EnvVar{{Name: "MODEL", Value: "Qwen/Qwen2.5-7B"}}}, "Qwen/Qwen2.5-7B"},
-		{bench.EngineTGI, corev1.Container{Args: []string{"--model-id", "Qwen/Qwen2.5-7B"}}, "Qwen/Qwen2.5-7B"},
-		{bench.EngineTGI, corev1.Container{Env: []corev1.EnvVar{{Name: "MODEL_ID", Value: "Qwen/Qwen2.5-7B"}}}, "Qwen/Qwen2.5-7B"},
-		{bench.EngineTGI, corev1.Container{Args: []string{"--model", "ignored"}}, ""},
-		{bench.EngineOllama, corev1.Container{Args: []string{"serve"}}, ""},
+		{engine.EngineTGI, corev1.Container{Args: []string{"--model-id", "Qwen/Qwen2.5-7B"}}, "Qwen/Qwen2.5-7B"},
+		{engine.EngineTGI, corev1.Container{Env: []corev1.EnvVar{{Name: "MODEL_ID", Value: "Qwen/Qwen2.5-7B"}}}, "Qwen/Qwen2.5-7B"},
+		{engine.EngineTGI, corev1.Container{Args: []string{"--model", "ignored"}}, ""},
+		{engine.EngineOllama, corev1.Container{Args: []string{"serve"}}, ""},
 	}
 	for i, tc := range models {
 		if got := servedModel(tc.t, &tc.c); got != tc.want {

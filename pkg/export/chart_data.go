@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"gonum.org/v1/plot/plotter"
 )
 
@@ -177,7 +178,7 @@ func (d *chartData) readTTFT(run *Run) error {
 // sentAndMeasured mirrors bench.Summarize: warm-up requests, arrivals the
 // client dropped and requests the user cancelled are not part of a
 // group's window or statistics.
-func sentAndMeasured(r *bench.Record) bool { return r.Sent() }
+func sentAndMeasured(r *engine.Record) bool { return r.Sent() }
 
 // group returns the summary of one engine × scenario, or nil.
 func (d *chartData) group(engine, scenario string) *bench.Group {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func TestChartsAreValidSVGAndPNG(t *testing.T) {
@@ -85,7 +86,7 @@ func TestChartsAreDeterministic(t *testing.T) {
 // run where nothing succeeded still reports without failing.
 func TestChartsOfSparseRuns(t *testing.T) {
 	run := reportFixture()
-	var recs []bench.Record
+	var recs []engine.Record
 	for _, r := range run.Records {
 		if r.Scenario == "ttft" {
 			recs = append(recs, r)
@@ -107,7 +108,7 @@ func TestChartsOfSparseRuns(t *testing.T) {
 	}
 
 	for i := range recs {
-		recs[i].OK, recs[i].ErrorClass, recs[i].Error = false, bench.ErrConnect, "connection refused"
+		recs[i].OK, recs[i].ErrorClass, recs[i].Error = false, engine.ErrConnect, "connection refused"
 	}
 	run.Summary = bench.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
 	dir := t.TempDir()

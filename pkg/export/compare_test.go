@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"golang.org/x/net/html"
@@ -19,9 +20,9 @@ const hostileEngine = "<img src=x onerror=alert(1)>|**[click](http://evil.exampl
 // compareFixture: "good" unchanged, a hostile engine name 30% slower in
 // TTFT, one engine only in each run.
 func compareFixture() bench.RunDiff {
-	gen := func(runID string, seed uint64, slow float64, engines ...string) []bench.Record {
+	gen := func(runID string, seed uint64, slow float64, engines ...string) []engine.Record {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		var out []bench.Record
+		var out []engine.Record
 		for _, e := range engines {
 			for i := 0; i < 200; i++ {
 				scale := 1.0
@@ -32,7 +33,7 @@ func compareFixture() bench.RunDiff {
 				tpot := 20 * math.Exp(0.2*rng.NormFloat64())
 				e2e := ttft + 63*tpot
 				tps := 64 / e2e * 1000
-				out = append(out, bench.Record{RunID: runID, Engine: e, Model: "m", Scenario: "chat|<b>x</b>", Phase: bench.PhaseMeasure,
+				out = append(out, engine.Record{RunID: runID, Engine: e, Model: "m", Scenario: "chat|<b>x</b>", Phase: engine.PhaseMeasure,
 					OK: true, TTFTMS: &ttft, TPOTMS: &tpot, E2EMS: &e2e, OutputTokensPerS: &tps})
 			}
 		}

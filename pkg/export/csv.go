@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // CSV files of a run folder: the Parquet files' rows and column names, for
@@ -48,13 +49,13 @@ func WriteCSV(dir string, run *Run) error {
 // WriteRequestsCSV writes requests.csv: requests.parquet's columns.
 func WriteRequestsCSV(w io.Writer, next NextRecord) error {
 	out := newCSVWriter[requestRow](w)
-	return forEachRecord(next, func(r *bench.Record) error { return out.write(requestRowOf(r)) }, out.close)
+	return forEachRecord(next, func(r *engine.Record) error { return out.write(requestRowOf(r)) }, out.close)
 }
 
 // WriteChunksCSV writes chunks.csv: chunks.parquet's columns.
 func WriteChunksCSV(w io.Writer, next NextRecord) error {
 	out := newCSVWriter[chunkRow](w)
-	return forEachRecord(next, func(r *bench.Record) error { return eachChunk(r, out.write) }, out.close)
+	return forEachRecord(next, func(r *engine.Record) error { return eachChunk(r, out.write) }, out.close)
 }
 
 // WriteSummaryCSV writes summary.csv: summary.parquet's columns.
@@ -68,7 +69,7 @@ func WriteSummaryCSV(w io.Writer, s bench.Summary) error {
 	return out.close()
 }
 
-func forEachRecord(next NextRecord, do func(*bench.Record) error, finish func() error) error {
+func forEachRecord(next NextRecord, do func(*engine.Record) error, finish func() error) error {
 	for {
 		rec, err := next()
 		if errors.Is(err, io.EOF) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func TestJournalAppendsEachRecordAndSurvivesATornLine(t *testing.T) {
@@ -18,7 +19,7 @@ func TestJournalAppendsEachRecordAndSurvivesATornLine(t *testing.T) {
 	}
 	ttft := 12.5
 	for i := int64(1); i <= 3; i++ {
-		if err := j.Write(&bench.Record{RequestID: i, Engine: "vllm", TTFTMS: &ttft, OK: true}); err != nil {
+		if err := j.Write(&engine.Record{RequestID: i, Engine: "vllm", TTFTMS: &ttft, OK: true}); err != nil {
 			t.Fatal(err)
 		}
 		// Appended before Write returns: a crash now loses nothing.
@@ -60,11 +61,11 @@ func TestWriteJSONIsAtomic(t *testing.T) {
 
 func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	recs := []bench.Record{
-		{Engine: "vllm", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(200), TPOTMS: f(5), OutputTokens: 8, StartUnixNS: 0, EndUnixNS: 1e9},
-		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, OutputMismatch: true, StartUnixNS: 0, EndUnixNS: 1e9},
-		{Engine: "tgi", Scenario: "s", Phase: bench.PhaseMeasure, ErrorClass: bench.ErrHTTP429, Error: "HTTP 429: overloaded: Model is overloaded", StartUnixNS: 0, EndUnixNS: 1e9},
-		{Engine: "ollama", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, StartUnixNS: 0, EndUnixNS: 1e9},
+	recs := []engine.Record{
+		{Engine: "vllm", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(200), TPOTMS: f(5), OutputTokens: 8, StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "tgi", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, OutputMismatch: true, StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "tgi", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrHTTP429, Error: "HTTP 429: overloaded: Model is overloaded", StartUnixNS: 0, EndUnixNS: 1e9},
+		{Engine: "ollama", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, StartUnixNS: 0, EndUnixNS: 1e9},
 	}
 	s := bench.Summarize("r", recs, map[string]*bench.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
 	var buf bytes.Buffer
@@ -91,7 +92,7 @@ func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
 	j, _ := OpenJournal(filepath.Join(dir, JournalFile))
 	for i, v := range []float64{10, 20, 30} {
 		v := v
-		j.Write(&bench.Record{RunID: man.RunID, Engine: "vllm", Scenario: "s", Phase: bench.PhaseMeasure, OK: true, RequestID: int64(i), TTFTMS: &v, E2EMS: &v, StartUnixNS: 1, EndUnixNS: 2})
+		j.Write(&engine.Record{RunID: man.RunID, Engine: "vllm", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, RequestID: int64(i), TTFTMS: &v, E2EMS: &v, StartUnixNS: 1, EndUnixNS: 2})
 	}
 	j.Close()
 	run, err := LoadRun(dir)

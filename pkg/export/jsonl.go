@@ -10,7 +10,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // JournalFile is the per-request journal inside a run folder.
@@ -33,7 +33,7 @@ func OpenJournal(path string) (*Journal, error) {
 }
 
 // Write appends a record; callers serialize calls (bench.MultiSink does).
-func (j *Journal) Write(rec *bench.Record) error {
+func (j *Journal) Write(rec *engine.Record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encoding record %d: %w", rec.RequestID, err)
@@ -56,9 +56,9 @@ func (j *Journal) Close() error {
 
 // ReadJournal reads every record of a journal. A torn last line (a crash
 // mid-write) is skipped and reported, not fatal.
-func ReadJournal(r io.Reader) ([]bench.Record, error) {
-	var recs []bench.Record
-	err := ScanJournal(r, func(rec *bench.Record) { recs = append(recs, *rec) })
+func ReadJournal(r io.Reader) ([]engine.Record, error) {
+	var recs []engine.Record
+	err := ScanJournal(r, func(rec *engine.Record) { recs = append(recs, *rec) })
 	return recs, err
 }
 
@@ -66,7 +66,7 @@ func ReadJournal(r io.Reader) ([]bench.Record, error) {
 // holding more than one; fn must not keep the pointer. Damaged lines are
 // skipped and reported as ReadJournal reports them; a *JournalReadError
 // means the journal could not be read to its end.
-func ScanJournal(r io.Reader, fn func(*bench.Record)) error {
+func ScanJournal(r io.Reader, fn func(*engine.Record)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line, bad, firstBad := 0, 0, 0
@@ -78,7 +78,7 @@ func ScanJournal(r io.Reader, fn func(*bench.Record)) error {
 		}
 		// A fresh record each time: decoding into a used one would keep
 		// the omitempty fields of the previous line.
-		var rec bench.Record
+		var rec engine.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			if bad == 0 {
 				firstBad, firstErr = line, err

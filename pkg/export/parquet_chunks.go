@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // chunkRow is one token-bearing stream event: the journal's
@@ -31,7 +31,7 @@ type chunkRow struct {
 // itl_ms is used for the gaps so they equal it bit for bit. Records that
 // lost their offsets (the in-memory collector drops them) are rebuilt from
 // ttft_ms and itl_ms.
-func eachChunk(r *bench.Record, emit func(chunkRow) error) error {
+func eachChunk(r *engine.Record, emit func(chunkRow) error) error {
 	offsets := r.ChunkOffsetMS
 	if len(offsets) == 0 && r.TTFTMS != nil {
 		offsets = make([]float64, 0, len(r.ITLMS)+1)
@@ -44,7 +44,7 @@ func eachChunk(r *bench.Record, emit func(chunkRow) error) error {
 	}
 	gapsMatch := len(r.ITLMS) == len(offsets)-1
 	var tokens *int64
-	if r.OutputTokensSource != "" && r.OutputTokensSource != bench.TokensFromChunks && r.OutputTokens == len(offsets) {
+	if r.OutputTokensSource != "" && r.OutputTokensSource != engine.TokensFromChunks && r.OutputTokens == len(offsets) {
 		one := int64(1)
 		tokens = &one
 	}

@@ -8,27 +8,28 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // syntheticRecords yields n successful requests of a long load run, each
 // with chunks chunks, made on the fly so the input itself holds no memory.
 func syntheticRecords(n, chunks int) NextRecord {
 	i := 0
-	return func() (*bench.Record, error) {
+	return func() (*engine.Record, error) {
 		if i == n {
 			return nil, io.EOF
 		}
 		i++
 		start := int64(1_795_801_469_833_799_239) + int64(i)*7_000_000
 		ttft := 20 + float64(i%97)/10
-		r := &bench.Record{RunID: "test_load_20260101_000000", Engine: []string{"vllm", "tgi", "ollama"}[i%3],
-			EngineType: bench.EngineVLLM, API: bench.APIChat, Model: "meta-llama/Llama-3.1-8B-Instruct",
-			Suite: bench.SuiteLoad, Scenario: "load", Phase: bench.PhaseMeasure, RequestID: int64(i),
+		r := &engine.Record{RunID: "test_load_20260101_000000", Engine: []string{"vllm", "tgi", "ollama"}[i%3],
+			EngineType: engine.EngineVLLM, API: engine.APIChat, Model: "meta-llama/Llama-3.1-8B-Instruct",
+			Suite: bench.SuiteLoad, Scenario: "load", Phase: engine.PhaseMeasure, RequestID: int64(i),
 			Worker: i % 64, Sequence: int64(i), PromptIndex: i % 100,
 			IntendedStartUnixNS: start, StartUnixNS: start + 40_000, EndUnixNS: start + 600_000_000,
 			ScheduleLagMS: 0.04, TTFBMS: f64(0.2), TTFTMS: f64(ttft), TTFTContentMS: f64(ttft),
 			TPOTMS: f64(8.2), NTPOTMS: f64(8.4), E2EMS: f64(600), OutputTokensPerS: f64(106),
-			PromptTokens: 512, OutputTokens: chunks, OutputTokensSource: bench.TokensFromUsage,
+			PromptTokens: 512, OutputTokens: chunks, OutputTokensSource: engine.TokensFromUsage,
 			RequestedOutputTokens: chunks, Chunks: chunks, FinishReason: "length", ResponseBytes: 20_000,
 			OK: true, HTTPStatus: 200}
 		at := ttft

@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // requestRow is one row of requests.parquet and requests.csv: the journal
@@ -77,7 +77,7 @@ type requestRow struct {
 // machine, whatever its local zone.
 func utc(unixNS int64) time.Time { return time.Unix(0, unixNS).UTC() }
 
-func requestRowOf(r *bench.Record) requestRow {
+func requestRowOf(r *engine.Record) requestRow {
 	return requestRow{
 		RunID: r.RunID, Engine: r.Engine, EngineType: string(r.EngineType), API: string(r.API),
 		Model: r.Model, Suite: r.Suite, Scenario: r.Scenario, Phase: string(r.Phase),

@@ -10,18 +10,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // NextRecord yields a run's records one at a time and io.EOF after the
 // last, so an export never needs the whole run in memory. The record it
 // returns is only valid until the next call.
-type NextRecord func() (*bench.Record, error)
+type NextRecord func() (*engine.Record, error)
 
 // RecordsOf yields records already in memory.
-func RecordsOf(recs []bench.Record) NextRecord {
+func RecordsOf(recs []engine.Record) NextRecord {
 	i := 0
-	return func() (*bench.Record, error) {
+	return func() (*engine.Record, error) {
 		if i == len(recs) {
 			return nil, io.EOF
 		}
@@ -37,7 +37,7 @@ func JournalRecords(r io.Reader) NextRecord {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
-	return func() (*bench.Record, error) {
+	return func() (*engine.Record, error) {
 		for sc.Scan() {
 			line++
 			if len(sc.Bytes()) == 0 {
@@ -45,7 +45,7 @@ func JournalRecords(r io.Reader) NextRecord {
 			}
 			// A fresh record each time: decoding into a used one would keep
 			// the omitempty fields of the previous line.
-			rec := new(bench.Record)
+			rec := new(engine.Record)
 			if err := json.Unmarshal(sc.Bytes(), rec); err != nil {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func openParquet(t *testing.T, path string) *parquet.File {
@@ -89,7 +90,7 @@ func TestWriteParquetRoundTrips(t *testing.T) {
 	}
 	oneEach := map[int64]bool{}
 	for _, r := range run.Records {
-		oneEach[r.RequestID] = r.OutputTokensSource != "" && r.OutputTokensSource != bench.TokensFromChunks && r.OutputTokens == r.Chunks
+		oneEach[r.RequestID] = r.OutputTokensSource != "" && r.OutputTokensSource != engine.TokensFromChunks && r.OutputTokens == r.Chunks
 	}
 	withTokens := 0
 	for _, c := range chunks {

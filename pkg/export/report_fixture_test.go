@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // fixtureCharts draws the fixture's charts once for every test that only
@@ -58,27 +59,27 @@ func reportFixture() *Run {
 		{Name: "open_8rps", Suite: bench.SuiteLoad, Arrival: bench.ArrivalPoisson, Rate: 8, Concurrency: 4, CapPolicy: "drop", Requests: 12, MaxTokens: 32,
 			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 400, FromArrival: true}},
 	}
-	type engine struct {
+	type fixtureEngine struct {
 		name  string
-		typ   bench.EngineType
-		api   bench.API
+		typ   engine.EngineType
+		api   engine.API
 		model string
 		ttft  float64 // idle TTFT, ms
 		tpot  float64 // ms per token after the first
 	}
-	engines := []engine{
-		{"vllm", bench.EngineVLLM, bench.APIChat, "meta-llama/Llama-3.1-8B-Instruct", 24, 8},
-		{"tgi", bench.EngineTGI, bench.APIChat, evilModel, 35, 9.5},
-		{"ollama", bench.EngineOllama, bench.APIOllamaChat, "llama3.2:latest", 50, 14},
+	engines := []fixtureEngine{
+		{"vllm", engine.EngineVLLM, engine.APIChat, "meta-llama/Llama-3.1-8B-Instruct", 24, 8},
+		{"tgi", engine.EngineTGI, engine.APIChat, evilModel, 35, 9.5},
+		{"ollama", engine.EngineOllama, engine.APIOllamaChat, "llama3.2:latest", 50, 14},
 	}
 	for _, e := range engines {
-		m.Targets = append(m.Targets, bench.TargetStatus{Target: bench.Target{Name: e.name, Type: e.typ, API: e.api, Model: e.model,
-			BaseURL: "http://10.0.0.1:8000", Access: "explicit"}, Info: bench.EngineInfo{Version: "1.2.3", Models: []string{e.model}}})
+		m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: e.name, Type: e.typ, API: e.api, Model: e.model,
+			BaseURL: "http://10.0.0.1:8000", Access: "explicit"}, Info: engine.EngineInfo{Version: "1.2.3", Models: []string{e.model}}})
 	}
-	m.Targets = append(m.Targets, bench.TargetStatus{Target: bench.Target{Name: "offline", Type: bench.EngineOpenAI, API: bench.APIChat,
+	m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: "offline", Type: engine.EngineOpenAI, API: engine.APIChat,
 		BaseURL: "http://10.0.0.9:8000"}, Error: "probe failed: " + evilError})
 
-	var recs []bench.Record
+	var recs []engine.Record
 	id := int64(0)
 	clock := 0.0 // seconds since t0; engines and scenarios run one after another
 	for si, sc := range m.Scenarios {
@@ -89,11 +90,11 @@ func reportFixture() *Run {
 				id++
 				// A fixed pattern in [0, 1) stands in for noise.
 				jitter := float64((i*7+si*3+ei*5)%11) / 10
-				r := bench.Record{RunID: m.RunID, Engine: e.name, EngineType: e.typ, API: e.api, Model: e.model,
-					Suite: sc.Suite, Scenario: sc.Name, Phase: bench.PhaseMeasure, RequestID: id, Sequence: int64(i), PromptIndex: i % 2,
+				r := engine.Record{RunID: m.RunID, Engine: e.name, EngineType: e.typ, API: e.api, Model: e.model,
+					Suite: sc.Suite, Scenario: sc.Name, Phase: engine.PhaseMeasure, RequestID: id, Sequence: int64(i), PromptIndex: i % 2,
 					Worker: i % max(sc.Concurrency, 1), RequestedOutputTokens: 32, PromptTokens: 40 + i%3}
 				if i < sc.WarmupRequests {
-					r.Phase = bench.PhaseWarmup
+					r.Phase = engine.PhaseWarmup
 				}
 				start := clock + float64(i)*0.25
 				r.IntendedStartUnixNS = at(start)
@@ -105,18 +106,18 @@ func reportFixture() *Run {
 				r.StartUnixNS = r.IntendedStartUnixNS + int64(r.ScheduleLagMS*1e6)
 				switch {
 				case sc.Arrival == bench.ArrivalPoisson && e.name == "vllm" && i == 11:
-					r.ErrorClass, r.Error = bench.ErrDropped, "client cap of 4 requests in flight reached"
+					r.ErrorClass, r.Error = engine.ErrDropped, "client cap of 4 requests in flight reached"
 					r.EndUnixNS = r.StartUnixNS
 					recs = append(recs, r)
 					continue
 				case e.name == "tgi" && si > 0 && i%5 == 2:
-					r.HTTPStatus, r.ErrorClass, r.Error = 503, bench.ErrHTTP5xx, evilError
+					r.HTTPStatus, r.ErrorClass, r.Error = 503, engine.ErrHTTP5xx, evilError
 					r.TTFBMS = fp(2.5)
 					r.EndUnixNS = r.StartUnixNS + 3_000_000
 					recs = append(recs, r)
 					continue
 				case e.name == "tgi" && si == 2 && i == 9:
-					r.ErrorClass, r.Error = bench.ErrTimeout, "no answer within 60s"
+					r.ErrorClass, r.Error = engine.ErrTimeout, "no answer within 60s"
 					r.EndUnixNS = r.StartUnixNS + 60_000_000_000
 					recs = append(recs, r)
 					continue
@@ -128,7 +129,7 @@ func reportFixture() *Run {
 				}
 				ttft := e.ttft*load + jitter*e.ttft*0.15
 				ttfb := 0.3 + jitter/10
-				if e.typ == bench.EngineOllama {
+				if e.typ == engine.EngineOllama {
 					// Ollama answers headers with its first token; under load
 					// requests wait for a parallel slot before prompt evaluation.
 					wait := (load - 1) * 60
@@ -146,9 +147,9 @@ func reportFixture() *Run {
 					r.ServerEvalMS = fp(float64(tokens) * e.tpot * 0.98)
 					r.ServerTotalMS = fp(*r.ServerLoadMS + prompt + wait + *r.ServerEvalMS)
 					r.ServerDecodeTokensPerS = fp(float64(tokens) / *r.ServerEvalMS * 1000)
-					r.OutputTokensSource = bench.TokensFromEvalCount
+					r.OutputTokensSource = engine.TokensFromEvalCount
 				} else {
-					r.OutputTokensSource = bench.TokensFromUsage
+					r.OutputTokensSource = engine.TokensFromUsage
 				}
 				tpot := e.tpot * (1 + (load-1)*0.1) * (1 + jitter/20)
 				r.ITLMS = make([]float64, tokens-1)

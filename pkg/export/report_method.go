@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
@@ -84,7 +84,7 @@ func buildMethod(run *Run) methodView {
 	for _, t := range m.Targets {
 		tg := t.Target
 		v.Engines.Rows = append(v.Engines.Rows, []string{mdEscape(tg.Name), mdEscape(string(tg.Type)), dash(mdEscape(t.Info.Version)),
-			dash(mdEscape(tg.Model)), mdEscape(string(tg.API)), dash(mdEscape(bench.RedactURL(tg.BaseURL))), dash(mdEscape(tg.Access))})
+			dash(mdEscape(tg.Model)), mdEscape(string(tg.API)), dash(mdEscape(engine.RedactURL(tg.BaseURL))), dash(mdEscape(tg.Access))})
 		if t.Error != "" {
 			v.Skipped = append(v.Skipped, fmt.Sprintf("**%s**: %s", mdEscape(tg.Name), mdExcerpt(t.Error, 300)))
 		}

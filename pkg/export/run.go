@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
@@ -69,7 +70,7 @@ type Run struct {
 	// Records are the requests of a run built in memory (tests, fixtures).
 	// LoadRun leaves them empty: writers stream the journal in Dir, so a
 	// report never holds a long run's requests.
-	Records []bench.Record
+	Records []engine.Record
 	Summary bench.Summary
 	// samples are the run's per-group distributions, for comparisons;
 	// see Samples.
@@ -130,7 +131,7 @@ func (r *Run) Samples() *bench.Summarizer {
 
 // ReadRecords reads every record of the run into memory; for tests and
 // small runs only (writers stream with runRecords).
-func (r *Run) ReadRecords() ([]bench.Record, error) {
+func (r *Run) ReadRecords() ([]engine.Record, error) {
 	if r.Dir == "" {
 		return r.Records, nil
 	}

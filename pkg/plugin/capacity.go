@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Capacity search: per engine, load levels grow geometrically (×2) from
@@ -28,7 +29,7 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 	// misses, so the level ends soon after its duration.
 	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
 	// And a level ends as soon as its SLO can no longer hold.
-	runner.Guard = func(_ bench.Target, s bench.Scenario) func(*bench.Record) string { return bench.SLOGuard(s) }
+	runner.Guard = func(_ engine.Target, s bench.Scenario) func(*engine.Record) string { return bench.SLOGuard(s) }
 	defer func() { runner.Targets, runner.Timeout, runner.Guard = targets, timeout, nil }()
 	merged := bench.RunResult{Status: "complete"}
 	visited := map[string]bench.Scenario{}
@@ -48,7 +49,7 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 				summarizer.Judge([]bench.Scenario{sc})
 			}
 			progress.expect(sc.Name, sc.ExpectedRequests())
-			runner.Targets, runner.Scenarios = []bench.Target{t}, []bench.Scenario{sc}
+			runner.Targets, runner.Scenarios = []engine.Target{t}, []bench.Scenario{sc}
 			res := runner.Run(ctx)
 			mergeResult(&merged, res)
 			if len(res.Targets) == 1 && res.Targets[0].Error != "" {

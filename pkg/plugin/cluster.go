@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -153,7 +153,7 @@ func (d *discovered) Close() {
 
 // discoverTargets finds the engines in the namespace, picks one per kind
 // (or those named by --service) and reaches each through --access.
-func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKey string, hc bench.HTTPOptions, log *slog.Logger, warn io.Writer, probe bool) ([]bench.Target, *discovered, error) {
+func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKey string, hc engine.HTTPOptions, log *slog.Logger, warn io.Writer, probe bool) ([]engine.Target, *discovered, error) {
 	method, err := f.method()
 	if err != nil {
 		return nil, nil, err
@@ -180,14 +180,14 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 	if !probe {
 		return plannedTargets(ks, snap, picked, method, d, warn)
 	}
-	var targets []bench.Target
+	var targets []engine.Target
 	var failed []string
 	for i, e := range picked {
 		// The probe carries the key this target will use (--api-key may
 		// name targets, which only now have names).
-		probe := []bench.Target{{Name: d.names[i]}}
+		probe := []engine.Target{{Name: d.names[i]}}
 		_ = applyAPIKeys(probe, apiKey, io.Discard)
-		r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: method, HTTP: bench.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey})
+		r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: method, HTTP: engine.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey})
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
@@ -245,8 +245,8 @@ func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string
 
 // plannedTargets are the engines with the way in that would be tried
 // first, for a dry run: nothing is probed and no tunnel opened.
-func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method cluster.Method, d *discovered, warn io.Writer) ([]bench.Target, *discovered, error) {
-	var targets []bench.Target
+func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method cluster.Method, d *discovered, warn io.Writer) ([]engine.Target, *discovered, error) {
+	var targets []engine.Target
 	for i, e := range picked {
 		// The first way Reach would try.
 		if ways := snap.WaysVia(e, ks.client.REST.Host, method); len(ways) > 0 {
@@ -255,7 +255,7 @@ func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.E
 			if w.URL == "" {
 				access = string(w.Method) + " (" + w.Detail + "), the first way to try; not opened in a dry run"
 			}
-			targets = append(targets, bench.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: bench.DefaultAPI(e.Type), Access: access})
+			targets = append(targets, engine.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: engine.DefaultAPI(e.Type), Access: access})
 			fmt.Fprintf(warn, "found %s: %s (not probed: dry run)\n", d.names[i], e.Key())
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -32,14 +33,14 @@ func writeRun(t *testing.T, dir, id string, seed uint64, slowTGI float64) string
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 3))
-	for _, engine := range []string{"vllm", "tgi"} {
+	for _, name := range []string{"vllm", "tgi"} {
 		for i := 0; i < 150; i++ {
 			ttft := 80 * math.Exp(0.25*rng.NormFloat64())
-			if engine == "tgi" {
+			if name == "tgi" {
 				ttft *= slowTGI
 			}
 			e2e := ttft + 500
-			if err := j.Write(&bench.Record{RunID: id, Engine: engine, Scenario: "ttft", Phase: bench.PhaseMeasure, OK: true, TTFTMS: &ttft, E2EMS: &e2e}); err != nil {
+			if err := j.Write(&engine.Record{RunID: id, Engine: name, Scenario: "ttft", Phase: engine.PhaseMeasure, OK: true, TTFTMS: &ttft, E2EMS: &e2e}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -109,13 +110,13 @@ func (o *DemoOptions) Run(ctx context.Context) error {
 
 // raceTurns races each turn across the engines, each with its own
 // history, in the live view.
-func (o *DemoOptions) raceTurns(ctx context.Context, clients []*bench.Client, story bench.Story, turns []string, talks []engineTalk) error {
-	var targets []bench.Target
+func (o *DemoOptions) raceTurns(ctx context.Context, clients []*engine.Client, story bench.Story, turns []string, talks []engineTalk) error {
+	var targets []engine.Target
 	for _, c := range clients {
 		targets = append(targets, c.Target)
 	}
 	for n, user := range turns {
-		reqs := make([]bench.Request, len(clients))
+		reqs := make([]engine.Request, len(clients))
 		for i := range clients {
 			reqs[i] = story.Request(bench.History(talks[i].exchanges), user)
 		}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
@@ -112,7 +112,7 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 				}
 			}
 		} else {
-			r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: o.method, HTTP: bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure})})
+			r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: o.method, HTTP: engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure})})
 			if err != nil {
 				row.Health = "unreachable: " + err.Error()
 			} else {

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/spf13/pflag"
@@ -35,7 +36,7 @@ type engineSel struct {
 	planOnly bool
 	// resolved are the engines, once complete (and, for discovery,
 	// fromCluster) ran.
-	resolved []bench.Target
+	resolved []engine.Target
 }
 
 // addFlags registers the engine flags; verb says what the command does to
@@ -65,8 +66,8 @@ func (e *engineSel) complete(cfg bench.Config, kube *genericclioptions.ConfigFla
 			return errors.New("--simulate and --target cannot be combined: drop --target to use the simulators, or drop --simulate")
 		}
 		// Placeholders; the simulator's ports are known once it starts.
-		for _, t := range []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama} {
-			e.resolved = append(e.resolved, bench.Target{Name: string(t), Type: t, API: bench.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
+		for _, t := range []engine.EngineType{engine.EngineVLLM, engine.EngineTGI, engine.EngineOllama} {
+			e.resolved = append(e.resolved, engine.Target{Name: string(t), Type: t, API: engine.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
 		}
 	} else {
 		var err error
@@ -155,7 +156,7 @@ func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.Con
 	// instead of printing over its output.
 	klog.SetSlogLogger(log)
 	fmt.Fprintf(errOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
-	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, bench.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut, !e.planOnly)
+	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, engine.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut, !e.planOnly)
 	if err != nil {
 		return nil, nothing, err
 	}

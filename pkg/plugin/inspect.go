@@ -13,7 +13,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -72,10 +72,10 @@ func (o *InspectOptions) Run(ctx context.Context) error {
 	r := renderer(o.Out)
 	var seen []inspected
 	for _, c := range clients {
-		in := inspected{target: c.Target, capture: &bench.Capture{}}
+		in := inspected{target: c.Target, capture: &engine.Capture{}}
 		client := *c
 		client.HTTP = in.capture.Client(c.HTTP)
-		client.Watch = &bench.Watch{Event: func(at time.Duration, payload []byte) {
+		client.Watch = &engine.Watch{Event: func(at time.Duration, payload []byte) {
 			in.events = append(in.events, rawEvent{at, string(payload)})
 		}}
 		client.Do(ctx, story.FirstRequest(), time.Now(), &in.rec)
@@ -100,10 +100,10 @@ type rawEvent struct {
 }
 
 type inspected struct {
-	target  bench.Target
-	capture *bench.Capture
+	target  engine.Target
+	capture *engine.Capture
 	events  []rawEvent
-	rec     bench.Record
+	rec     engine.Record
 }
 
 func (o *InspectOptions) writeRaw(in inspected) error {
@@ -167,7 +167,7 @@ func writeDialects(w io.Writer, seen []inspected) error {
 	for _, in := range seen {
 		a := in.target.API
 		tokens := a.TokensFrom()
-		if in.rec.OutputTokensSource == bench.TokensFromChunks {
+		if in.rec.OutputTokensSource == engine.TokensFromChunks {
 			tokens = "counted from chunks (the server sent no count)"
 		}
 		cells := []string{"POST " + a.Path(), maxTokensField(in.capture.Body), a.Framing(), a.EndOfStream(), tokens, a.ServerTimings()}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/templates"
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
@@ -74,7 +75,7 @@ func (o *liveOptions) complete() error {
 
 // open starts the simulators or reaches the cluster's engines, checks
 // each answers, and returns one client per engine; done releases them.
-func (o *liveOptions) open(ctx context.Context) ([]*bench.Client, func(), error) {
+func (o *liveOptions) open(ctx context.Context) ([]*engine.Client, func(), error) {
 	log := slog.New(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	_, closeCluster, err := o.fromCluster(ctx, o.kube, o.cfg.Services.Namespace, o.ErrOut, log)
 	if err != nil {
@@ -86,27 +87,27 @@ func (o *liveOptions) open(ctx context.Context) ([]*bench.Client, func(), error)
 		return nil, nil, err
 	}
 	done := func() { closeSim(); closeCluster() }
-	hc := bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure})
-	var clients []*bench.Client
+	hc := engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure})
+	var clients []*engine.Client
 	for _, t := range o.resolved {
 		c := hc
 		if t.HTTP != nil {
 			c = t.HTTP
 		}
-		info, err := bench.Probe(ctx, c, t)
+		info, err := engine.Probe(ctx, c, t)
 		if err == nil {
-			t.Model, err = bench.ResolveModel(t, info)
+			t.Model, err = engine.ResolveModel(t, info)
 		}
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "engine %s skipped: %v\n", t.Name, err)
 			continue
 		}
-		client := &bench.Client{HTTP: c, Target: t, Timeout: o.timeout, Clock: bench.NewClock()}
+		client := &engine.Client{HTTP: c, Target: t, Timeout: o.timeout, Clock: engine.NewClock()}
 		if !o.noWarmup {
 			// A model load (Ollama loads on first use) is not the engine's
 			// speed: one short untimed request pays it.
-			var rec bench.Record
-			client.Do(ctx, bench.Request{Messages: []bench.Message{{Role: "user", Content: "Hello"}}, MaxTokens: 1}, time.Now(), &rec)
+			var rec engine.Record
+			client.Do(ctx, engine.Request{Messages: []engine.Message{{Role: "user", Content: "Hello"}}, MaxTokens: 1}, time.Now(), &rec)
 			if !rec.OK {
 				fmt.Fprintf(o.ErrOut, "engine %s: the warm-up request failed (%s: %s); going on\n", t.Name, rec.ErrorClass, rec.Error)
 			}
@@ -141,7 +142,7 @@ func renderer(w io.Writer) *lipgloss.Renderer {
 
 // begin is the start of demo, inspect and conversation: the scenario,
 // then the engines, reached and warmed up; done releases them.
-func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context, bench.Story, []*bench.Client, func(), error) {
+func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context, bench.Story, []*engine.Client, func(), error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}

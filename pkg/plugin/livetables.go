@@ -6,18 +6,19 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // engineTalk is one engine's conversation, for the summary tables.
 type engineTalk struct {
-	target    bench.Target
+	target    engine.Target
 	exchanges []bench.Exchange
 }
 
-func (e engineTalk) records() []bench.Record {
-	out := make([]bench.Record, len(e.exchanges))
+func (e engineTalk) records() []engine.Record {
+	out := make([]engine.Record, len(e.exchanges))
 	for i, x := range e.exchanges {
 		out[i] = x.Record
 	}

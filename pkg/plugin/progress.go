@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -49,7 +50,7 @@ func (p *progress) expect(scenario string, n int) {
 	p.expected[scenario] = n
 }
 
-func (p *progress) ScenarioStarted(t bench.Target, s bench.Scenario) {
+func (p *progress) ScenarioStarted(t engine.Target, s bench.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := &scenarioProgress{name: fmt.Sprintf("%s · %s", t.Name, s.Name), started: time.Now(), lastLog: time.Now()}
@@ -73,7 +74,7 @@ func (p *progress) ScenarioStarted(t bench.Target, s bench.Scenario) {
 	}
 }
 
-func (p *progress) Write(rec *bench.Record) error {
+func (p *progress) Write(rec *engine.Record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.state[rec.Engine]
@@ -95,7 +96,7 @@ func (p *progress) Write(rec *bench.Record) error {
 	return nil
 }
 
-func (p *progress) ScenarioFinished(t bench.Target, s bench.Scenario) {
+func (p *progress) ScenarioFinished(t engine.Target, s bench.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.state[t.Name]

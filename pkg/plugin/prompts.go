@@ -8,19 +8,20 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // loadPrompts builds the request templates: the system prompt, then each
 // prompt from the config and the prompt file as the user turn.
-func loadPrompts(w bench.Workload) ([]bench.Request, error) {
-	var out []bench.Request
-	mk := func(user string) bench.Request {
-		var msgs []bench.Message
+func loadPrompts(w bench.Workload) ([]engine.Request, error) {
+	var out []engine.Request
+	mk := func(user string) engine.Request {
+		var msgs []engine.Message
 		if w.SystemPrompt != "" {
-			msgs = append(msgs, bench.Message{Role: "system", Content: w.SystemPrompt})
+			msgs = append(msgs, engine.Message{Role: "system", Content: w.SystemPrompt})
 		}
-		msgs = append(msgs, bench.Message{Role: "user", Content: user})
-		return bench.Request{Messages: msgs, Temperature: w.Temperature, Seed: w.Seed}
+		msgs = append(msgs, engine.Message{Role: "user", Content: user})
+		return engine.Request{Messages: msgs, Temperature: w.Temperature, Seed: w.Seed}
 	}
 	for _, p := range w.Prompts {
 		out = append(out, mk(p))
@@ -45,15 +46,15 @@ func loadPrompts(w bench.Workload) ([]bench.Request, error) {
 				continue
 			}
 			var obj struct {
-				Prompt   string          `json:"prompt"`
-				Messages []bench.Message `json:"messages"`
+				Prompt   string           `json:"prompt"`
+				Messages []engine.Message `json:"messages"`
 			}
 			if err := json.Unmarshal([]byte(line), &obj); err != nil {
 				return nil, fmt.Errorf("%s line %d: not a JSON object with \"prompt\" or \"messages\": %w", w.PromptFile, n, err)
 			}
 			switch {
 			case len(obj.Messages) > 0:
-				out = append(out, bench.Request{Messages: obj.Messages, Temperature: w.Temperature, Seed: w.Seed})
+				out = append(out, engine.Request{Messages: obj.Messages, Temperature: w.Temperature, Seed: w.Seed})
 			case obj.Prompt != "":
 				out = append(out, mk(obj.Prompt))
 			default:

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -77,16 +78,16 @@ func (o *RaceOptions) Validate() error {
 
 // request is the prompt as a chat request: the scenario's system prompt
 // and first turn, or the given prompt alone.
-func (o *RaceOptions) request() (bench.Request, error) {
+func (o *RaceOptions) request() (engine.Request, error) {
 	s, err := o.story(o.scenario)
 	if err != nil {
-		return bench.Request{}, err
+		return engine.Request{}, err
 	}
 	if o.prompt == "" {
 		o.prompt = strings.TrimSpace(s.Turns[0])
 		return s.FirstRequest(), nil
 	}
-	return bench.Request{Messages: []bench.Message{{Role: "user", Content: o.prompt}}, MaxTokens: s.MaxTokens}, nil
+	return engine.Request{Messages: []engine.Message{{Role: "user", Content: o.prompt}}, MaxTokens: s.MaxTokens}, nil
 }
 
 func (o *RaceOptions) Run(ctx context.Context) error {
@@ -102,7 +103,7 @@ func (o *RaceOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	var targets []bench.Target
+	var targets []engine.Target
 	for _, c := range clients {
 		targets = append(targets, c.Target)
 	}
@@ -114,7 +115,7 @@ func (o *RaceOptions) Run(ctx context.Context) error {
 		state.startRound()
 		events := make(chan bench.RaceEvent, 4096)
 		rctx, cancel := context.WithCancel(ctx)
-		reqs := make([]bench.Request, len(clients))
+		reqs := make([]engine.Request, len(clients))
 		for i := range reqs {
 			reqs[i] = req
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -22,7 +23,7 @@ type raceLane struct {
 	// done is set with the finished record.
 	done bool
 	at   time.Duration // when it finished
-	rec  bench.Record
+	rec  engine.Record
 }
 
 // raceState is everything a frame shows; renderRace draws it and nothing
@@ -38,7 +39,7 @@ type raceState struct {
 	firsts map[string]int
 }
 
-func newRaceState(prompt string, targets []bench.Target, rounds int) *raceState {
+func newRaceState(prompt string, targets []engine.Target, rounds int) *raceState {
 	s := &raceState{prompt: prompt, rounds: rounds, firsts: map[string]int{}}
 	for _, t := range targets {
 		s.lanes = append(s.lanes, &raceLane{name: t.Name})

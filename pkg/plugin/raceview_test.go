@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/muesli/termenv"
 )
 
@@ -46,7 +47,7 @@ func f64(v float64) *float64 { return &v }
 // raceMidway is a race with vLLM done, TGI streaming, Ollama still
 // waiting, and text that tries to clear the screen and ring the bell.
 func raceMidway() *raceState {
-	s := newRaceState("How do I fix a crashing pod?", []bench.Target{{Name: "vllm"}, {Name: "tgi"}, {Name: "ollama"}}, 3)
+	s := newRaceState("How do I fix a crashing pod?", []engine.Target{{Name: "vllm"}, {Name: "tgi"}, {Name: "ollama"}}, 3)
 	s.startRound()
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	for i, w := range strings.Fields("Check the pod's events first: kubectl describe pod shows why it restarts.") {
@@ -54,7 +55,7 @@ func raceMidway() *raceState {
 	}
 	s.apply(bench.RaceEvent{Lane: 1, At: ms(95), Text: "\x1b[2JLook at\x07 the logs "})
 	s.apply(bench.RaceEvent{Lane: 1, At: ms(130), Text: "of the previous container."})
-	s.apply(bench.RaceEvent{Lane: 0, At: ms(200), Done: &bench.Record{OK: true, OutputTokens: 13, OutputTokensPerS: f64(80)}})
+	s.apply(bench.RaceEvent{Lane: 0, At: ms(200), Done: &engine.Record{OK: true, OutputTokens: 13, OutputTokensPerS: f64(80)}})
 	s.now = ms(250)
 	return s
 }
@@ -75,8 +76,8 @@ func TestRaceFramesWideAndNarrow(t *testing.T) {
 
 func TestRaceFinishLine(t *testing.T) {
 	s := raceMidway()
-	s.apply(bench.RaceEvent{Lane: 1, At: 300 * time.Millisecond, Done: &bench.Record{OK: true, OutputTokens: 9}})
-	s.apply(bench.RaceEvent{Lane: 2, At: 30 * time.Second, Done: &bench.Record{ErrorClass: bench.ErrTimeout, Error: "no answer in 30s\x1b]0;pwned\x07"}})
+	s.apply(bench.RaceEvent{Lane: 1, At: 300 * time.Millisecond, Done: &engine.Record{OK: true, OutputTokens: 9}})
+	s.apply(bench.RaceEvent{Lane: 2, At: 30 * time.Second, Done: &engine.Record{ErrorClass: engine.ErrTimeout, Error: "no answer in 30s\x1b]0;pwned\x07"}})
 	frame := renderRace(s, 120, plainRenderer())
 	golden(t, "race_finished.golden", frame)
 	for _, want := range []string{

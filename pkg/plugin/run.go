@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -40,7 +41,7 @@ type RunOptions struct {
 	// Filled by Complete.
 	cfg       bench.Config
 	scenarios []bench.Scenario
-	prompts   []bench.Request
+	prompts   []engine.Request
 	formats   []export.Format
 }
 

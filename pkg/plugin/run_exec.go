@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -56,7 +57,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	defer closeSim()
 
-	clock := bench.NewClock()
+	clock := engine.NewClock()
 	dir, runID, err := createRunFolder(o.outputDir, o.cfg.Benchmark.Name, clock.Anchor())
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
 	runner := &bench.Runner{
 		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
-		HTTP:    bench.NewHTTPClient(bench.HTTPOptions{InsecureSkipVerify: o.insecure}),
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Clock: clock, RunID: runID,
 		Sink:     bench.NewMultiSink(journal, summarizer, progress),
 		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -40,7 +41,7 @@ func createRunFolder(outputDir, name string, at time.Time) (string, string, erro
 	}
 }
 
-func newManifest(runID string, o *RunOptions, clock bench.Clock) *export.Manifest {
+func newManifest(runID string, o *RunOptions, clock engine.Clock) *export.Manifest {
 	host, _ := os.Hostname()
 	m := &export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), RunID: runID, Status: "running",
 		Command:   redactArgs(os.Args),
@@ -66,7 +67,7 @@ func finishManifest(m *export.Manifest, res bench.RunResult) {
 func redactArgs(args []string) []string {
 	out := append([]string(nil), args...)
 	for i := range out {
-		out[i] = bench.RedactURL(out[i])
+		out[i] = engine.RedactURL(out[i])
 	}
 	for i, a := range out {
 		switch {

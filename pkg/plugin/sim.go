@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -76,9 +76,9 @@ func (o *SimOptions) Run(ctx context.Context) error {
 	s := sim.New(sim.Options{Seed: o.seed, TimeScale: o.timeScale})
 	defer s.Close()
 	ports := []struct {
-		t    bench.EngineType
+		t    engine.EngineType
 		port int
-	}{{bench.EngineVLLM, o.vllmPort}, {bench.EngineTGI, o.tgiPort}, {bench.EngineOllama, o.ollamaPort}}
+	}{{engine.EngineVLLM, o.vllmPort}, {engine.EngineTGI, o.tgiPort}, {engine.EngineOllama, o.ollamaPort}}
 	for _, p := range ports {
 		url, err := s.Start(ctx, p.t, net.JoinHostPort(o.host, strconv.Itoa(p.port)))
 		if err != nil {

@@ -9,51 +9,52 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // parseTarget reads NAME=URL (NAME is an engine type) or NAME=TYPE+URL.
-func parseTarget(s string) (bench.Target, error) {
+func parseTarget(s string) (engine.Target, error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" || rest == "" {
-		return bench.Target{}, fmt.Errorf("--target %q: write NAME=URL (NAME one of vllm, tgi, ollama, openai) or NAME=TYPE+URL", bench.RedactURL(s))
+		return engine.Target{}, fmt.Errorf("--target %q: write NAME=URL (NAME one of vllm, tgi, ollama, openai) or NAME=TYPE+URL", engine.RedactURL(s))
 	}
 	typ := name
 	if i := strings.Index(rest, "+http"); i > 0 {
 		typ, rest = rest[:i], rest[i+1:]
 	}
-	return newTarget(name, typ, rest, "", "explicit", fmt.Sprintf("--target %q", bench.RedactURL(s)))
+	return newTarget(name, typ, rest, "", "explicit", fmt.Sprintf("--target %q", engine.RedactURL(s)))
 }
 
-func newTarget(name, typ, rawURL, api, access, where string) (bench.Target, error) {
-	t, err := bench.ParseEngineType(typ)
+func newTarget(name, typ, rawURL, api, access, where string) (engine.Target, error) {
+	t, err := engine.ParseEngineType(typ)
 	if err != nil {
-		return bench.Target{}, fmt.Errorf("%s: %w; name the type with NAME=TYPE+URL", where, err)
+		return engine.Target{}, fmt.Errorf("%s: %w; name the type with NAME=TYPE+URL", where, err)
 	}
-	base, urlAPI, err := bench.SplitEndpointURL(rawURL)
+	base, urlAPI, err := engine.SplitEndpointURL(rawURL)
 	if err != nil {
-		return bench.Target{}, fmt.Errorf("%s: %w", where, err)
+		return engine.Target{}, fmt.Errorf("%s: %w", where, err)
 	}
-	a := bench.DefaultAPI(t)
+	a := engine.DefaultAPI(t)
 	if urlAPI != "" {
 		a = urlAPI
 	}
 	if api != "" {
-		if a, err = bench.ParseAPI(api); err != nil {
-			return bench.Target{}, fmt.Errorf("%s: %w", where, err)
+		if a, err = engine.ParseAPI(api); err != nil {
+			return engine.Target{}, fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	if !t.Supports(a) {
-		return bench.Target{}, fmt.Errorf("%s: a %s server does not serve %s", where, t, a.Path())
+		return engine.Target{}, fmt.Errorf("%s: a %s server does not serve %s", where, t, a.Path())
 	}
-	return bench.Target{Name: name, Type: t, BaseURL: base, API: a, Access: access}, nil
+	return engine.Target{Name: name, Type: t, BaseURL: base, API: a, Access: access}, nil
 }
 
 // targetsFrom collects targets from flags, config targets and
 // services.manual_urls, in that order of precedence by name.
-func targetsFrom(flagTargets []string, cfg bench.Config) ([]bench.Target, error) {
-	var out []bench.Target
+func targetsFrom(flagTargets []string, cfg bench.Config) ([]engine.Target, error) {
+	var out []engine.Target
 	seen := map[string]bool{}
-	add := func(t bench.Target) error {
+	add := func(t engine.Target) error {
 		if seen[t.Name] {
 			return nil
 		}
@@ -99,11 +100,11 @@ func targetsFrom(flagTargets []string, cfg bench.Config) ([]bench.Target, error)
 }
 
 // filterTargets keeps targets whose name or type is listed.
-func filterTargets(ts []bench.Target, engines []string) ([]bench.Target, error) {
+func filterTargets(ts []engine.Target, engines []string) ([]engine.Target, error) {
 	if len(engines) == 0 {
 		return ts, nil
 	}
-	var out []bench.Target
+	var out []engine.Target
 	for _, t := range ts {
 		for _, e := range engines {
 			if strings.EqualFold(e, t.Name) || strings.EqualFold(e, string(t.Type)) {
@@ -123,7 +124,7 @@ func filterTargets(ts []bench.Target, engines []string) ([]bench.Target, error) 
 }
 
 // applyModels reads --model NAME (every target) or --model TARGET=NAME.
-func applyModels(ts []bench.Target, models []string) error {
+func applyModels(ts []engine.Target, models []string) error {
 	for _, m := range models {
 		target, name, scoped := strings.Cut(m, "=")
 		if !scoped {
@@ -149,7 +150,7 @@ func applyModels(ts []bench.Target, models []string) error {
 // is only TARGET=KEY when the part before "=" names a target, since keys
 // themselves may end in "=". Sending a key in clear text to another host
 // gets a warning.
-func applyAPIKeys(ts []bench.Target, spec string, warn io.Writer) error {
+func applyAPIKeys(ts []engine.Target, spec string, warn io.Writer) error {
 	if spec == "" {
 		return nil
 	}

@@ -5,22 +5,23 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func TestParseTarget(t *testing.T) {
 	cases := []struct {
 		in         string
 		name, base string
-		typ        bench.EngineType
-		api        bench.API
+		typ        engine.EngineType
+		api        engine.API
 		err        string
 	}{
-		{in: "vllm=http://127.0.0.1:8000", name: "vllm", typ: bench.EngineVLLM, base: "http://127.0.0.1:8000", api: bench.APIChat},
-		{in: "ollama=http://h:11434/", name: "ollama", typ: bench.EngineOllama, base: "http://h:11434", api: bench.APIOllamaChat},
-		{in: "tgi=https://tgi.apps.x/generate_stream", name: "tgi", typ: bench.EngineTGI, base: "https://tgi.apps.x", api: bench.APIGenerateStream},
-		{in: "ollama=http://h:11434/api/generate", name: "ollama", typ: bench.EngineOllama, base: "http://h:11434", api: bench.APIOllamaGenerate},
-		{in: "fp8=vllm+http://h/prefix/v1/completions", name: "fp8", typ: bench.EngineVLLM, base: "http://h/prefix", api: bench.APICompletions},
-		{in: "gw=openai+https://llm.example.com", name: "gw", typ: bench.EngineOpenAI, base: "https://llm.example.com", api: bench.APIChat},
+		{in: "vllm=http://127.0.0.1:8000", name: "vllm", typ: engine.EngineVLLM, base: "http://127.0.0.1:8000", api: engine.APIChat},
+		{in: "ollama=http://h:11434/", name: "ollama", typ: engine.EngineOllama, base: "http://h:11434", api: engine.APIOllamaChat},
+		{in: "tgi=https://tgi.apps.x/generate_stream", name: "tgi", typ: engine.EngineTGI, base: "https://tgi.apps.x", api: engine.APIGenerateStream},
+		{in: "ollama=http://h:11434/api/generate", name: "ollama", typ: engine.EngineOllama, base: "http://h:11434", api: engine.APIOllamaGenerate},
+		{in: "fp8=vllm+http://h/prefix/v1/completions", name: "fp8", typ: engine.EngineVLLM, base: "http://h/prefix", api: engine.APICompletions},
+		{in: "gw=openai+https://llm.example.com", name: "gw", typ: engine.EngineOpenAI, base: "https://llm.example.com", api: engine.APIChat},
 		{in: "mine=http://h", err: `unknown engine type "mine"`},
 		{in: "vllm", err: "NAME=URL"},
 		{in: "vllm=h:8000", err: "http://"},
@@ -66,7 +67,7 @@ func TestTargetsFromFlagsConfigAndManualURLs(t *testing.T) {
 }
 
 func TestModelsAndEngineFilter(t *testing.T) {
-	ts := []bench.Target{{Name: "vllm", Type: bench.EngineVLLM}, {Name: "ollama", Type: bench.EngineOllama}, {Name: "gw", Type: bench.EngineOpenAI}}
+	ts := []engine.Target{{Name: "vllm", Type: engine.EngineVLLM}, {Name: "ollama", Type: engine.EngineOllama}, {Name: "gw", Type: engine.EngineOpenAI}}
 	if err := applyModels(ts, []string{"m-all", "ollama=llama3.2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestCredentialsInURLsAreRefusedAndNeverEchoed(t *testing.T) {
 }
 
 func TestAPIKeysPerTarget(t *testing.T) {
-	ts := []bench.Target{{Name: "vllm", BaseURL: "http://127.0.0.1:1"}, {Name: "gw", BaseURL: "http://llm.example.com"}}
+	ts := []engine.Target{{Name: "vllm", BaseURL: "http://127.0.0.1:1"}, {Name: "gw", BaseURL: "http://llm.example.com"}}
 	var warn strings.Builder
 	if err := applyAPIKeys(ts, "gw=k2==", &warn); err != nil {
 		t.Fatal(err)

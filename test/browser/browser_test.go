@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -221,19 +222,19 @@ func hostileRun() *export.Run {
 		ttft  float64
 	}{{"vllm", "meta-llama/Llama-3.1-8B-Instruct", 25}, {"tgi", hostile, 35}}
 	for _, e := range engines {
-		m.Targets = append(m.Targets, bench.TargetStatus{Target: bench.Target{Name: e.name, Model: e.model}})
+		m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: e.name, Model: e.model}})
 	}
-	var recs []bench.Record
+	var recs []engine.Record
 	id := int64(0)
 	for si, sc := range m.Scenarios {
 		for ei, e := range engines {
 			for i := 0; i < sc.Requests; i++ {
 				id++
 				start := t0 + int64(si*20+ei*10+i)*400_000_000
-				r := bench.Record{Engine: e.name, Model: e.model, Scenario: sc.Name, Suite: sc.Suite, Phase: bench.PhaseMeasure,
+				r := engine.Record{Engine: e.name, Model: e.model, Scenario: sc.Name, Suite: sc.Suite, Phase: engine.PhaseMeasure,
 					RequestID: id, IntendedStartUnixNS: start, StartUnixNS: start, RequestedOutputTokens: 16}
 				if e.name == "tgi" && i == 3 {
-					r.ErrorClass, r.Error, r.EndUnixNS = bench.ErrStream, hostile, start+5_000_000
+					r.ErrorClass, r.Error, r.EndUnixNS = engine.ErrStream, hostile, start+5_000_000
 					recs = append(recs, r)
 					continue
 				}

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
@@ -53,7 +53,7 @@ func TestWaysFromRealObjects(t *testing.T) {
 	if _, err := world.kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "edge-1",
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "edge-1",
 		svcType: corev1.ServiceTypeNodePort, nodePort: 30180})
 	r := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "route.openshift.io/v1", "kind": "Route",
@@ -131,10 +131,10 @@ func TestAutoPrefersNodePort(t *testing.T) {
 	ns := namespace(t, "nodeport")
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
 	l, port := freeNodePort(t)
-	srv := &http.Server{Handler: world.simServer.Handler(bench.EngineVLLM)}
+	srv := &http.Server{Handler: world.simServer.Handler(engine.EngineVLLM)}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a",
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a",
 		svcType: corev1.ServiceTypeNodePort, nodePort: port})
 	out, stderr, code := runPlugin(t, world.kubeconfig, time.Minute, "discover", "-n", ns, "-o", "json")
 	if code != 0 {
@@ -177,7 +177,7 @@ func TestPortForwardStreamsAndSurvivesDrop(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "drop")
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
 	c := client(t)
 	snap, err := c.Read(ctx, ns)
 	if err != nil {
@@ -190,10 +190,10 @@ func TestPortForwardStreamsAndSurvivesDrop(t *testing.T) {
 	defer r.Close()
 	target := r.Target("vllm")
 	target.Model = r.Info.Models[0]
-	stream := func() bench.Record {
-		cl := &bench.Client{HTTP: bench.NewHTTPClient(bench.HTTPOptions{}), Target: target, Timeout: 20 * time.Second, Clock: bench.NewClock()}
-		var rec bench.Record
-		cl.Do(ctx, bench.Request{Messages: []bench.Message{{Role: "user", Content: "hello through the tunnel"}}, MaxTokens: 16}, time.Now(), &rec)
+	stream := func() engine.Record {
+		cl := &engine.Client{HTTP: engine.NewHTTPClient(engine.HTTPOptions{}), Target: target, Timeout: 20 * time.Second, Clock: engine.NewClock()}
+		var rec engine.Record
+		cl.Do(ctx, engine.Request{Messages: []engine.Message{{Role: "user", Content: "hello through the tunnel"}}, MaxTokens: 16}, time.Now(), &rec)
 		return rec
 	}
 	rec := stream()
@@ -231,13 +231,13 @@ func TestAPIKeyFromSecret(t *testing.T) {
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
-		world.simServer.Handler(bench.EngineVLLM).ServeHTTP(w, r)
+		world.simServer.Handler(engine.EngineVLLM).ServeHTTP(w, r)
 	}))
 	defer guarded.Close()
 	_, p, _ := net.SplitHostPort(guarded.Listener.Addr().String())
 	var port int32
 	fmt.Sscan(p, &port)
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", targetPort: port})
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", targetPort: port})
 	if _, err := world.kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vllm-api", Namespace: ns},
 		StringData: map[string]string{"token": key}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestAPIKeyFromSecret(t *testing.T) {
 func TestRunSurvivesPortForwardDrop(t *testing.T) {
 	ns := namespace(t, "mid-run-drop")
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
 	results := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -317,7 +317,7 @@ func TestRunSurvivesPortForwardDrop(t *testing.T) {
 		}
 	}
 	for class := range failures {
-		if class != bench.ErrConnect && class != bench.ErrTruncated {
+		if class != engine.ErrConnect && class != engine.ErrTruncated {
 			t.Errorf("a cut tunnel gave error_class %q; want connect or truncated (%v)", class, failures)
 		}
 	}
@@ -366,9 +366,9 @@ func TestServiceProxyIntoNetns(t *testing.T) {
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
 	node(t, "gpu-b", "NVIDIA-H100-80GB-HBM3")
 	node(t, "gpu-c", "NVIDIA-H100-80GB-HBM3")
-	engine(t, ns, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1, podIP: backend, targetPort: 8000})
-	engine(t, ns, engineSpec{name: "tgi", engine: bench.EngineTGI, svcLabels: map[string]string{"llmbench.io/engine": "tgi"}, node: "gpu-b", gpus: 1, podIP: backend, targetPort: 8080})
-	engine(t, ns, engineSpec{name: "ollama", engine: bench.EngineOllama, svcLabels: map[string]string{"llmbench.io/engine": "ollama"}, node: "gpu-c", gpus: 1, podIP: backend, targetPort: 11434})
+	deployEngine(t, ns, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1, podIP: backend, targetPort: 8000})
+	deployEngine(t, ns, engineSpec{name: "tgi", engine: engine.EngineTGI, svcLabels: map[string]string{"llmbench.io/engine": "tgi"}, node: "gpu-b", gpus: 1, podIP: backend, targetPort: 8080})
+	deployEngine(t, ns, engineSpec{name: "ollama", engine: engine.EngineOllama, svcLabels: map[string]string{"llmbench.io/engine": "ollama"}, node: "gpu-c", gpus: 1, podIP: backend, targetPort: 11434})
 	out, stderr, code := runPlugin(t, world.kubeconfig, time.Minute, "discover", "-n", ns, "--access", "proxy", "-o", "json")
 	if code != 0 {
 		t.Fatalf("discover exit %d\n%s", code, stderr)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
@@ -58,12 +58,12 @@ func TestDiscoverFindsAllThreeThroughPortForward(t *testing.T) {
 		t.Fatalf("discover -o json: %v\n%s", err, out)
 	}
 	want := map[string]struct {
-		engine   bench.EngineType
+		engine   engine.EngineType
 		evidence cluster.Evidence
 	}{
-		"vllm-llama": {bench.EngineVLLM, cluster.ByLabel},
-		"hf-textgen": {bench.EngineTGI, cluster.ByImage},
-		"ollama":     {bench.EngineOllama, cluster.ByName},
+		"vllm-llama": {engine.EngineVLLM, cluster.ByLabel},
+		"hf-textgen": {engine.EngineTGI, cluster.ByImage},
+		"ollama":     {engine.EngineOllama, cluster.ByName},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("found %d engines, want 3: %s", len(rows), out)
@@ -218,7 +218,7 @@ func TestAmbiguityNeedsService(t *testing.T) {
 	ns := namespace(t, "twins")
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
 	for _, n := range []string{"vllm-a", "vllm-b"} {
-		engine(t, ns, engineSpec{name: n, engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
+		deployEngine(t, ns, engineSpec{name: n, engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a"})
 	}
 	_, stderr, code := runPlugin(t, world.kubeconfig, time.Minute, "run", "-n", ns, "--dry-run")
 	if code == 0 || !strings.Contains(stderr, "twins/vllm-a") || !strings.Contains(stderr, "twins/vllm-b") || !strings.Contains(stderr, "--service") {
@@ -255,9 +255,9 @@ func TestValidateLayouts(t *testing.T) {
 	node(t, "gpu-a", "NVIDIA-H100-80GB-HBM3")
 	node(t, "gpu-b", "NVIDIA-H100-80GB-HBM3")
 	// vLLM and TGI share a node; Ollama has no GPU limit and crash-loops.
-	engine(t, broken, engineSpec{name: "vllm", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1})
-	engine(t, broken, engineSpec{name: "tgi", engine: bench.EngineTGI, svcLabels: map[string]string{"llmbench.io/engine": "tgi"}, node: "gpu-a", gpus: 1})
-	engine(t, broken, engineSpec{name: "ollama", engine: bench.EngineOllama, svcLabels: map[string]string{"llmbench.io/engine": "ollama"}, node: "gpu-b", crashLoop: true})
+	deployEngine(t, broken, engineSpec{name: "vllm", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1})
+	deployEngine(t, broken, engineSpec{name: "tgi", engine: engine.EngineTGI, svcLabels: map[string]string{"llmbench.io/engine": "tgi"}, node: "gpu-a", gpus: 1})
+	deployEngine(t, broken, engineSpec{name: "ollama", engine: engine.EngineOllama, svcLabels: map[string]string{"llmbench.io/engine": "ollama"}, node: "gpu-b", crashLoop: true})
 	out, stderr, code = runPlugin(t, world.kubeconfig, time.Minute, "validate", "-n", broken, "-o", "json")
 	if code != 1 {
 		t.Fatalf("broken layout: exit %d, want 1\n%s\n%s", code, out, stderr)

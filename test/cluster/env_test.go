@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +43,7 @@ var world struct {
 	kube       kubernetes.Interface
 	kubeconfig string // admin kubeconfig file
 	kubelet    *fakeKubelet
-	sims       map[bench.EngineType]string // base URLs on 127.0.0.1
+	sims       map[engine.EngineType]string // base URLs on 127.0.0.1
 	simServer  *sim.Server
 	bin        string // the plugin binary
 	tmp        string

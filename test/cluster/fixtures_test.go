@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,7 +19,7 @@ import (
 // and kubelet would leave them.
 type engineSpec struct {
 	name      string
-	engine    bench.EngineType
+	engine    engine.EngineType
 	svcLabels map[string]string
 	image     string
 	node      string
@@ -37,9 +37,9 @@ type engineSpec struct {
 	podIP string
 }
 
-var servicePorts = map[bench.EngineType]int32{bench.EngineVLLM: 8000, bench.EngineTGI: 80, bench.EngineOllama: 11434}
+var servicePorts = map[engine.EngineType]int32{engine.EngineVLLM: 8000, engine.EngineTGI: 80, engine.EngineOllama: 11434}
 
-func simPort(t *testing.T, e bench.EngineType) int32 {
+func simPort(t *testing.T, e engine.EngineType) int32 {
 	t.Helper()
 	u := world.sims[e]
 	i := strings.LastIndex(u, ":")
@@ -90,15 +90,15 @@ func node(t *testing.T, name, gpuProduct string) {
 	}
 }
 
-// engine creates the Pod, Service and EndpointSlice of one engine.
-func engine(t *testing.T, ns string, s engineSpec) {
+// deployEngine creates the Pod, Service and EndpointSlice of one deployEngine.
+func deployEngine(t *testing.T, ns string, s engineSpec) {
 	t.Helper()
 	ctx := context.Background()
 	if s.targetPort == 0 {
 		s.targetPort = simPort(t, s.engine)
 	}
 	if s.image == "" {
-		s.image = map[bench.EngineType]string{bench.EngineVLLM: "vllm/vllm-openai:v0.11.0", bench.EngineTGI: "ghcr.io/huggingface/text-generation-inference:3.3.4", bench.EngineOllama: "ollama/ollama:0.11.4"}[s.engine]
+		s.image = map[engine.EngineType]string{engine.EngineVLLM: "vllm/vllm-openai:v0.11.0", engine.EngineTGI: "ghcr.io/huggingface/text-generation-inference:3.3.4", engine.EngineOllama: "ollama/ollama:0.11.4"}[s.engine]
 	}
 	res := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
 	if s.gpus > 0 {
@@ -183,8 +183,8 @@ func threeEngines(t *testing.T, ns string) {
 	for _, n := range []string{"gpu-a", "gpu-b", "gpu-c"} {
 		node(t, n, "NVIDIA-H100-80GB-HBM3")
 	}
-	engine(t, ns, engineSpec{name: "vllm-llama", engine: bench.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1,
+	deployEngine(t, ns, engineSpec{name: "vllm-llama", engine: engine.EngineVLLM, svcLabels: map[string]string{"llmbench.io/engine": "vllm"}, node: "gpu-a", gpus: 1,
 		args: []string{"--model", "sim-model", "--api-key", "sk-do-not-leak"}})
-	engine(t, ns, engineSpec{name: "hf-textgen", engine: bench.EngineTGI, node: "gpu-b", gpus: 1})
-	engine(t, ns, engineSpec{name: "ollama", engine: bench.EngineOllama, image: "registry.local/llm/server:1.0", node: "gpu-c", gpus: 1})
+	deployEngine(t, ns, engineSpec{name: "hf-textgen", engine: engine.EngineTGI, node: "gpu-b", gpus: 1})
+	deployEngine(t, ns, engineSpec{name: "ollama", engine: engine.EngineOllama, image: "registry.local/llm/server:1.0", node: "gpu-c", gpus: 1})
 }

@@ -22,7 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 const (
@@ -189,8 +189,8 @@ type errorsOf struct {
 
 func TestStampsAgainstTrueEmission(t *testing.T) {
 	srv := newScriptServer(t)
-	hc := bench.NewHTTPClient(bench.HTTPOptions{})
-	clock := bench.NewClock()
+	hc := engine.NewHTTPClient(engine.HTTPOptions{})
+	clock := engine.NewClock()
 	var cal []time.Duration
 	errs := map[string]*errorsOf{}
 	for _, p := range protocols {
@@ -199,17 +199,17 @@ func TestStampsAgainstTrueEmission(t *testing.T) {
 	for round := range rounds {
 		cal = append(cal, calibrate(t, echoesARound)...)
 		for _, p := range protocols {
-			c := &bench.Client{
+			c := &engine.Client{
 				HTTP:    hc,
-				Target:  bench.Target{Name: "fidelity", Type: p.typ, BaseURL: "http://" + srv.ln.Addr().String(), API: p.api, Model: "m"},
+				Target:  engine.Target{Name: "fidelity", Type: p.typ, BaseURL: "http://" + srv.ln.Addr().String(), API: p.api, Model: "m"},
 				Timeout: 10 * time.Second,
 				Clock:   clock,
 			}
 			for _, f := range framings {
 				ws := f.apply(p, p.events(tokens, firstToken, tokenGap))
 				srv.script <- script{ctype: p.ctype, writes: ws, headersWithFirst: f.headersWithFirst}
-				var rec bench.Record
-				c.Do(context.Background(), bench.Request{Messages: []bench.Message{{Role: "user", Content: "hi"}}, MaxTokens: tokens}, time.Now(), &rec)
+				var rec engine.Record
+				c.Do(context.Background(), engine.Request{Messages: []engine.Message{{Role: "user", Content: "hi"}}, MaxTokens: tokens}, time.Now(), &rec)
 				em := <-srv.result
 				where := fmt.Sprintf("%s, %s, round %d", p.name, f.name, round)
 				if em.err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // event is one framed payload of a stream, as the engine writes it.
@@ -27,8 +27,8 @@ type write struct {
 // protocol is one engine dialect: how its stream looks, event by event.
 type protocol struct {
 	name  string
-	typ   bench.EngineType
-	api   bench.API
+	typ   engine.EngineType
+	api   engine.API
 	ctype string
 	sse   bool
 	// events for n content tokens: the first at first, then every gap.
@@ -37,7 +37,7 @@ type protocol struct {
 
 var protocols = []protocol{
 	{
-		name: "vllm sse", typ: bench.EngineVLLM, api: bench.APIChat, ctype: "text/event-stream", sse: true,
+		name: "vllm sse", typ: engine.EngineVLLM, api: engine.APIChat, ctype: "text/event-stream", sse: true,
 		events: func(n int, first, gap time.Duration) []event {
 			// vLLM's role-only first chunk goes out at once: it must never
 			// stop the TTFT clock.
@@ -56,7 +56,7 @@ var protocols = []protocol{
 		},
 	},
 	{
-		name: "tgi generate_stream", typ: bench.EngineTGI, api: bench.APIGenerateStream, ctype: "text/event-stream", sse: true,
+		name: "tgi generate_stream", typ: engine.EngineTGI, api: engine.APIGenerateStream, ctype: "text/event-stream", sse: true,
 		events: func(n int, first, gap time.Duration) []event {
 			var evs []event
 			for i := range n {
@@ -70,7 +70,7 @@ var protocols = []protocol{
 		},
 	},
 	{
-		name: "ollama ndjson", typ: bench.EngineOllama, api: bench.APIOllamaChat, ctype: "application/x-ndjson",
+		name: "ollama ndjson", typ: engine.EngineOllama, api: engine.APIOllamaChat, ctype: "application/x-ndjson",
 		events: func(n int, first, gap time.Duration) []event {
 			var evs []event
 			for i := range n {

@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/test/ollama"
 )
@@ -105,8 +105,8 @@ func startBackend(t *testing.T, kind string, numParallel int) *backend {
 		s := ollama.Start(t, numParallel)
 		return &backend{name: kind, url: s.URL, kill: s.Kill}
 	case "sim":
-		s := sim.New(sim.Options{Seed: 42, Profiles: map[bench.EngineType]sim.Profile{bench.EngineOllama: simProfile(numParallel)}})
-		url, err := s.Start(context.Background(), bench.EngineOllama, "127.0.0.1:0")
+		s := sim.New(sim.Options{Seed: 42, Profiles: map[engine.EngineType]sim.Profile{engine.EngineOllama: simProfile(numParallel)}})
+		url, err := s.Start(context.Background(), engine.EngineOllama, "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,14 +121,14 @@ func startBackend(t *testing.T, kind string, numParallel int) *backend {
 type endpoint struct {
 	name   string
 	path   string // appended to the base URL in --target
-	api    bench.API
+	api    engine.API
 	source string // output_tokens_source
 }
 
 var endpoints = []endpoint{
-	{"api_chat", "", bench.APIOllamaChat, bench.TokensFromEvalCount},
-	{"api_generate", "/api/generate", bench.APIOllamaGenerate, bench.TokensFromEvalCount},
-	{"v1_chat", "/v1/chat/completions", bench.APIChat, bench.TokensFromUsage},
+	{"api_chat", "", engine.APIOllamaChat, engine.TokensFromEvalCount},
+	{"api_generate", "/api/generate", engine.APIOllamaGenerate, engine.TokensFromEvalCount},
+	{"v1_chat", "/v1/chat/completions", engine.APIChat, engine.TokensFromUsage},
 }
 
 type result struct {
@@ -288,10 +288,10 @@ func readJSON(t *testing.T, path string, v any) {
 
 // request is what the binary sends for the configured workload with
 // --same-prompts.
-func request(maxTokens int) bench.Request {
+func request(maxTokens int) engine.Request {
 	seed := int64(42)
-	return bench.Request{
-		Messages:  []bench.Message{{Role: "system", Content: systemPrompt}, {Role: "user", Content: userPrompt}},
+	return engine.Request{
+		Messages:  []engine.Message{{Role: "system", Content: systemPrompt}, {Role: "user", Content: userPrompt}},
 		MaxTokens: maxTokens,
 		Seed:      &seed,
 	}
@@ -300,9 +300,9 @@ func request(maxTokens int) bench.Request {
 // tinyPromptTokens is the tiny models' count of that request: their
 // template is {{ .Prompt }} (chat keeps the user turn only), one token per
 // byte, plus <s> and the leading "▁".
-func tinyPromptTokens(api bench.API) int {
+func tinyPromptTokens(api engine.API) int {
 	r := request(1)
-	if api == bench.APIOllamaGenerate {
+	if api == engine.APIOllamaGenerate {
 		return len(r.Prompt()) + 2
 	}
 	return len(userPrompt) + 2
@@ -319,10 +319,10 @@ type facts struct {
 }
 
 // direct sends the request the binary would send, and reads the stream.
-func direct(t *testing.T, baseURL string, api bench.API, model string, req bench.Request) facts {
+func direct(t *testing.T, baseURL string, api engine.API, model string, req engine.Request) facts {
 	t.Helper()
-	target := bench.Target{Name: "direct", Type: bench.EngineOllama, BaseURL: baseURL, API: api, Model: model}
-	body, err := bench.Body(target, req)
+	target := engine.Target{Name: "direct", Type: engine.EngineOllama, BaseURL: baseURL, API: api, Model: model}
+	body, err := engine.Body(target, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func direct(t *testing.T, baseURL string, api bench.API, model string, req bench
 	if resp.StatusCode != http.StatusOK {
 		return f
 	}
-	if api == bench.APIChat {
+	if api == engine.APIChat {
 		for _, ev := range bytes.Split(b, []byte("\n\n")) {
 			data, ok := bytes.CutPrefix(ev, []byte("data: "))
 			if !ok {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 const (
@@ -278,11 +278,11 @@ func TestServerKilledMidRun(t *testing.T) {
 					examples[r.ErrorClass] += r.Error + "; "
 				}
 				switch {
-				case r.ErrorClass != bench.ErrConnect && r.ErrorClass != bench.ErrTruncated:
+				case r.ErrorClass != engine.ErrConnect && r.ErrorClass != engine.ErrTruncated:
 					t.Errorf("failure classified %q, want connect or truncated: %+v", r.ErrorClass, r)
 				case r.EndUnixNS < killNS-slack:
 					t.Errorf("request failed before the kill: %+v", r)
-				case r.StartUnixNS > killNS+slack && r.ErrorClass != bench.ErrConnect:
+				case r.StartUnixNS > killNS+slack && r.ErrorClass != engine.ErrConnect:
 					t.Errorf("request sent after the kill is %q, want connect: %+v", r.ErrorClass, r)
 				case r.Error == "":
 					t.Errorf("failure without a message: %+v", r)
@@ -291,7 +291,7 @@ func TestServerKilledMidRun(t *testing.T) {
 			t.Logf("%s: %v; errors such as %q", kind, classes, examples)
 			// In flight at the kill: up to 4 streams cut mid-answer and up
 			// to 4 requests taken but not yet answered, both truncated.
-			if classes["ok"] < 2 || classes[bench.ErrConnect] < 25 || classes[bench.ErrConnect] > 25+4 || classes[bench.ErrTruncated] > 8 {
+			if classes["ok"] < 2 || classes[engine.ErrConnect] < 25 || classes[engine.ErrConnect] > 25+4 || classes[engine.ErrTruncated] > 8 {
 				t.Errorf("classes %v: want ≥ 2 ok before the kill, 25 to 29 connect failures after it, at most 8 truncated", classes)
 			}
 		})

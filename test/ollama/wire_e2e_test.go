@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // TestWireMatchesReal sends the same requests to the real Ollama and to the
@@ -31,8 +31,8 @@ func TestWireMatchesReal(t *testing.T) {
 		exact              bool   // the whole body must be equal
 		list, key          string // a list of models whose order may differ, and the key naming each
 	}
-	product := func(api bench.API, model string, maxTokens int) string {
-		b, err := bench.Body(bench.Target{Name: "x", Type: bench.EngineOllama, API: api, Model: model}, request(maxTokens))
+	product := func(api engine.API, model string, maxTokens int) string {
+		b, err := engine.Body(engine.Target{Name: "x", Type: engine.EngineOllama, API: api, Model: model}, request(maxTokens))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,8 +46,8 @@ func TestWireMatchesReal(t *testing.T) {
 		)
 	}
 	cases = append(cases,
-		exchange{name: "v1 completions nosuch", method: "POST", path: "/v1/completions", body: product(bench.APICompletions, "nosuch", 8), exact: true},
-		exchange{name: "v1 completions tiny", method: "POST", path: "/v1/completions", body: product(bench.APICompletions, "tiny", 8)},
+		exchange{name: "v1 completions nosuch", method: "POST", path: "/v1/completions", body: product(engine.APICompletions, "nosuch", 8), exact: true},
+		exchange{name: "v1 completions tiny", method: "POST", path: "/v1/completions", body: product(engine.APICompletions, "tiny", 8)},
 		exchange{name: "chat without stream", method: "POST", path: "/api/chat", body: `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":8}}`},
 		exchange{name: "version", method: "GET", path: "/api/version", exact: true},
 		// Ollama lists models newest first by modified_at in whole seconds:

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // discardWriter is a flushing ResponseWriter that keeps nothing, so a
@@ -23,7 +23,7 @@ func (d *discardWriter) Flush()                      {}
 
 // instantOptions removes every modelled delay.
 func instantOptions() Options {
-	ps := map[bench.EngineType]Profile{}
+	ps := map[engine.EngineType]Profile{}
 	for _, kind := range simulatedEngines {
 		ps[kind] = Profile{MaxBatch: 64}
 	}
@@ -32,7 +32,7 @@ func instantOptions() Options {
 
 const benchTokens = 256
 
-func benchmarkStream(b *testing.B, kind bench.EngineType, path, body string) {
+func benchmarkStream(b *testing.B, kind engine.EngineType, path, body string) {
 	h := New(instantOptions()).Handler(kind)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -46,22 +46,22 @@ func benchmarkStream(b *testing.B, kind bench.EngineType, path, body string) {
 }
 
 func BenchmarkVLLMChatStream(b *testing.B) {
-	benchmarkStream(b, bench.EngineVLLM, "/v1/chat/completions",
+	benchmarkStream(b, engine.EngineVLLM, "/v1/chat/completions",
 		`{"messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":256,"ignore_eos":true}`)
 }
 
 func BenchmarkTGIGenerateStream(b *testing.B) {
-	benchmarkStream(b, bench.EngineTGI, "/generate_stream", `{"inputs":"hi","parameters":{"max_new_tokens":256,"details":true}}`)
+	benchmarkStream(b, engine.EngineTGI, "/generate_stream", `{"inputs":"hi","parameters":{"max_new_tokens":256,"details":true}}`)
 }
 
 func BenchmarkOllamaChatStream(b *testing.B) {
-	benchmarkStream(b, bench.EngineOllama, "/api/chat", `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":256}}`)
+	benchmarkStream(b, engine.EngineOllama, "/api/chat", `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":256}}`)
 }
 
 // TestStreamAllocationsDoNotGrowPerToken guards the hot path: a 256-token
 // stream may not allocate much more than a 16-token one.
 func TestStreamAllocationsDoNotGrowPerToken(t *testing.T) {
-	h := New(instantOptions()).Handler(bench.EngineVLLM)
+	h := New(instantOptions()).Handler(engine.EngineVLLM)
 	allocs := func(n int) float64 {
 		body := `{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":` + itoa(n) + `,"ignore_eos":true}`
 		return testing.AllocsPerRun(20, func() {

@@ -7,17 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func TestOllamaBusyBeyondQueue(t *testing.T) {
 	busy := bytes.TrimSpace(readTranscript(t, "ollama-error-503-busy.json"))
-	s, urls := startSim(t, latencyOptions(bench.EngineOllama, func(p *Profile) {
+	s, urls := startSim(t, latencyOptions(engine.EngineOllama, func(p *Profile) {
 		p.MaxBatch, p.MaxQueue = 1, 1
 		p.DecodePerToken = 5 * time.Millisecond
 	}))
-	e := s.engines[bench.EngineOllama]
-	url := urls[bench.EngineOllama]
+	e := s.engines[engine.EngineOllama]
+	url := urls[engine.EngineOllama]
 	long := `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":2000}}`
 	startStream(t, url+"/api/chat", long).waitFirst(t)
 	startStream(t, url+"/api/chat", long)
@@ -37,12 +37,12 @@ func TestOllamaBusyBeyondQueue(t *testing.T) {
 func TestTGIOverloaded(t *testing.T) {
 	inStream := readTranscript(t, "tgi-generate-stream-error-overloaded.sse")
 	status429 := bytes.TrimSpace(readTranscript(t, "tgi-error-429.json"))
-	s, urls := startSim(t, latencyOptions(bench.EngineTGI, func(p *Profile) {
+	s, urls := startSim(t, latencyOptions(engine.EngineTGI, func(p *Profile) {
 		p.MaxConcurrentRequests = 1
 		p.DecodePerToken = 5 * time.Millisecond
 	}))
-	e := s.engines[bench.EngineTGI]
-	url := urls[bench.EngineTGI]
+	e := s.engines[engine.EngineTGI]
+	url := urls[engine.EngineTGI]
 	startStream(t, url+"/generate_stream", `{"inputs":"hi","parameters":{"max_new_tokens":2000}}`).waitFirst(t)
 	waitFor(t, "one request in flight", func() bool { _, _, n := e.queueState(); return n == 1 })
 
@@ -70,7 +70,7 @@ func TestTGIValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, urls := startSim(t, fastOptions())
-	url := urls[bench.EngineTGI]
+	url := urls[engine.EngineTGI]
 	cases := map[string]string{
 		"temperature 0":       `{"inputs":"hi","parameters":{"temperature":0}}`,
 		"top_p 1":             `{"inputs":"hi","parameters":{"top_p":1.0}}`,
@@ -106,7 +106,7 @@ func TestTGIValidation(t *testing.T) {
 func TestVLLMRequestErrors(t *testing.T) {
 	shapeOf := string(bytes.TrimSpace(readTranscript(t, "vllm-error-400.json")))
 	_, urls := startSim(t, fastOptions())
-	url := urls[bench.EngineVLLM]
+	url := urls[engine.EngineVLLM]
 	cases := map[string]struct {
 		path, body, message string
 	}{
@@ -138,7 +138,7 @@ func TestVLLMRequestErrors(t *testing.T) {
 
 func TestModelNames(t *testing.T) {
 	_, urls := startSim(t, fastOptions())
-	o := urls[bench.EngineOllama]
+	o := urls[engine.EngineOllama]
 	for _, model := range []string{"llama3.2", "llama3.2:latest"} {
 		if resp := post(t, o+"/api/generate", `{"model":"`+model+`","prompt":"hi","stream":false,"options":{"num_predict":1}}`); resp.status != 200 {
 			t.Errorf("ollama model %q: %d %s", model, resp.status, resp.body)
@@ -151,7 +151,7 @@ func TestModelNames(t *testing.T) {
 		t.Errorf("ollama with another tag: %d %s, want 404", resp.status, resp.body)
 	}
 	// TGI takes any model name and echoes it, except "tgi".
-	g := urls[bench.EngineTGI]
+	g := urls[engine.EngineTGI]
 	for model, want := range map[string]string{"tgi": vllmModel, "my-adapter": "my-adapter", "": vllmModel} {
 		resp := post(t, g+"/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}],"max_tokens":1}`)
 		var m struct{ Model string }
@@ -164,14 +164,14 @@ func TestModelNames(t *testing.T) {
 func TestHealthEndpoints(t *testing.T) {
 	_, urls := startSim(t, fastOptions())
 	for _, c := range []struct {
-		engine bench.EngineType
+		engine engine.EngineType
 		path   string
-	}{{bench.EngineVLLM, "/health"}, {bench.EngineTGI, "/health"}} {
+	}{{engine.EngineVLLM, "/health"}, {engine.EngineTGI, "/health"}} {
 		if resp := do(t, "GET", urls[c.engine]+c.path, ""); resp.status != 200 || len(resp.body) != 0 {
 			t.Errorf("%s %s: %d %q, want 200 and an empty body", c.engine, c.path, resp.status, resp.body)
 		}
 	}
-	if resp := do(t, "GET", urls[bench.EngineVLLM]+"/nope", ""); resp.status != 404 {
+	if resp := do(t, "GET", urls[engine.EngineVLLM]+"/nope", ""); resp.status != 404 {
 		t.Errorf("unknown vLLM path: %d", resp.status)
 	}
 }

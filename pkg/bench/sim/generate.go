@@ -46,12 +46,12 @@ type timing struct {
 // emitFunc sends token i. last marks the final token.
 type emitFunc func(i int, w *word, last bool) error
 
-func (e *engine) newJob(arrived time.Time) *job {
+func (e *backend) newJob(arrived time.Time) *job {
 	seq := e.requests.Add(1)
 	return &job{arrived: arrived, seq: seq, rng: newRequestRNG(e.seed, seq), model: e.models[0]}
 }
 
-func (e *engine) plan(j *job) outcome {
+func (e *backend) plan(j *job) outcome {
 	o := outcome{tokens: j.maxTokens}
 	if j.unlimited {
 		o.eos = true
@@ -72,7 +72,7 @@ func (e *engine) plan(j *job) outcome {
 // run waits for a batch slot, the model load and the prefill, then emits
 // each token at its modelled time. Deadlines accumulate from the first token
 // rather than from each write, so write overhead does not stretch the model.
-func (e *engine) run(ctx context.Context, j *job, o outcome, emit emitFunc) (timing, error) {
+func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (timing, error) {
 	tm := timing{arrived: j.arrived}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // transcriptsDir is shared/reference/transcripts beside the repository
@@ -39,7 +39,7 @@ func fastOptions() Options {
 }
 
 // startSim serves every engine on loopback for the length of the test.
-func startSim(t *testing.T, opts Options) (*Server, map[bench.EngineType]string) {
+func startSim(t *testing.T, opts Options) (*Server, map[engine.EngineType]string) {
 	t.Helper()
 	s := New(opts)
 	urls, err := s.StartAll(t.Context(), "127.0.0.1")
@@ -52,7 +52,7 @@ func startSim(t *testing.T, opts Options) (*Server, map[bench.EngineType]string)
 
 // profilesWith returns the default profiles with one engine's replaced by
 // what edit makes of it.
-func profilesWith(kind bench.EngineType, edit func(*Profile)) map[bench.EngineType]Profile {
+func profilesWith(kind engine.EngineType, edit func(*Profile)) map[engine.EngineType]Profile {
 	ps := DefaultProfiles()
 	p := ps[kind]
 	edit(&p)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // These tests measure real time on a shared machine, so each bound sits
@@ -18,14 +18,14 @@ import (
 // were missing.
 
 // latencyOptions is a jitter-free profile at real speed for one engine.
-func latencyOptions(kind bench.EngineType, edit func(*Profile)) Options {
+func latencyOptions(kind engine.EngineType, edit func(*Profile)) Options {
 	p := Profile{
 		PrefillBase:    2 * time.Millisecond,
 		DecodePerToken: 2 * time.Millisecond,
 		MaxBatch:       16,
 	}
 	edit(&p)
-	return Options{Seed: 1, TimeScale: 1, Profiles: map[bench.EngineType]Profile{kind: p}}
+	return Options{Seed: 1, TimeScale: 1, Profiles: map[engine.EngineType]Profile{kind: p}}
 }
 
 // tokenStream is one streamed request read in the background.
@@ -136,11 +136,11 @@ func completionsBody(promptChars, maxTokens int) string {
 }
 
 func TestTTFTGrowsWithPromptLength(t *testing.T) {
-	_, urls := startSim(t, latencyOptions(bench.EngineVLLM, func(p *Profile) {
+	_, urls := startSim(t, latencyOptions(engine.EngineVLLM, func(p *Profile) {
 		p.PrefillPerToken = 50 * time.Microsecond // 2000 tokens: +100ms
 	}))
 	ttft := func(promptChars int) time.Duration {
-		ts := startStream(t, urls[bench.EngineVLLM]+"/v1/completions", completionsBody(promptChars, 2))
+		ts := startStream(t, urls[engine.EngineVLLM]+"/v1/completions", completionsBody(promptChars, 2))
 		times := ts.wait(t)
 		if len(times) != 2 {
 			t.Fatalf("%d tokens, want 2", len(times))
@@ -157,10 +157,10 @@ func TestTTFTGrowsWithPromptLength(t *testing.T) {
 }
 
 func TestDecodeSlowsWithConcurrency(t *testing.T) {
-	_, urls := startSim(t, latencyOptions(bench.EngineVLLM, func(p *Profile) {
+	_, urls := startSim(t, latencyOptions(engine.EngineVLLM, func(p *Profile) {
 		p.DecodeSlowdownPerSeq = 0.5 // 8 running: 2ms * 4.5 = 9ms a token
 	}))
-	url := urls[bench.EngineVLLM] + "/v1/completions"
+	url := urls[engine.EngineVLLM] + "/v1/completions"
 	const tokens = 30
 	single := meanGap(startStream(t, url, completionsBody(8, tokens)).wait(t))
 
@@ -185,11 +185,11 @@ func TestDecodeSlowsWithConcurrency(t *testing.T) {
 }
 
 func TestRequestsBeyondMaxBatchQueue(t *testing.T) {
-	_, urls := startSim(t, latencyOptions(bench.EngineVLLM, func(p *Profile) {
+	_, urls := startSim(t, latencyOptions(engine.EngineVLLM, func(p *Profile) {
 		p.MaxBatch = 1
 		p.DecodePerToken = 3 * time.Millisecond
 	}))
-	url := urls[bench.EngineVLLM] + "/v1/completions"
+	url := urls[engine.EngineVLLM] + "/v1/completions"
 	a := startStream(t, url, completionsBody(8, 20)) // about 60ms
 	a.waitFirst(t)
 	b := startStream(t, url, completionsBody(8, 2))
@@ -204,12 +204,12 @@ func TestRequestsBeyondMaxBatchQueue(t *testing.T) {
 }
 
 func TestClientDisconnectFreesSlot(t *testing.T) {
-	s, urls := startSim(t, latencyOptions(bench.EngineVLLM, func(p *Profile) {
+	s, urls := startSim(t, latencyOptions(engine.EngineVLLM, func(p *Profile) {
 		p.MaxBatch = 1
 		p.DecodePerToken = 5 * time.Millisecond
 	}))
-	e := s.engines[bench.EngineVLLM]
-	url := urls[bench.EngineVLLM] + "/v1/completions"
+	e := s.engines[engine.EngineVLLM]
+	url := urls[engine.EngineVLLM] + "/v1/completions"
 
 	long := startStream(t, url, completionsBody(8, 2000)) // 10s if it ran
 	long.waitFirst(t)
@@ -232,8 +232,8 @@ func TestClientDisconnectFreesSlot(t *testing.T) {
 
 func TestOllamaColdLoad(t *testing.T) {
 	const cold = 150 * time.Millisecond
-	_, urls := startSim(t, latencyOptions(bench.EngineOllama, func(p *Profile) { p.ColdLoad = cold }))
-	url := urls[bench.EngineOllama] + "/api/chat"
+	_, urls := startSim(t, latencyOptions(engine.EngineOllama, func(p *Profile) { p.ColdLoad = cold }))
+	url := urls[engine.EngineOllama] + "/api/chat"
 	body := `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":3}}`
 	ttft := func() time.Duration {
 		ts := startStream(t, url, body)
@@ -259,8 +259,8 @@ func TestOllamaColdLoad(t *testing.T) {
 
 func TestOllamaColdLoadDuration(t *testing.T) {
 	const cold = 100 * time.Millisecond
-	_, urls := startSim(t, latencyOptions(bench.EngineOllama, func(p *Profile) { p.ColdLoad = cold }))
-	objs := decodeObjects(t, post(t, urls[bench.EngineOllama]+"/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":2}}`).body, true)
+	_, urls := startSim(t, latencyOptions(engine.EngineOllama, func(p *Profile) { p.ColdLoad = cold }))
+	objs := decodeObjects(t, post(t, urls[engine.EngineOllama]+"/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":2}}`).body, true)
 	done := objs[len(objs)-1]
 	if ld := time.Duration(num(done["load_duration"])); ld < cold*9/10 {
 		t.Errorf("cold load_duration %v, want about %v", ld, cold)

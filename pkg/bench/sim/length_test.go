@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // streamCount is what a client would count in a stream: chunks that carry
@@ -104,21 +104,21 @@ func TestOutputLengthHonoured(t *testing.T) {
 	_, urls := startSim(t, fastOptions())
 	chat := `"messages":[{"role":"user","content":"Tell me about GPUs."}]`
 	cases := []struct {
-		engine bench.EngineType
+		engine engine.EngineType
 		path   string
 		body   string
 		count  func(*testing.T, []byte) streamCount
 	}{
-		{bench.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":%d,"ignore_eos":true}`, chat, n), countOpenAI},
-		{bench.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"stream":true,"stream_options":{"continuous_usage_stats":true},"max_tokens":%d}`, chat, n), countOpenAI},
-		{bench.EngineVLLM, "/v1/completions", fmt.Sprintf(`{"prompt":"GPUs are","stream":true,"stream_options":{"include_usage":true},"max_tokens":%d,"ignore_eos":true}`, n), countOpenAI},
-		{bench.EngineTGI, "/generate_stream", fmt.Sprintf(`{"inputs":"GPUs are","parameters":{"max_new_tokens":%d,"details":true}}`, n), countTGINative},
-		{bench.EngineTGI, "/v1/chat/completions", fmt.Sprintf(`{"model":"tgi",%s,"stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, chat, n), countOpenAI},
-		{bench.EngineTGI, "/v1/completions", fmt.Sprintf(`{"model":"tgi","prompt":"GPUs are","stream":true,"max_tokens":%d}`, n), countOpenAI},
-		{bench.EngineOllama, "/api/chat", fmt.Sprintf(`{"model":"llama3.2",%s,"options":{"num_predict":%d}}`, chat, n), countOllama},
-		{bench.EngineOllama, "/api/generate", fmt.Sprintf(`{"model":"llama3.2","prompt":"GPUs are","options":{"num_predict":%d}}`, n), countOllama},
-		{bench.EngineOllama, "/v1/chat/completions", fmt.Sprintf(`{"model":"llama3.2",%s,"stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, chat, n), countOpenAI},
-		{bench.EngineOllama, "/v1/completions", fmt.Sprintf(`{"model":"llama3.2","prompt":"GPUs are","stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, n), countOpenAI},
+		{engine.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":%d,"ignore_eos":true}`, chat, n), countOpenAI},
+		{engine.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"stream":true,"stream_options":{"continuous_usage_stats":true},"max_tokens":%d}`, chat, n), countOpenAI},
+		{engine.EngineVLLM, "/v1/completions", fmt.Sprintf(`{"prompt":"GPUs are","stream":true,"stream_options":{"include_usage":true},"max_tokens":%d,"ignore_eos":true}`, n), countOpenAI},
+		{engine.EngineTGI, "/generate_stream", fmt.Sprintf(`{"inputs":"GPUs are","parameters":{"max_new_tokens":%d,"details":true}}`, n), countTGINative},
+		{engine.EngineTGI, "/v1/chat/completions", fmt.Sprintf(`{"model":"tgi",%s,"stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, chat, n), countOpenAI},
+		{engine.EngineTGI, "/v1/completions", fmt.Sprintf(`{"model":"tgi","prompt":"GPUs are","stream":true,"max_tokens":%d}`, n), countOpenAI},
+		{engine.EngineOllama, "/api/chat", fmt.Sprintf(`{"model":"llama3.2",%s,"options":{"num_predict":%d}}`, chat, n), countOllama},
+		{engine.EngineOllama, "/api/generate", fmt.Sprintf(`{"model":"llama3.2","prompt":"GPUs are","options":{"num_predict":%d}}`, n), countOllama},
+		{engine.EngineOllama, "/v1/chat/completions", fmt.Sprintf(`{"model":"llama3.2",%s,"stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, chat, n), countOpenAI},
+		{engine.EngineOllama, "/v1/completions", fmt.Sprintf(`{"model":"llama3.2","prompt":"GPUs are","stream":true,"stream_options":{"include_usage":true},"max_tokens":%d}`, n), countOpenAI},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.engine)+tc.path, func(t *testing.T) {
@@ -143,20 +143,20 @@ func TestNonStreamedLengths(t *testing.T) {
 	_, urls := startSim(t, fastOptions())
 	chat := `"messages":[{"role":"user","content":"hi"}]`
 	cases := []struct {
-		engine bench.EngineType
+		engine engine.EngineType
 		path   string
 		body   string
 		field  string // dotted path of the count in the body
 	}{
-		{bench.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
-		{bench.EngineVLLM, "/v1/completions", fmt.Sprintf(`{"prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
-		{bench.EngineTGI, "/generate", fmt.Sprintf(`{"inputs":"hi","parameters":{"max_new_tokens":%d,"details":true}}`, n), "details.generated_tokens"},
-		{bench.EngineTGI, "/v1/chat/completions", fmt.Sprintf(`{%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
-		{bench.EngineTGI, "/v1/completions", fmt.Sprintf(`{"prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
-		{bench.EngineOllama, "/api/chat", fmt.Sprintf(`{"model":"llama3.2",%s,"stream":false,"options":{"num_predict":%d}}`, chat, n), "eval_count"},
-		{bench.EngineOllama, "/api/generate", fmt.Sprintf(`{"model":"llama3.2","prompt":"hi","stream":false,"options":{"num_predict":%d}}`, n), "eval_count"},
-		{bench.EngineOllama, "/v1/chat/completions", fmt.Sprintf(`{"model":"llama3.2",%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
-		{bench.EngineOllama, "/v1/completions", fmt.Sprintf(`{"model":"llama3.2","prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
+		{engine.EngineVLLM, "/v1/chat/completions", fmt.Sprintf(`{%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
+		{engine.EngineVLLM, "/v1/completions", fmt.Sprintf(`{"prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
+		{engine.EngineTGI, "/generate", fmt.Sprintf(`{"inputs":"hi","parameters":{"max_new_tokens":%d,"details":true}}`, n), "details.generated_tokens"},
+		{engine.EngineTGI, "/v1/chat/completions", fmt.Sprintf(`{%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
+		{engine.EngineTGI, "/v1/completions", fmt.Sprintf(`{"prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
+		{engine.EngineOllama, "/api/chat", fmt.Sprintf(`{"model":"llama3.2",%s,"stream":false,"options":{"num_predict":%d}}`, chat, n), "eval_count"},
+		{engine.EngineOllama, "/api/generate", fmt.Sprintf(`{"model":"llama3.2","prompt":"hi","stream":false,"options":{"num_predict":%d}}`, n), "eval_count"},
+		{engine.EngineOllama, "/v1/chat/completions", fmt.Sprintf(`{"model":"llama3.2",%s,"max_tokens":%d}`, chat, n), "usage.completion_tokens"},
+		{engine.EngineOllama, "/v1/completions", fmt.Sprintf(`{"model":"llama3.2","prompt":"hi","max_tokens":%d}`, n), "usage.completion_tokens"},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.engine)+tc.path, func(t *testing.T) {
@@ -192,22 +192,22 @@ func TestNaturalStop(t *testing.T) {
 	chat := `"messages":[{"role":"user","content":"hi"}]`
 	cases := []struct {
 		name   string
-		engine bench.EngineType
+		engine engine.EngineType
 		path   string
 		body   string
 		count  func(*testing.T, []byte) streamCount
 		want   streamCount
 	}{
-		{"vllm eos", bench.EngineVLLM, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{},"max_tokens":20}`, countOpenAI, streamCount{4, 5, "stop"}},
-		{"vllm ignore_eos", bench.EngineVLLM, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{},"max_tokens":20,"ignore_eos":true}`, countOpenAI, streamCount{20, 20, "length"}},
-		{"vllm min_tokens", bench.EngineVLLM, "/v1/completions", `{"prompt":"hi","stream":true,"stream_options":{},"max_tokens":20,"min_tokens":8}`, countOpenAI, streamCount{7, 8, "stop"}},
-		{"vllm max below stop", bench.EngineVLLM, "/v1/completions", `{"prompt":"hi","stream":true,"stream_options":{},"max_tokens":3}`, countOpenAI, streamCount{3, 3, "length"}},
-		{"tgi ignores ignore_eos", bench.EngineTGI, "/generate_stream", `{"inputs":"hi","ignore_eos":true,"parameters":{"max_new_tokens":20,"details":true}}`, countTGINative, streamCount{5, 5, "eos_token"}},
-		{"tgi chat", bench.EngineTGI, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":20}`, countOpenAI, streamCount{4, 5, "stop"}},
-		{"tgi completions", bench.EngineTGI, "/v1/completions", `{"prompt":"hi","stream":true,"max_tokens":20}`, countOpenAI, streamCount{4, 5, "eos_token"}},
-		{"ollama unlimited", bench.EngineOllama, "/api/chat", `{"model":"llama3.2",` + chat + `}`, countOllama, streamCount{5, 6, "stop"}},
-		{"ollama capped", bench.EngineOllama, "/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":3}}`, countOllama, streamCount{3, 3, "length"}},
-		{"ollama openai", bench.EngineOllama, "/v1/chat/completions", `{"model":"llama3.2",` + chat + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":20}`, countOpenAI, streamCount{5, 6, "stop"}},
+		{"vllm eos", engine.EngineVLLM, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{},"max_tokens":20}`, countOpenAI, streamCount{4, 5, "stop"}},
+		{"vllm ignore_eos", engine.EngineVLLM, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{},"max_tokens":20,"ignore_eos":true}`, countOpenAI, streamCount{20, 20, "length"}},
+		{"vllm min_tokens", engine.EngineVLLM, "/v1/completions", `{"prompt":"hi","stream":true,"stream_options":{},"max_tokens":20,"min_tokens":8}`, countOpenAI, streamCount{7, 8, "stop"}},
+		{"vllm max below stop", engine.EngineVLLM, "/v1/completions", `{"prompt":"hi","stream":true,"stream_options":{},"max_tokens":3}`, countOpenAI, streamCount{3, 3, "length"}},
+		{"tgi ignores ignore_eos", engine.EngineTGI, "/generate_stream", `{"inputs":"hi","ignore_eos":true,"parameters":{"max_new_tokens":20,"details":true}}`, countTGINative, streamCount{5, 5, "eos_token"}},
+		{"tgi chat", engine.EngineTGI, "/v1/chat/completions", `{` + chat + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":20}`, countOpenAI, streamCount{4, 5, "stop"}},
+		{"tgi completions", engine.EngineTGI, "/v1/completions", `{"prompt":"hi","stream":true,"max_tokens":20}`, countOpenAI, streamCount{4, 5, "eos_token"}},
+		{"ollama unlimited", engine.EngineOllama, "/api/chat", `{"model":"llama3.2",` + chat + `}`, countOllama, streamCount{5, 6, "stop"}},
+		{"ollama capped", engine.EngineOllama, "/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":3}}`, countOllama, streamCount{3, 3, "length"}},
+		{"ollama openai", engine.EngineOllama, "/v1/chat/completions", `{"model":"llama3.2",` + chat + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":20}`, countOpenAI, streamCount{5, 6, "stop"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,7 +219,7 @@ func TestNaturalStop(t *testing.T) {
 	}
 
 	// TGI's native EOS token is special and stays out of generated_text.
-	objs := decodeObjects(t, post(t, urls[bench.EngineTGI]+"/generate_stream", `{"inputs":"hi","parameters":{"max_new_tokens":20}}`).body, false)
+	objs := decodeObjects(t, post(t, urls[engine.EngineTGI]+"/generate_stream", `{"inputs":"hi","parameters":{"max_new_tokens":20}}`).body, false)
 	last := objs[len(objs)-1]
 	if tok := last["token"].(map[string]any); tok["special"] != true {
 		t.Errorf("last token %v is not special", tok)
@@ -233,7 +233,7 @@ func TestNaturalStop(t *testing.T) {
 // simulator's cap when no natural stop is configured.
 func TestOllamaUnlimitedDefault(t *testing.T) {
 	_, urls := startSim(t, fastOptions())
-	c := countOllama(t, post(t, urls[bench.EngineOllama]+"/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":-1}}`).body)
+	c := countOllama(t, post(t, urls[engine.EngineOllama]+"/api/generate", `{"model":"llama3.2","prompt":"hi","options":{"num_predict":-1}}`).body)
 	if c != (streamCount{ollamaUnlimitedTokens, ollamaUnlimitedTokens + 1, "stop"}) {
 		t.Errorf("got %+v, want %d tokens ending in stop", c, ollamaUnlimitedTokens)
 	}

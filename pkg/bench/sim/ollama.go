@@ -31,7 +31,7 @@ const (
 	ollamaUnlimitedTokens = 128
 )
 
-func (e *engine) ollamaHandler() http.Handler {
+func (e *backend) ollamaHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { e.ollamaNative(w, r, true) })
 	mux.HandleFunc("POST /api/generate", func(w http.ResponseWriter, r *http.Request) { e.ollamaNative(w, r, false) })
@@ -60,7 +60,7 @@ func ollamaTagged(name string) string {
 }
 
 // ollamaModel finds a served model by name, with or without ":latest".
-func (e *engine) ollamaModel(name string) *modelState {
+func (e *backend) ollamaModel(name string) *modelState {
 	if name == "" {
 		return nil
 	}
@@ -184,7 +184,7 @@ func ollamaLength(j *job, numPredict *int) {
 // (transcripts/ollama-chat.ndjson, ollama-generate.ndjson): one line per
 // token, then a done line whose metrics are integer nanoseconds, each
 // omitted when zero.
-func (e *engine) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool) {
+func (e *backend) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrived := time.Now()
 	var req ollamaRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -315,7 +315,7 @@ func ollamaEvalCount(o outcome) int {
 
 // ollamaDone finishes a line begun with head: the done object with the
 // metrics in api.Metrics order.
-func (e *engine) ollamaDone(b []byte, d ollamaDialect, chat bool, text string, o outcome, tm timing, prompt int, context []byte) []byte {
+func (e *backend) ollamaDone(b []byte, d ollamaDialect, chat bool, text string, o outcome, tm timing, prompt int, context []byte) []byte {
 	b = time.Now().UTC().AppendFormat(b, time.RFC3339Nano)
 	if chat {
 		b = append(b, `","message":{"role":"assistant","content":`...)
@@ -402,7 +402,7 @@ func appendContextID(b []byte, id int) []byte {
 
 // ollamaLoadOnly answers a request without messages or prompt, which
 // Ollama treats as "load the model" (done_reason "load").
-func (e *engine) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model string, m *modelState, chat bool) {
+func (e *backend) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model string, m *modelState, chat bool) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	if e.waitLoaded(r.Context(), t, m) != nil {
@@ -424,7 +424,7 @@ func (e *engine) ollamaLoadOnly(w http.ResponseWriter, r *http.Request, model st
 
 // ollamaDigest is a model's digest: the transcript's for the default
 // model, a stable stand-in for the others.
-func (e *engine) ollamaDigest(m *modelState) string {
+func (e *backend) ollamaDigest(m *modelState) string {
 	if len(e.prof.Models) == 0 {
 		return ollamaDigest
 	}
@@ -434,7 +434,7 @@ func (e *engine) ollamaDigest(m *modelState) string {
 
 // ollamaTags mirrors transcripts/ollama-tags.json (real-ollama-0.24.0-tags-both.json
 // for several models).
-func (e *engine) ollamaTags(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) ollamaTags(w http.ResponseWriter, _ *http.Request) {
 	b := append([]byte(nil), `{"models":[`...)
 	for i, m := range e.models {
 		if i > 0 {
@@ -457,7 +457,7 @@ func (e *engine) ollamaTags(w http.ResponseWriter, _ *http.Request) {
 
 // ollamaPS mirrors transcripts/ollama-ps.json: the loaded models, most
 // recently used first.
-func (e *engine) ollamaPS(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) ollamaPS(w http.ResponseWriter, _ *http.Request) {
 	var loaded []*modelState
 	for _, m := range e.models {
 		if m.loaded.Load() {
@@ -496,7 +496,7 @@ func (e *engine) ollamaPS(w http.ResponseWriter, _ *http.Request) {
 // ollamaOpenAIModels mirrors transcripts/real-ollama-0.11.4-openai-models.json:
 // the middleware's json.Encoder ends the body with a newline, under a
 // Content-Type without charset.
-func (e *engine) ollamaOpenAIModels(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) ollamaOpenAIModels(w http.ResponseWriter, _ *http.Request) {
 	b := append([]byte(nil), `{"object":"list","data":[`...)
 	for i, m := range e.models {
 		if i > 0 {

@@ -39,7 +39,7 @@ func ollamaFinish(o outcome) string {
 // the ≥ v0.32.6 form (transcripts/ollama-openai-chat-stream.sse): role only
 // in the first delta, a separate finish chunk with an empty delta, the
 // usage chunk when asked for, then [DONE]. Streaming is off unless asked.
-func (e *engine) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
+func (e *backend) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrived := time.Now()
 	d := e.dialect
 	var req openAIRequest

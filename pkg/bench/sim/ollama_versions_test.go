@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // tinyOllama imitates a real Ollama of the given version serving the tiny
 // test models (test/ollama/gguf) the transcripts real-ollama-* were
 // captured from.
 func tinyOllama(version string, stopAfter int) Options {
-	return Options{Seed: 7, Profiles: map[bench.EngineType]Profile{bench.EngineOllama: {
+	return Options{Seed: 7, Profiles: map[engine.EngineType]Profile{engine.EngineOllama: {
 		Version: version,
 		Models: []Model{
 			{Name: "tiny", BytePrompt: true},
@@ -92,7 +92,7 @@ func TestOllamaVersionsMatchRealTranscripts(t *testing.T) {
 					stop = 2
 				}
 				_, urls := startSim(t, tinyOllama(v, stop))
-				resp := post(t, urls[bench.EngineOllama]+tc.path, tc.body)
+				resp := post(t, urls[engine.EngineOllama]+tc.path, tc.body)
 				if resp.status != 200 {
 					t.Fatalf("status %d: %s", resp.status, resp.body)
 				}
@@ -158,7 +158,7 @@ func mustJSON(t *testing.T, v any) []byte {
 func TestOllamaVersionsExactBodies(t *testing.T) {
 	for _, v := range []string{"0.11.4", "0.24.0"} {
 		_, urls := startSim(t, tinyOllama(v, 0))
-		base := urls[bench.EngineOllama]
+		base := urls[engine.EngineOllama]
 		cases := []struct {
 			file, method, path, body, contentType string
 			status                                int
@@ -192,11 +192,11 @@ func TestOllamaVersionsExactBodies(t *testing.T) {
 // gets the version's 404 on each endpoint (captured from v0.11.4).
 func TestOllamaServesSeveralModels(t *testing.T) {
 	opts := tinyOllama("0.11.4", 5)
-	p := opts.Profiles[bench.EngineOllama]
+	p := opts.Profiles[engine.EngineOllama]
 	p.ColdLoad = 30 * time.Millisecond
-	opts.Profiles[bench.EngineOllama] = p
+	opts.Profiles[engine.EngineOllama] = p
 	_, urls := startSim(t, opts)
-	base := urls[bench.EngineOllama]
+	base := urls[engine.EngineOllama]
 
 	sameShape(t, "tags", string(do(t, "GET", base+"/api/tags", "").body), string(bytes.TrimSpace(readTranscript(t, "real-ollama-0.24.0-tags-both.json"))))
 	var tags struct {

@@ -7,13 +7,13 @@ package sim
 import (
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Profile is the latency model of one engine.
 type Profile struct {
 	// Engine is set from the key the profile is stored under.
-	Engine bench.EngineType
+	Engine engine.EngineType
 	// Model is the served model name. Ollama names carry a tag
 	// ("llama3.2:latest"); requests may leave ":latest" off.
 	Model string
@@ -83,10 +83,10 @@ const (
 // quickest first token and scales best with concurrency, TGI is close behind
 // with a smaller batch, and Ollama is slowest, decodes only OLLAMA_NUM_PARALLEL
 // sequences at once (so it queues early) and pays a model load on first use.
-func DefaultProfiles() map[bench.EngineType]Profile {
-	return map[bench.EngineType]Profile{
-		bench.EngineVLLM: {
-			Engine:               bench.EngineVLLM,
+func DefaultProfiles() map[engine.EngineType]Profile {
+	return map[engine.EngineType]Profile{
+		engine.EngineVLLM: {
+			Engine:               engine.EngineVLLM,
 			Model:                "meta-llama/Llama-3.1-8B-Instruct",
 			PrefillBase:          20 * time.Millisecond,
 			PrefillPerToken:      60 * time.Microsecond,
@@ -95,8 +95,8 @@ func DefaultProfiles() map[bench.EngineType]Profile {
 			MaxBatch:             64,
 			Jitter:               0.05,
 		},
-		bench.EngineTGI: {
-			Engine:                bench.EngineTGI,
+		engine.EngineTGI: {
+			Engine:                engine.EngineTGI,
 			Model:                 "meta-llama/Llama-3.1-8B-Instruct",
 			PrefillBase:           30 * time.Millisecond,
 			PrefillPerToken:       80 * time.Microsecond,
@@ -106,8 +106,8 @@ func DefaultProfiles() map[bench.EngineType]Profile {
 			Jitter:                0.06,
 			MaxConcurrentRequests: defaultMaxConcurrentRequests,
 		},
-		bench.EngineOllama: {
-			Engine:               bench.EngineOllama,
+		engine.EngineOllama: {
+			Engine:               engine.EngineOllama,
 			Model:                "llama3.2:latest",
 			PrefillBase:          40 * time.Millisecond,
 			PrefillPerToken:      200 * time.Microsecond,
@@ -122,21 +122,21 @@ func DefaultProfiles() map[bench.EngineType]Profile {
 }
 
 // simulatedEngines are the engines a Server serves, in StartAll order.
-var simulatedEngines = []bench.EngineType{bench.EngineVLLM, bench.EngineTGI, bench.EngineOllama}
+var simulatedEngines = []engine.EngineType{engine.EngineVLLM, engine.EngineTGI, engine.EngineOllama}
 
 // Options configure a Server.
 type Options struct {
 	// Seed makes texts and jitter reproducible.
 	Seed int64
 	// Profiles replaces the default profile of the engines it names.
-	Profiles map[bench.EngineType]Profile
+	Profiles map[engine.EngineType]Profile
 	// TimeScale multiplies every latency; 1 (or 0) keeps the profile's.
 	TimeScale float64
 }
 
 // resolveProfile picks the profile for an engine, fills the fields a caller
 // may leave zero, and applies the time scale.
-func resolveProfile(engine bench.EngineType, opts Options) Profile {
+func resolveProfile(engine engine.EngineType, opts Options) Profile {
 	def := DefaultProfiles()[engine]
 	p, ok := opts.Profiles[engine]
 	if !ok {

@@ -8,13 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
-// engine is one simulated server: its profile and its own scheduler state,
-// so that load on one engine never slows another.
-type engine struct {
-	kind    bench.EngineType
+// backend is one simulated server: its profile and its own scheduler state,
+// so that load on one backend never slows another.
+type backend struct {
+	kind    engine.EngineType
 	prof    Profile // latencies already scaled
 	seed    int64
 	created time.Time // what Ollama reports as the model's modified_at
@@ -58,16 +58,16 @@ type waiter struct {
 	granted bool // set under engine.mu when a released slot passes to it
 }
 
-func newEngine(kind bench.EngineType, opts Options, created time.Time) *engine {
-	e := &engine{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
+func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend {
+	e := &backend{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	e.dialect = newOllamaDialect(e.prof.Version)
-	if kind == bench.EngineOllama && len(e.prof.Models) > 0 {
+	if kind == engine.EngineOllama && len(e.prof.Models) > 0 {
 		for _, m := range e.prof.Models {
 			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens, bytePrompt: m.BytePrompt})
 		}
 	} else {
 		name := e.prof.Model
-		if kind == bench.EngineOllama {
+		if kind == engine.EngineOllama {
 			name = ollamaTagged(name)
 		}
 		e.models = []*modelState{{name: name}}
@@ -77,7 +77,7 @@ func newEngine(kind bench.EngineType, opts Options, created time.Time) *engine {
 
 // enter counts a request in flight unless limit (0 = none) are already in
 // flight. TGI's permits and Ollama's pending queue both reject at arrival.
-func (e *engine) enter(limit int) bool {
+func (e *backend) enter(limit int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if limit > 0 && e.inFlight >= limit {
@@ -87,14 +87,14 @@ func (e *engine) enter(limit int) bool {
 	return true
 }
 
-func (e *engine) leave() {
+func (e *backend) leave() {
 	e.mu.Lock()
 	e.inFlight--
 	e.mu.Unlock()
 }
 
 // acquire waits, in arrival order, for one of MaxBatch decode slots.
-func (e *engine) acquire(ctx context.Context) error {
+func (e *backend) acquire(ctx context.Context) error {
 	e.mu.Lock()
 	if e.running < e.prof.MaxBatch && e.waiting.Len() == 0 {
 		e.running++
@@ -125,7 +125,7 @@ func (e *engine) acquire(ctx context.Context) error {
 }
 
 // release frees a slot, handing it straight to the oldest waiter.
-func (e *engine) release() {
+func (e *backend) release() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if front := e.waiting.Front(); front != nil {
@@ -139,7 +139,7 @@ func (e *engine) release() {
 }
 
 // queueState reports running and waiting counts (tests and /api/ps).
-func (e *engine) queueState() (running, waiting, inFlight int) {
+func (e *backend) queueState() (running, waiting, inFlight int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.running, e.waiting.Len(), e.inFlight
@@ -148,7 +148,7 @@ func (e *engine) queueState() (running, waiting, inFlight int) {
 // waitLoaded blocks until model m is loaded. The first caller starts the
 // load; everyone arriving during it waits for the same moment, as requests
 // do while Ollama loads a model.
-func (e *engine) waitLoaded(ctx context.Context, t *time.Timer, m *modelState) error {
+func (e *backend) waitLoaded(ctx context.Context, t *time.Timer, m *modelState) error {
 	if m.loaded.Load() {
 		return nil
 	}

@@ -9,14 +9,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Server simulates vLLM, TGI and Ollama. Each engine has its own scheduler,
 // so concurrent benchmarks of several engines do not slow each other.
 type Server struct {
-	engines  map[bench.EngineType]*engine
-	handlers map[bench.EngineType]http.Handler
+	engines  map[engine.EngineType]*backend
+	handlers map[engine.EngineType]http.Handler
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -27,8 +27,8 @@ type Server struct {
 // New builds a simulator. Nothing listens until Start or StartAll.
 func New(opts Options) *Server {
 	s := &Server{
-		engines:  make(map[bench.EngineType]*engine, len(simulatedEngines)),
-		handlers: make(map[bench.EngineType]http.Handler, len(simulatedEngines)),
+		engines:  make(map[engine.EngineType]*backend, len(simulatedEngines)),
+		handlers: make(map[engine.EngineType]http.Handler, len(simulatedEngines)),
 		done:     make(chan struct{}),
 	}
 	created := time.Now()
@@ -36,11 +36,11 @@ func New(opts Options) *Server {
 		e := newEngine(kind, opts, created)
 		s.engines[kind] = e
 		switch kind {
-		case bench.EngineVLLM:
+		case engine.EngineVLLM:
 			s.handlers[kind] = e.vllmHandler()
-		case bench.EngineTGI:
+		case engine.EngineTGI:
 			s.handlers[kind] = e.tgiHandler()
-		case bench.EngineOllama:
+		case engine.EngineOllama:
 			s.handlers[kind] = e.ollamaHandler()
 		}
 	}
@@ -49,7 +49,7 @@ func New(opts Options) *Server {
 
 // Handler is one engine's whole HTTP surface. An engine the simulator does
 // not imitate gets a handler that answers 404.
-func (s *Server) Handler(engine bench.EngineType) http.Handler {
+func (s *Server) Handler(engine engine.EngineType) http.Handler {
 	if h, ok := s.handlers[engine]; ok {
 		return h
 	}
@@ -58,12 +58,12 @@ func (s *Server) Handler(engine bench.EngineType) http.Handler {
 
 // Start serves one engine on addr (for example "127.0.0.1:0") until ctx is
 // done or Close is called, and returns its base URL.
-func (s *Server) Start(ctx context.Context, engine bench.EngineType, addr string) (baseURL string, err error) {
+func (s *Server) Start(ctx context.Context, engine engine.EngineType, addr string) (baseURL string, err error) {
 	baseURL, _, err = s.start(ctx, engine, addr)
 	return baseURL, err
 }
 
-func (s *Server) start(ctx context.Context, engine bench.EngineType, addr string) (string, *http.Server, error) {
+func (s *Server) start(ctx context.Context, engine engine.EngineType, addr string) (string, *http.Server, error) {
 	h, ok := s.handlers[engine]
 	if !ok {
 		return "", nil, fmt.Errorf("no simulator for engine %q: use vllm, tgi or ollama", engine)
@@ -110,11 +110,11 @@ func listenerURL(a net.Addr) string {
 
 // StartAll serves vLLM, TGI and Ollama on free ports of host (default
 // 127.0.0.1) and returns their base URLs.
-func (s *Server) StartAll(ctx context.Context, host string) (map[bench.EngineType]string, error) {
+func (s *Server) StartAll(ctx context.Context, host string) (map[engine.EngineType]string, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	urls := make(map[bench.EngineType]string, len(simulatedEngines))
+	urls := make(map[engine.EngineType]string, len(simulatedEngines))
 	var started []*http.Server
 	for _, kind := range simulatedEngines {
 		u, srv, err := s.start(ctx, kind, net.JoinHostPort(host, "0"))

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // run3 sends three sequential requests to a fresh simulator and returns
@@ -22,12 +22,12 @@ func run3(t *testing.T, seed int64) (texts []string, gaps []time.Duration) {
 	s := New(opts)
 	defer s.Close()
 	var mu sync.Mutex
-	s.engines[bench.EngineVLLM].trace = func(_ uint64, _ int, gap time.Duration) {
+	s.engines[engine.EngineVLLM].trace = func(_ uint64, _ int, gap time.Duration) {
 		mu.Lock()
 		gaps = append(gaps, gap)
 		mu.Unlock()
 	}
-	srv := httptest.NewServer(s.Handler(bench.EngineVLLM))
+	srv := httptest.NewServer(s.Handler(engine.EngineVLLM))
 	defer srv.Close()
 	for range 3 {
 		resp := post(t, srv.URL+"/v1/completions", `{"prompt":"hi","max_tokens":12,"ignore_eos":true}`)
@@ -74,7 +74,7 @@ func TestStartAllAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes := map[bench.EngineType]string{bench.EngineVLLM: "/health", bench.EngineTGI: "/info", bench.EngineOllama: "/"}
+	probes := map[engine.EngineType]string{engine.EngineVLLM: "/health", engine.EngineTGI: "/info", engine.EngineOllama: "/"}
 	for _, kind := range simulatedEngines {
 		u := urls[kind]
 		if !strings.HasPrefix(u, "http://127.0.0.1:") {
@@ -84,16 +84,16 @@ func TestStartAllAndClose(t *testing.T) {
 			t.Errorf("%s: status %d", kind, resp.status)
 		}
 	}
-	if _, err := s.Start(ctx, bench.EngineOpenAI, "127.0.0.1:0"); err == nil {
+	if _, err := s.Start(ctx, engine.EngineOpenAI, "127.0.0.1:0"); err == nil {
 		t.Error("Start accepted an engine the simulator does not imitate")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := http.Get(urls[bench.EngineVLLM] + "/health"); err == nil {
+	if _, err := http.Get(urls[engine.EngineVLLM] + "/health"); err == nil {
 		t.Error("server still answers after Close")
 	}
-	if _, err := s.Start(ctx, bench.EngineVLLM, "127.0.0.1:0"); err == nil {
+	if _, err := s.Start(ctx, engine.EngineVLLM, "127.0.0.1:0"); err == nil {
 		t.Error("Start succeeded after Close")
 	}
 }
@@ -102,7 +102,7 @@ func TestContextStopsServer(t *testing.T) {
 	s := New(fastOptions())
 	defer s.Close()
 	ctx, cancel := context.WithCancel(t.Context())
-	u, err := s.Start(ctx, bench.EngineTGI, "127.0.0.1:0")
+	u, err := s.Start(ctx, engine.EngineTGI, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,16 +120,16 @@ func TestContextStopsServer(t *testing.T) {
 }
 
 func TestEnginesDoNotShareSchedulers(t *testing.T) {
-	opts := latencyOptions(bench.EngineVLLM, func(p *Profile) {
+	opts := latencyOptions(engine.EngineVLLM, func(p *Profile) {
 		p.MaxBatch = 1
 		p.DecodePerToken = 5 * time.Millisecond
 	})
-	tgi := opts.Profiles[bench.EngineVLLM]
-	opts.Profiles[bench.EngineTGI] = tgi
+	tgi := opts.Profiles[engine.EngineVLLM]
+	opts.Profiles[engine.EngineTGI] = tgi
 	_, urls := startSim(t, opts)
-	long := startStream(t, urls[bench.EngineVLLM]+"/v1/completions", completionsBody(8, 2000)) // 10 s of decoding
+	long := startStream(t, urls[engine.EngineVLLM]+"/v1/completions", completionsBody(8, 2000)) // 10 s of decoding
 	long.waitFirst(t)
-	ts := startStream(t, urls[bench.EngineTGI]+"/v1/completions", `{"prompt":"hi","stream":true,"max_tokens":3}`)
+	ts := startStream(t, urls[engine.EngineTGI]+"/v1/completions", `{"prompt":"hi","stream":true,"max_tokens":3}`)
 	times := ts.wait(t)
 	if len(times) != 3 {
 		t.Fatalf("TGI streamed %d tokens, want 3", len(times))
@@ -146,19 +146,19 @@ func TestEnginesDoNotShareSchedulers(t *testing.T) {
 
 func TestProfileDefaults(t *testing.T) {
 	ps := DefaultProfiles()
-	v, g, o := ps[bench.EngineVLLM], ps[bench.EngineTGI], ps[bench.EngineOllama]
+	v, g, o := ps[engine.EngineVLLM], ps[engine.EngineTGI], ps[engine.EngineOllama]
 	if !(v.PrefillBase < g.PrefillBase && g.PrefillBase < o.PrefillBase) ||
 		!(v.DecodePerToken < g.DecodePerToken && g.DecodePerToken < o.DecodePerToken) ||
 		!(v.MaxBatch > g.MaxBatch && g.MaxBatch > o.MaxBatch) || o.ColdLoad == 0 {
 		t.Errorf("default profiles lost their ordering: %+v %+v %+v", v, g, o)
 	}
-	p := resolveProfile(bench.EngineOllama, Options{TimeScale: 0.5, Profiles: map[bench.EngineType]Profile{
-		bench.EngineOllama: {DecodePerToken: 10 * time.Millisecond},
+	p := resolveProfile(engine.EngineOllama, Options{TimeScale: 0.5, Profiles: map[engine.EngineType]Profile{
+		engine.EngineOllama: {DecodePerToken: 10 * time.Millisecond},
 	}})
 	if p.DecodePerToken != 5*time.Millisecond || p.Model != o.Model || p.MaxBatch != o.MaxBatch || p.MaxQueue != defaultMaxQueue {
 		t.Errorf("resolved profile %+v", p)
 	}
-	if p := resolveProfile(bench.EngineVLLM, Options{}); p.DecodePerToken != v.DecodePerToken {
+	if p := resolveProfile(engine.EngineVLLM, Options{}); p.DecodePerToken != v.DecodePerToken {
 		t.Errorf("TimeScale 0 changed the decode time to %v", p.DecodePerToken)
 	}
 }

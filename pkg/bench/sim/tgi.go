@@ -24,7 +24,7 @@ const (
 	tgiDefaultMaxNewTokens = 256
 )
 
-func (e *engine) tgiHandler() http.Handler {
+func (e *backend) tgiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /generate_stream", e.tgiGenerateStream)
 	mux.HandleFunc("POST /generate", e.tgiGenerate)
@@ -121,7 +121,7 @@ func tgiStreamHeaders(w http.ResponseWriter) {
 // tgiGenerateStream serves the native SSE stream: no [DONE], errors arrive
 // inside a 200 stream because TGI takes its permit and validates after the
 // response has started (transcripts/tgi-generate-stream*.sse).
-func (e *engine) tgiGenerateStream(w http.ResponseWriter, r *http.Request) {
+func (e *backend) tgiGenerateStream(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	var req tgiGenerateRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -227,7 +227,7 @@ func tgiFinish(o outcome) string {
 
 // tgiGenerate serves the native non-streamed endpoint
 // (transcripts/tgi-generate.json, tgi-generate-nodetails.json).
-func (e *engine) tgiGenerate(w http.ResponseWriter, r *http.Request) {
+func (e *backend) tgiGenerate(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	var req tgiGenerateRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -301,7 +301,7 @@ func tgiTimingHeaders(w http.ResponseWriter, tm timing, chars, prompt, generated
 }
 
 // tgiInfo mirrors transcripts/tgi-info.json.
-func (e *engine) tgiInfo(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) tgiInfo(w http.ResponseWriter, _ *http.Request) {
 	b := append([]byte(nil), `{"model_id":`...)
 	b = appendString(b, e.prof.Model, false)
 	b = append(b, `,"model_sha":"`+tgiModelSHA+`","model_pipeline_tag":"text-generation","max_concurrent_requests":`...)
@@ -317,7 +317,7 @@ func (e *engine) tgiInfo(w http.ResponseWriter, _ *http.Request) {
 }
 
 // tgiModels mirrors transcripts/tgi-v1-models.json.
-func (e *engine) tgiModels(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) tgiModels(w http.ResponseWriter, _ *http.Request) {
 	b := append([]byte(nil), `{"object":"list","data":[{"id":`...)
 	b = appendString(b, e.prof.Model, false)
 	b = append(b, `,"object":"model","created":0,"owned_by":`...)

@@ -24,15 +24,15 @@ func tgiChatFinish(o outcome) string {
 	return "length"
 }
 
-func (e *engine) tgiChat(w http.ResponseWriter, r *http.Request)        { e.tgiOpenAI(w, r, true) }
-func (e *engine) tgiCompletions(w http.ResponseWriter, r *http.Request) { e.tgiOpenAI(w, r, false) }
+func (e *backend) tgiChat(w http.ResponseWriter, r *http.Request)        { e.tgiOpenAI(w, r, true) }
+func (e *backend) tgiCompletions(w http.ResponseWriter, r *http.Request) { e.tgiOpenAI(w, r, false) }
 
 // tgiOpenAI serves TGI's Messages and completions APIs. Their streams share
 // the envelope rules of router/src/chat.rs and server.rs: id "", object
 // first, usage null on chat chunks; errors, validation included, arrive in
 // the stream as {"error":{"message","http_status_code":422}} then [DONE]
 // (transcripts/tgi-chat-stream*.sse, tgi-completions-stream.sse).
-func (e *engine) tgiOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
+func (e *backend) tgiOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrived := time.Now()
 	var req openAIRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -176,7 +176,7 @@ func tgiEnvelope(b []byte, object, model string, created int64) []byte {
 // tgiCompletionEmit builds completions chunks. Intermediate chunks put
 // choices before model (the Chunk struct); the final one is a
 // CompletionFinal with choices after system_fingerprint and usage.
-func (e *engine) tgiCompletionEmit(s *sender, model string, created int64, o outcome, prompt int) emitFunc {
+func (e *backend) tgiCompletionEmit(s *sender, model string, created int64, o outcome, prompt int) emitFunc {
 	pre := append([]byte(nil), `data: {"object":"text_completion","id":"","created":`...)
 	pre = appendInt(pre, created)
 	pre = append(pre, `,"choices":[{"index":0,"text":`...)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 const (
@@ -16,7 +16,7 @@ const (
 
 // withNaturalStop makes an engine end with EOS after n tokens, as the
 // transcripts that end in "stop" / "eos_token" do.
-func withNaturalStop(kind bench.EngineType, n int) Options {
+func withNaturalStop(kind engine.EngineType, n int) Options {
 	o := fastOptions()
 	o.Profiles = profilesWith(kind, func(p *Profile) { p.NaturalStopTokens = n })
 	return o
@@ -28,69 +28,69 @@ func withNaturalStop(kind bench.EngineType, n int) Options {
 func TestStreamsMatchTranscripts(t *testing.T) {
 	cases := []struct {
 		transcript  string
-		engine      bench.EngineType
+		engine      engine.EngineType
 		path        string
 		body        string
 		natural     int // NaturalStopTokens, 0 = run to the maximum
 		contentType string
 	}{
 		{
-			transcript: "vllm-chat-stream.sse", engine: bench.EngineVLLM, path: "/v1/chat/completions",
+			transcript: "vllm-chat-stream.sse", engine: engine.EngineVLLM, path: "/v1/chat/completions",
 			body:        `{"model":"` + vllmModel + `",` + helloChat + `,"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":8,"ignore_eos":true,"temperature":0}`,
 			contentType: "text/event-stream; charset=utf-8",
 		},
 		{
-			transcript: "vllm-chat-stream-continuous-usage.sse", engine: bench.EngineVLLM, path: "/v1/chat/completions",
+			transcript: "vllm-chat-stream-continuous-usage.sse", engine: engine.EngineVLLM, path: "/v1/chat/completions",
 			body:        `{` + helloChat + `,"stream":true,"stream_options":{"continuous_usage_stats":true},"max_tokens":8,"ignore_eos":true}`,
 			contentType: "text/event-stream; charset=utf-8",
 		},
 		{
-			transcript: "vllm-completions-stream.sse", engine: bench.EngineVLLM, path: "/v1/completions",
+			transcript: "vllm-completions-stream.sse", engine: engine.EngineVLLM, path: "/v1/completions",
 			body:        `{"model":"` + vllmModel + `","prompt":"The capital of France is","stream":true,"stream_options":{"include_usage":true},"max_tokens":8,"ignore_eos":true}`,
 			contentType: "text/event-stream; charset=utf-8",
 		},
 		{
-			transcript: "tgi-generate-stream.sse", engine: bench.EngineTGI, path: "/generate_stream",
+			transcript: "tgi-generate-stream.sse", engine: engine.EngineTGI, path: "/generate_stream",
 			body:        `{"inputs":"Test request","parameters":{"max_new_tokens":10,"details":true}}`,
 			contentType: "text/event-stream",
 		},
 		{
-			transcript: "tgi-chat-stream.sse", engine: bench.EngineTGI, path: "/v1/chat/completions", natural: 3,
+			transcript: "tgi-chat-stream.sse", engine: engine.EngineTGI, path: "/v1/chat/completions", natural: 3,
 			body:        `{"model":"tgi",` + helloChat + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":20}`,
 			contentType: "text/event-stream",
 		},
 		{
-			transcript: "tgi-chat-stream-length.sse", engine: bench.EngineTGI, path: "/v1/chat/completions",
+			transcript: "tgi-chat-stream-length.sse", engine: engine.EngineTGI, path: "/v1/chat/completions",
 			body:        `{"model":"tgi",` + helloChat + `,"stream":true,"max_tokens":8}`,
 			contentType: "text/event-stream",
 		},
 		{
-			transcript: "tgi-completions-stream.sse", engine: bench.EngineTGI, path: "/v1/completions",
+			transcript: "tgi-completions-stream.sse", engine: engine.EngineTGI, path: "/v1/completions",
 			body:        `{"model":"tgi","prompt":"What is the capital of France?","stream":true,"max_tokens":8}`,
 			contentType: "text/event-stream",
 		},
 		{
-			transcript: "ollama-chat.ndjson", engine: bench.EngineOllama, path: "/api/chat", natural: 7,
+			transcript: "ollama-chat.ndjson", engine: engine.EngineOllama, path: "/api/chat", natural: 7,
 			body:        `{"model":"` + ollamaModel + `","messages":[{"role":"user","content":"Why is the sky blue?"}]}`,
 			contentType: "application/x-ndjson",
 		},
 		{
-			transcript: "ollama-chat-length.ndjson", engine: bench.EngineOllama, path: "/api/chat",
+			transcript: "ollama-chat-length.ndjson", engine: engine.EngineOllama, path: "/api/chat",
 			body:        `{"model":"` + ollamaModel + `","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":true,"options":{"num_predict":4}}`,
 			contentType: "application/x-ndjson",
 		},
 		{
-			transcript: "ollama-generate.ndjson", engine: bench.EngineOllama, path: "/api/generate", natural: 7,
+			transcript: "ollama-generate.ndjson", engine: engine.EngineOllama, path: "/api/generate", natural: 7,
 			body:        `{"model":"` + ollamaModel + `","prompt":"Why is the sky blue?"}`,
 			contentType: "application/x-ndjson",
 		},
 		{
-			transcript: "ollama-openai-chat-stream.sse", engine: bench.EngineOllama, path: "/v1/chat/completions", natural: 7,
+			transcript: "ollama-openai-chat-stream.sse", engine: engine.EngineOllama, path: "/v1/chat/completions", natural: 7,
 			body:        `{"model":"` + ollamaModel + `","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":true,"stream_options":{"include_usage":true}}`,
 			contentType: "text/event-stream",
 		},
 		{
-			transcript: "real-ollama-0.24.0-openai-completions-stream.sse", engine: bench.EngineOllama, path: "/v1/completions",
+			transcript: "real-ollama-0.24.0-openai-completions-stream.sse", engine: engine.EngineOllama, path: "/v1/completions",
 			body:        `{"model":"` + ollamaModel + `","prompt":"Say something","stream":true,"max_tokens":16}`,
 			contentType: "text/event-stream",
 		},
@@ -144,24 +144,24 @@ func TestBodiesMatchTranscriptsExactly(t *testing.T) {
 	longChat := `"messages":[{"role":"user","content":"` + strings.Repeat("a", 7996*4) + `"}]`
 	cases := []struct {
 		transcript   string
-		engine       bench.EngineType
+		engine       engine.EngineType
 		method, path string
 		body         string
 		status       int
 	}{
-		{"vllm-error-404-model.json", bench.EngineVLLM, "POST", "/v1/chat/completions", `{"model":"gpt-4o",` + helloChat + `,"stream":true}`, 404},
-		{"vllm-error-404-model.json", bench.EngineVLLM, "POST", "/v1/completions", `{"model":"gpt-4o","prompt":"hi"}`, 404},
-		{"vllm-version.json", bench.EngineVLLM, "GET", "/version", "", 200},
-		{"tgi-info.json", bench.EngineTGI, "GET", "/info", "", 200},
-		{"tgi-v1-models.json", bench.EngineTGI, "GET", "/v1/models", "", 200},
-		{"tgi-generate-stream-error-validation.sse", bench.EngineTGI, "POST", "/generate_stream", `{"inputs":"` + longInput + `","parameters":{"max_new_tokens":512}}`, 200},
-		{"tgi-error-422.json", bench.EngineTGI, "POST", "/generate", `{"inputs":"` + longInput + `","parameters":{"max_new_tokens":512}}`, 422},
-		{"tgi-chat-stream-error.sse", bench.EngineTGI, "POST", "/v1/chat/completions", `{"model":"tgi",` + longChat + `,"stream":true,"max_tokens":512}`, 200},
-		{"ollama-error-404.json", bench.EngineOllama, "POST", "/api/chat", `{"model":"llama9","messages":[{"role":"user","content":"hi"}]}`, 404},
-		{"ollama-error-404.json", bench.EngineOllama, "POST", "/api/generate", `{"model":"llama9","prompt":"hi"}`, 404},
-		{"ollama-openai-error-404.json", bench.EngineOllama, "POST", "/v1/chat/completions", `{"model":"llama9","messages":[{"role":"user","content":"hi"}],"stream":true}`, 404},
-		{"ollama-version.json", bench.EngineOllama, "GET", "/api/version", "", 200},
-		{"ollama-root.txt", bench.EngineOllama, "GET", "/", "", 200},
+		{"vllm-error-404-model.json", engine.EngineVLLM, "POST", "/v1/chat/completions", `{"model":"gpt-4o",` + helloChat + `,"stream":true}`, 404},
+		{"vllm-error-404-model.json", engine.EngineVLLM, "POST", "/v1/completions", `{"model":"gpt-4o","prompt":"hi"}`, 404},
+		{"vllm-version.json", engine.EngineVLLM, "GET", "/version", "", 200},
+		{"tgi-info.json", engine.EngineTGI, "GET", "/info", "", 200},
+		{"tgi-v1-models.json", engine.EngineTGI, "GET", "/v1/models", "", 200},
+		{"tgi-generate-stream-error-validation.sse", engine.EngineTGI, "POST", "/generate_stream", `{"inputs":"` + longInput + `","parameters":{"max_new_tokens":512}}`, 200},
+		{"tgi-error-422.json", engine.EngineTGI, "POST", "/generate", `{"inputs":"` + longInput + `","parameters":{"max_new_tokens":512}}`, 422},
+		{"tgi-chat-stream-error.sse", engine.EngineTGI, "POST", "/v1/chat/completions", `{"model":"tgi",` + longChat + `,"stream":true,"max_tokens":512}`, 200},
+		{"ollama-error-404.json", engine.EngineOllama, "POST", "/api/chat", `{"model":"llama9","messages":[{"role":"user","content":"hi"}]}`, 404},
+		{"ollama-error-404.json", engine.EngineOllama, "POST", "/api/generate", `{"model":"llama9","prompt":"hi"}`, 404},
+		{"ollama-openai-error-404.json", engine.EngineOllama, "POST", "/v1/chat/completions", `{"model":"llama9","messages":[{"role":"user","content":"hi"}],"stream":true}`, 404},
+		{"ollama-version.json", engine.EngineOllama, "GET", "/api/version", "", 200},
+		{"ollama-root.txt", engine.EngineOllama, "GET", "/", "", 200},
 	}
 	_, urls := startSim(t, fastOptions())
 	for _, tc := range cases {
@@ -187,21 +187,21 @@ func TestBodiesMatchTranscriptsExactly(t *testing.T) {
 func TestBodiesMatchTranscriptShapes(t *testing.T) {
 	cases := []struct {
 		transcript   string
-		engine       bench.EngineType
+		engine       engine.EngineType
 		method, path string
 		body         string
 		natural      int
 	}{
-		{"vllm-models.json", bench.EngineVLLM, "GET", "/v1/models", "", 0},
-		{"vllm-error-400.json", bench.EngineVLLM, "POST", "/v1/chat/completions", `{` + helloChat + `,"stream":false,"stream_options":{"include_usage":true}}`, 0},
-		{"tgi-generate.json", bench.EngineTGI, "POST", "/generate", `{"inputs":"Test request","parameters":{"max_new_tokens":10,"details":true}}`, 0},
-		{"tgi-generate-nodetails.json", bench.EngineTGI, "POST", "/generate", `{"inputs":"Test request","parameters":{"max_new_tokens":10}}`, 0},
-		{"tgi-chat-completion.json", bench.EngineTGI, "POST", "/v1/chat/completions", `{"model":"tgi",` + helloChat + `,"max_tokens":20}`, 3},
-		{"ollama-tags.json", bench.EngineOllama, "GET", "/api/tags", "", 0},
-		{"ollama-openai-models.json", bench.EngineOllama, "GET", "/v1/models", "", 0},
-		{"ollama-generate-nostream.json", bench.EngineOllama, "POST", "/api/generate", `{"model":"llama3.2","prompt":"Hello","stream":false}`, 18},
-		{"real-ollama-0.24.0-chat-nostream.json", bench.EngineOllama, "POST", "/api/chat", `{"model":"llama3.2:latest","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":16}}`, 0},
-		{"real-ollama-0.24.0-openai-chat.json", bench.EngineOllama, "POST", "/v1/chat/completions", `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`, 0},
+		{"vllm-models.json", engine.EngineVLLM, "GET", "/v1/models", "", 0},
+		{"vllm-error-400.json", engine.EngineVLLM, "POST", "/v1/chat/completions", `{` + helloChat + `,"stream":false,"stream_options":{"include_usage":true}}`, 0},
+		{"tgi-generate.json", engine.EngineTGI, "POST", "/generate", `{"inputs":"Test request","parameters":{"max_new_tokens":10,"details":true}}`, 0},
+		{"tgi-generate-nodetails.json", engine.EngineTGI, "POST", "/generate", `{"inputs":"Test request","parameters":{"max_new_tokens":10}}`, 0},
+		{"tgi-chat-completion.json", engine.EngineTGI, "POST", "/v1/chat/completions", `{"model":"tgi",` + helloChat + `,"max_tokens":20}`, 3},
+		{"ollama-tags.json", engine.EngineOllama, "GET", "/api/tags", "", 0},
+		{"ollama-openai-models.json", engine.EngineOllama, "GET", "/v1/models", "", 0},
+		{"ollama-generate-nostream.json", engine.EngineOllama, "POST", "/api/generate", `{"model":"llama3.2","prompt":"Hello","stream":false}`, 18},
+		{"real-ollama-0.24.0-chat-nostream.json", engine.EngineOllama, "POST", "/api/chat", `{"model":"llama3.2:latest","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":16}}`, 0},
+		{"real-ollama-0.24.0-openai-chat.json", engine.EngineOllama, "POST", "/v1/chat/completions", `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.transcript, func(t *testing.T) {
@@ -219,7 +219,7 @@ func TestOllamaPSShowsLoadedModel(t *testing.T) {
 	empty := bytes.TrimSpace(readTranscript(t, "real-ollama-0.24.0-ps-empty.json"))
 	loaded := readTranscript(t, "ollama-ps.json")
 	_, urls := startSim(t, fastOptions())
-	base := urls[bench.EngineOllama]
+	base := urls[engine.EngineOllama]
 	if got := do(t, "GET", base+"/api/ps", "").body; !bytes.Equal(got, empty) {
 		t.Errorf("before any request /api/ps = %s, want %s", got, empty)
 	}

@@ -19,7 +19,7 @@ const (
 	vllmDefaultCompletionMaxTokens = 16
 )
 
-func (e *engine) vllmHandler() http.Handler {
+func (e *backend) vllmHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", e.vllmChat)
 	mux.HandleFunc("POST /v1/completions", e.vllmCompletions)
@@ -54,7 +54,7 @@ func vllmError(w http.ResponseWriter, status int, msg string) {
 
 // vllmParse applies the checks both OpenAI endpoints share and builds the job.
 // It writes the error response and returns nil when the request is refused.
-func (e *engine) vllmParse(w http.ResponseWriter, r *http.Request, chat bool) (*openAIRequest, *job) {
+func (e *backend) vllmParse(w http.ResponseWriter, r *http.Request, chat bool) (*openAIRequest, *job) {
 	arrived := time.Now()
 	var req openAIRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -148,7 +148,7 @@ func vllmFinish(o outcome) string {
 
 // vllmHead is the envelope every chunk of one stream starts with, up to the
 // opening of choices.
-func (e *engine) vllmHead(id, object string, created int64) []byte {
+func (e *backend) vllmHead(id, object string, created int64) []byte {
 	b := append([]byte(nil), `data: {"id":"`...)
 	b = append(b, id...)
 	b = append(b, `","object":"`...)
@@ -164,7 +164,7 @@ func (e *engine) vllmHead(id, object string, created int64) []byte {
 // transcripts/vllm-chat-stream.sse: a role chunk with empty content when the
 // first token is ready, one chunk per token with token_ids, finish_reason and
 // stop_reason on the last, then the usage chunk and [DONE].
-func (e *engine) vllmChat(w http.ResponseWriter, r *http.Request) {
+func (e *backend) vllmChat(w http.ResponseWriter, r *http.Request) {
 	req, j := e.vllmParse(w, r, true)
 	if j == nil {
 		return
@@ -223,7 +223,7 @@ func (e *engine) vllmChat(w http.ResponseWriter, r *http.Request) {
 	e.vllmStreamEnd(s, head, withUsage, prompt, o.tokens)
 }
 
-func (e *engine) vllmStreamEnd(s *sender, head []byte, withUsage bool, prompt, completion int) {
+func (e *backend) vllmStreamEnd(s *sender, head []byte, withUsage bool, prompt, completion int) {
 	if withUsage {
 		s.buf = append(s.buf, head...)
 		s.buf = append(s.buf, `],"usage":`...)
@@ -235,7 +235,7 @@ func (e *engine) vllmStreamEnd(s *sender, head []byte, withUsage bool, prompt, c
 }
 
 // collectText runs a non-streamed generation and returns its visible text.
-func (e *engine) collectText(r *http.Request, j *job, o outcome) ([]byte, timing, []*word, error) {
+func (e *backend) collectText(r *http.Request, j *job, o outcome) ([]byte, timing, []*word, error) {
 	var text []byte
 	var toks []*word
 	tm, err := e.run(r.Context(), j, o, func(_ int, tok *word, _ bool) error {
@@ -248,7 +248,7 @@ func (e *engine) collectText(r *http.Request, j *job, o outcome) ([]byte, timing
 	return text, tm, toks, err
 }
 
-func (e *engine) vllmChatFull(w http.ResponseWriter, r *http.Request, j *job, o outcome, id string, created int64) {
+func (e *backend) vllmChatFull(w http.ResponseWriter, r *http.Request, j *job, o outcome, id string, created int64) {
 	text, _, _, err := e.collectText(r, j, o)
 	if err != nil {
 		return
@@ -271,7 +271,7 @@ func (e *engine) vllmChatFull(w http.ResponseWriter, r *http.Request, j *job, o 
 
 // vllmCompletions serves /v1/completions, whose chunks carry every field
 // (exclude_unset=False; transcripts/vllm-completions-stream.sse).
-func (e *engine) vllmCompletions(w http.ResponseWriter, r *http.Request) {
+func (e *backend) vllmCompletions(w http.ResponseWriter, r *http.Request) {
 	req, j := e.vllmParse(w, r, false)
 	if j == nil {
 		return
@@ -323,7 +323,7 @@ func (e *engine) vllmCompletions(w http.ResponseWriter, r *http.Request) {
 	e.vllmStreamEnd(s, head, withUsage, prompt, o.tokens)
 }
 
-func (e *engine) vllmCompletionFull(w http.ResponseWriter, r *http.Request, j *job, o outcome, id string, created int64) {
+func (e *backend) vllmCompletionFull(w http.ResponseWriter, r *http.Request, j *job, o outcome, id string, created int64) {
 	text, _, _, err := e.collectText(r, j, o)
 	if err != nil {
 		return
@@ -345,7 +345,7 @@ func (e *engine) vllmCompletionFull(w http.ResponseWriter, r *http.Request, j *j
 }
 
 // vllmModels mirrors transcripts/vllm-models.json.
-func (e *engine) vllmModels(w http.ResponseWriter, _ *http.Request) {
+func (e *backend) vllmModels(w http.ResponseWriter, _ *http.Request) {
 	created := time.Now().Unix()
 	b := append([]byte(nil), `{"object":"list","data":[{"id":`...)
 	b = appendString(b, e.prof.Model, false)

@@ -1,4 +1,4 @@
-package bench
+package engine
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 // transcriptDir is where the shared wire transcripts live: the repository
 // and shared/ are checked out side by side (locally and in CI).
-const transcriptDir = "../../../shared/reference/transcripts"
+const transcriptDir = "../../../../shared/reference/transcripts"
 
 // transcript reads one transcript, skipping the test when the shared
 // checkout is missing rather than failing on an unrelated setup problem.

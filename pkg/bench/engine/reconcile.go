@@ -1,4 +1,4 @@
-package bench
+package engine
 
 // ColdLoadThresholdMS separates a model load from ordinary scheduling in
 // Ollama's load_duration: a warm request reports about a millisecond of

@@ -1,4 +1,4 @@
-package bench
+package engine
 
 import (
 	"context"
@@ -135,7 +135,7 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, src arriv
 		return end
 	}
 	rec.OK = true
-	finishDerived(rec)
+	FinishDerived(rec)
 	return end
 }
 
@@ -173,9 +173,9 @@ func getStreamState(a API, body io.Reader, src arrivals, start time.Time) (*stre
 	return st, pool
 }
 
-// finishDerived computes the per-request derived metrics from measured ones.
+// FinishDerived computes the per-request derived metrics from measured ones.
 // The formulas are the ones in docs/metrics.md.
-func finishDerived(rec *Record) {
+func FinishDerived(rec *Record) {
 	n := rec.OutputTokens
 	rec.OutputMismatch = rec.RequestedOutputTokens > 0 && n != rec.RequestedOutputTokens
 	if n <= 0 || rec.E2EMS == nil {

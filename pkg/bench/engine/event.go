@@ -1,4 +1,4 @@
-package bench
+package engine
 
 // Event is what one framed payload of a stream (an SSE data field or an
 // NDJSON line) says. One payload can carry several facts at once: TGI's last
