@@ -1,9 +1,10 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // comparedMetrics are the per-request latencies engines are compared on.

@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // Three engines: fast and twin draw from one distribution, slow from one

@@ -2,9 +2,10 @@ package bench
 
 import (
 	"context"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"strings"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Exchange is one turn of a conversation with one engine: what the user

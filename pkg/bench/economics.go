@@ -2,9 +2,10 @@ package bench
 
 import (
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"sort"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Price is what an engine's GPUs cost to run.

@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func TestCostAtMeasuredThroughput(t *testing.T) {

@@ -2,9 +2,10 @@ package bench
 
 import (
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math"
 	"sync"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // guardMinRequests is how many measured requests a level sends before its

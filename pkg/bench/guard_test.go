@@ -2,11 +2,12 @@ package bench
 
 import (
 	"context"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func guardRecord(start int64, ttft float64, ok bool) *engine.Record {

@@ -2,9 +2,10 @@ package bench
 
 import (
 	"context"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"sync"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // RaceEvent is one step of one lane of a race: new text, or the end.

@@ -2,11 +2,12 @@ package bench
 
 import (
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // Weights say how much each component counts in the overall ranking.

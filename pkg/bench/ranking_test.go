@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 func group(engine string, ttft, tpot, tput, errRate float64) Group {

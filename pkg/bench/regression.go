@@ -2,10 +2,11 @@ package bench
 
 import (
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"sort"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // MetricErrorRate is the share of measured, sent requests that failed, as

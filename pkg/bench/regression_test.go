@@ -2,12 +2,13 @@ package bench
 
 import (
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // synthRun makes n measured requests per engine in scenario "chat", with

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Observer hears about scenario boundaries, for progress displays.

@@ -7,8 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"sigs.k8s.io/yaml"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Story is a built-in realistic conversation (templates/scenarios): a

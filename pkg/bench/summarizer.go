@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"maps"
 	"sync"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // Summarizer folds records into a summary one at a time, as they finish,

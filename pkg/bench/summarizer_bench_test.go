@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // A long run folded record by record: a million requests of 64 tokens

@@ -2,8 +2,9 @@ package bench
 
 import (
 	"encoding/json"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // summary.json must encode whatever the run measured: encoding/json

@@ -2,9 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"sort"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
-	"sort"
 )
 
 // ColdStarts summarises requests whose server reported a model load.

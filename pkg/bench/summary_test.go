@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 func f(v float64) *float64 { return &v }

@@ -1,9 +1,10 @@
 package bench
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"strings"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 func TestParseSweep(t *testing.T) {

@@ -5,9 +5,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Engine is one Service recognised as an inference engine, with the Pods

@@ -3,8 +3,9 @@ package cluster
 import (
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // EngineLabel is set on Services and Pods by this project's Helm charts.

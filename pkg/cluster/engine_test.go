@@ -3,10 +3,11 @@ package cluster
 import (
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 func svc(name string, labels map[string]string, ports ...corev1.ServicePort) *corev1.Service {

@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // What validate and the run manifest read from a Pod spec: GPUs, image

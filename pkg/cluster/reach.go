@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // ReachOptions say how to reach engines.

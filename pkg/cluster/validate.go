@@ -5,9 +5,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // Status is the outcome of one validation check.

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 const testModel = "meta-llama/Llama-3.1-8B-Instruct"

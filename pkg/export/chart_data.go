@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"gonum.org/v1/plot/plotter"
 )
 
 // palette is the Okabe–Ito colour-blind-safe set (yellow left out: it

@@ -7,10 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // WriteTable prints one table per scenario (engines as rows) and the

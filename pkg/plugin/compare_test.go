@@ -11,10 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // writeRun stores a run folder named id under dir: 150 measured requests

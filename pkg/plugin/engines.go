@@ -8,13 +8,14 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/klog/v2"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
-	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/klog/v2"
 )
 
 // engineSel is how a command picks its engines: the built-in simulators,

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/charmbracelet/x/ansi"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"

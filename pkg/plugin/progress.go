@@ -7,10 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // progress shows each scenario's requests as they finish: a bar on a

@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 )
 
 // SimOptions is `kubectl llmbench sim`.

@@ -18,14 +18,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
 )
 
 func client(t *testing.T) *cluster.Client {

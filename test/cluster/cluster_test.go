@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // runPlugin runs the real binary with a kubeconfig; it returns stdout,
