@@ -97,14 +97,14 @@ func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
 func comparisonChart(d *chartData) (*figure, Chart, error) {
 	c := Chart{ID: ChartComparison, Title: "Engines compared",
 		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better). An engine with no successful request in a scenario has no bar there: that is missing data, not a fast engine."}
-	type metric struct {
+	type panel struct {
 		title, unit string
 		value       func(g *bench.Group) float64
 	}
 	median := func(key string) func(g *bench.Group) float64 {
 		return func(g *bench.Group) float64 { return g.Metrics[key].P50 }
 	}
-	metrics := []metric{
+	metrics := []panel{
 		{"TTFT p50", "ms · lower is better", median(bench.MetricTTFT)},
 		{"TPOT p50", "ms · lower is better", median(bench.MetricTPOT)},
 		{"ITL p50", "ms · lower is better", median(bench.MetricITL)},
