@@ -1,6 +1,11 @@
 package bench
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+)
 
 // Capacity is how one engine held up across the levels of a sweep, and
 // the highest level at which it still met its objectives.
@@ -37,7 +42,7 @@ type LevelStats struct {
 
 // capacities reads the sweep's groups: one Capacity per engine, levels in
 // increasing order.
-func capacities(groups []Group, levels map[string]*Level) []Capacity {
+func capacities(groups []Group, levels map[string]*workload.Level) []Capacity {
 	idx := map[string]int{}
 	var out []Capacity
 	for _, g := range groups {
@@ -53,8 +58,8 @@ func capacities(groups []Group, levels map[string]*Level) []Capacity {
 		}
 		c := &out[i]
 		ls := LevelStats{Value: lv.Value, Scenario: g.Scenario, RequestsPerS: g.RequestsPerS, OutputTokensPerS: g.OutputTokensPerS,
-			ErrorRate: g.ErrorRate, TTFTP50: g.Metrics[MetricTTFT].P50, TTFTP95: g.Metrics[MetricTTFT].P95,
-			E2EP95: g.Metrics[MetricE2E].P95, ScheduleLagP95: g.Metrics[MetricScheduleLag].P95}
+			ErrorRate: g.ErrorRate, TTFTP50: g.Metrics[metric.TTFT].P50, TTFTP95: g.Metrics[metric.TTFT].P95,
+			E2EP95: g.Metrics[metric.E2E].P95, ScheduleLagP95: g.Metrics[metric.ScheduleLag].P95}
 		switch {
 		case g.SLO != nil:
 			met, att, gp := g.SLO.Met, g.SLO.Attainment, g.SLO.GoodputRequestsPerS

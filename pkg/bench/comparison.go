@@ -4,11 +4,12 @@ import (
 	"math"
 	"sort"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // comparedMetrics are the per-request latencies engines are compared on.
-var comparedMetrics = []string{MetricTTFT, MetricTPOT, MetricE2E}
+var comparedMetrics = []string{metric.TTFT, metric.TPOT, metric.E2E}
 
 // Comparison is one pair of engines on one per-request metric in one
 // scenario: the difference of medians and whether it is more than noise.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -28,7 +29,7 @@ func TestComparisonsTellWinsFromTies(t *testing.T) {
 	s := Summarize("run", recs, nil)
 	byPair := map[string]Comparison{}
 	for _, c := range s.Comparisons {
-		if c.Metric == MetricTTFT {
+		if c.Metric == metric.TTFT {
 			byPair[c.A+"-"+c.B] = c
 		}
 	}
@@ -42,7 +43,7 @@ func TestComparisonsTellWinsFromTies(t *testing.T) {
 		t.Fatalf("fast vs twin drawn from one distribution: %+v", c)
 	}
 	for _, f := range s.Fastest {
-		if f.Metric != MetricTTFT || f.Stat != "p50" {
+		if f.Metric != metric.TTFT || f.Stat != "p50" {
 			continue
 		}
 		if f.RunnerUp == "slow" || f.Engine == "slow" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Exchange is one turn of a conversation with one engine: what the user
@@ -23,7 +24,7 @@ type Exchange struct {
 // Conversation lays out the user turns of a story: its turns as written,
 // or, with retention, n turns where the first also plants the story's
 // fact and the last asks for it back.
-func Conversation(s Story, n int, retention bool) []string {
+func Conversation(s workload.Story, n int, retention bool) []string {
 	if !retention {
 		return append([]string(nil), s.Turns...)
 	}
@@ -55,7 +56,7 @@ func History(exchanges []Exchange) []engine.Message {
 // Say sends the next turn of a story to one engine, with the engine's own
 // earlier answers as context, and returns the exchange. onText, if set,
 // sees the answer as it streams.
-func Say(ctx context.Context, c *engine.Client, s Story, history []Exchange, user string, onText func(at time.Duration, text string)) Exchange {
+func Say(ctx context.Context, c *engine.Client, s workload.Story, history []Exchange, user string, onText func(at time.Duration, text string)) Exchange {
 	var answer strings.Builder
 	client := *c
 	client.Watch = &engine.Watch{Text: func(at time.Duration, text string) {

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // guardMinRequests is how many measured requests a level sends before its
@@ -19,7 +21,7 @@ const guardMinRequests = 20
 // rest of the level's duration; the level is judged on what it sent, which
 // misses the SLO either way. Nil when the scenario has no SLO. Safe for
 // concurrent use.
-func SLOGuard(s Scenario) func(*engine.Record) string {
+func SLOGuard(s workload.Scenario) func(*engine.Record) string {
 	if s.SLO == nil {
 		return nil
 	}
@@ -29,7 +31,7 @@ func SLOGuard(s Scenario) func(*engine.Record) string {
 
 type sloGuard struct {
 	mu       sync.Mutex
-	s        Scenario
+	s        workload.Scenario
 	measured int
 	failed   int
 	misses   []int // per target
@@ -52,7 +54,7 @@ func (g *sloGuard) observe(r *engine.Record) string {
 	for i, t := range g.s.SLO.Targets {
 		if !r.OK {
 			g.misses[i]++
-		} else if v, ok := requestValue(r, t); ok && v > t.MaxMS {
+		} else if v, ok := workload.RequestValue(r, t); ok && v > t.MaxMS {
 			g.misses[i]++
 		}
 	}
@@ -66,7 +68,7 @@ func (g *sloGuard) observe(r *engine.Record) string {
 	for i, t := range g.s.SLO.Targets {
 		// A request's own ITL percentile is not the pooled one the SLO
 		// reads: only per-request metrics are judged early.
-		if t.Metric == MetricITL {
+		if t.Metric == metric.ITL {
 			continue
 		}
 		if allowed := (1 - t.Percentile/100) * total; float64(g.misses[i]) > allowed {
@@ -90,9 +92,9 @@ func (g *sloGuard) observe(r *engine.Record) string {
 func (g *sloGuard) mostRequests(now int64) (float64, bool) {
 	s := g.s
 	switch s.Arrival {
-	case ArrivalSequential:
+	case workload.ArrivalSequential:
 		return float64(s.Requests), true
-	case ArrivalConstant, ArrivalPoisson:
+	case workload.ArrivalConstant, workload.ArrivalPoisson:
 		n := s.Rate * s.Duration.Seconds()
 		if s.Requests > 0 && (s.Duration == 0 || float64(s.Requests) < n) {
 			return float64(s.Requests), true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func guardRecord(start int64, ttft float64, ok bool) *engine.Record {
@@ -21,14 +22,14 @@ func guardRecord(start int64, ttft float64, ok bool) *engine.Record {
 }
 
 func TestSLOGuardStopsOnlyWhenTheSLOCannotHold(t *testing.T) {
-	slo, err := ParseSLO("ttft_p95=500ms,itl_p99=1ms", "--slo")
+	slo, err := workload.ParseSLO("ttft_p95=500ms,itl_p99=1ms", "--slo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// 10 req/s for 10 s: at most 100 + 3·10 + 1 = 131 requests, of which 5%
 	// (6.55) may miss the p95.
-	open := Scenario{Name: "rate=10", Arrival: ArrivalPoisson, Rate: 10, Duration: 10 * time.Second, SLO: slo}
-	if SLOGuard(Scenario{Arrival: ArrivalPoisson}) != nil {
+	open := workload.Scenario{Name: "rate=10", Arrival: workload.ArrivalPoisson, Rate: 10, Duration: 10 * time.Second, SLO: slo}
+	if SLOGuard(workload.Scenario{Arrival: workload.ArrivalPoisson}) != nil {
 		t.Fatal("a guard for a scenario without an SLO")
 	}
 
@@ -69,7 +70,7 @@ func TestSLOGuardStopsOnlyWhenTheSLOCannotHold(t *testing.T) {
 
 	// A closed loop is projected from its pace, once a quarter of its
 	// duration has passed.
-	closed := Scenario{Name: "concurrency=4", Arrival: ArrivalClosed, Concurrency: 4, Duration: 8 * time.Second, SLO: slo}
+	closed := workload.Scenario{Name: "concurrency=4", Arrival: workload.ArrivalClosed, Concurrency: 4, Duration: 8 * time.Second, SLO: slo}
 	g = SLOGuard(closed)
 	for i := range 30 {
 		// 30 misses in the first second: no projection yet.
@@ -87,15 +88,15 @@ func TestSLOGuardStopsOnlyWhenTheSLOCannotHold(t *testing.T) {
 func TestRunnerGuardEndsTheScenario(t *testing.T) {
 	hs := httptest.NewServer(&loadServer{delay: 20 * time.Millisecond})
 	t.Cleanup(hs.Close)
-	slo, _ := ParseSLO("e2e_p95=1ms", "--slo")
+	slo, _ := workload.ParseSLO("e2e_p95=1ms", "--slo")
 	col := &Collector{}
 	r := &Runner{
 		Targets:   []engine.Target{{Name: "e", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
-		Scenarios: []Scenario{{Name: "seq", Suite: SuiteLoad, Arrival: ArrivalSequential, Requests: 50, SLO: slo}},
+		Scenarios: []workload.Scenario{{Name: "seq", Suite: workload.SuiteLoad, Arrival: workload.ArrivalSequential, Requests: 50, SLO: slo}},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
 		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
 		Timeout:   10 * time.Second, Clock: engine.NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
-		Guard: func(_ engine.Target, s Scenario) func(*engine.Record) string { return SLOGuard(s) },
+		Guard: func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return SLOGuard(s) },
 	}
 	res := r.Run(context.Background())
 	if n := len(col.Snapshot()); n != guardMinRequests {

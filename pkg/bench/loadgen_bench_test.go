@@ -14,6 +14,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func fastSim(b *testing.B) string {
@@ -27,12 +28,12 @@ func fastSim(b *testing.B) string {
 	return url
 }
 
-func benchRun(b *testing.B, url string, sc bench.Scenario) []engine.Record {
+func benchRun(b *testing.B, url string, sc workload.Scenario) []engine.Record {
 	b.Helper()
 	col := &bench.Collector{}
 	r := &bench.Runner{
 		Targets:   []engine.Target{{Name: "vllm", Type: engine.EngineVLLM, BaseURL: url, API: engine.APIChat}},
-		Scenarios: []bench.Scenario{sc},
+		Scenarios: []workload.Scenario{sc},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "Explain what a Kubernetes Service does."}}}},
 		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
 		Timeout:   time.Minute, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
@@ -51,7 +52,7 @@ func BenchmarkStreamedRequests(b *testing.B) {
 	url := fastSim(b)
 	b.ResetTimer()
 	start := time.Now()
-	recs := benchRun(b, url, bench.Scenario{Name: "closed", Suite: bench.SuiteLoad, Arrival: bench.ArrivalClosed,
+	recs := benchRun(b, url, workload.Scenario{Name: "closed", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed,
 		Concurrency: 64, Requests: b.N, MaxTokens: 64})
 	el := time.Since(start).Seconds()
 	tokens := 0
@@ -71,7 +72,7 @@ func BenchmarkScheduleLagPoisson500(b *testing.B) {
 	url := fastSim(b)
 	var lags []float64
 	for i := 0; i < b.N; i++ {
-		recs := benchRun(b, url, bench.Scenario{Name: "poisson", Suite: bench.SuiteLoad, Arrival: bench.ArrivalPoisson,
+		recs := benchRun(b, url, workload.Scenario{Name: "poisson", Suite: workload.SuiteLoad, Arrival: workload.ArrivalPoisson,
 			Rate: 500, Requests: 1000, MaxTokens: 16, CapPolicy: "wait"})
 		for _, r := range recs {
 			lags = append(lags, r.ScheduleLagMS)

@@ -4,7 +4,9 @@ import (
 	"math"
 	"sort"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Component is one part of an engine's score: its value, and that value
@@ -41,9 +43,9 @@ type Standing struct {
 // has too few samples), each relative to the scenario's best engine,
 // weighs them, averages over scenarios, and orders engines that met
 // their SLOs first.
-func Rank(groups []Group, w Weights) []Standing {
-	if w.total() == 0 {
-		w = DefaultWeights
+func Rank(groups []Group, w workload.Weights) []Standing {
+	if w.Total() == 0 {
+		w = workload.DefaultWeights
 	}
 	byEngine := map[string]*Standing{}
 	var order []string
@@ -74,7 +76,7 @@ func Rank(groups []Group, w Weights) []Standing {
 			for _, c := range cs {
 				sum += c.Score * c.Weight
 			}
-			st.PerScenario[sc] = sum / w.total()
+			st.PerScenario[sc] = sum / w.Total()
 			if st.Components == nil {
 				st.Components = cs
 			}
@@ -134,7 +136,7 @@ func Rank(groups []Group, w Weights) []Standing {
 }
 
 // scenarioComponents scores each engine of one scenario that answered.
-func scenarioComponents(gs []Group, w Weights) map[string][]Component {
+func scenarioComponents(gs []Group, w workload.Weights) map[string][]Component {
 	type raw struct {
 		ttft, tpot, tput, errRate, spread float64
 		spreadName                        string
@@ -145,9 +147,9 @@ func scenarioComponents(gs []Group, w Weights) map[string][]Component {
 		if g.Succeeded == 0 {
 			continue
 		}
-		t := g.Metrics[MetricTTFT]
+		t := g.Metrics[metric.TTFT]
 		sp, name := spread(t)
-		r := raw{ttft: t.P50, tpot: g.Metrics[MetricTPOT].P50, tput: g.OutputTokensPerS, errRate: g.ErrorRate, spread: sp, spreadName: name}
+		r := raw{ttft: t.P50, tpot: g.Metrics[metric.TPOT].P50, tput: g.OutputTokensPerS, errRate: g.ErrorRate, spread: sp, spreadName: name}
 		vals[g.Engine] = r
 		minOf := func(b *float64, v float64) {
 			if v > 0 && !math.IsNaN(v) && v < *b {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -23,13 +24,13 @@ var regressionStats = []struct {
 	p            float64
 	higher       bool
 }{
-	{MetricTTFT, "p50", 50, false},
-	{MetricTTFT, "p95", 95, false},
-	{MetricTPOT, "p50", 50, false},
-	{MetricTPOT, "p95", 95, false},
-	{MetricE2E, "p50", 50, false},
-	{MetricE2E, "p95", 95, false},
-	{MetricTokensPerS, "p50", 50, true},
+	{metric.TTFT, "p50", 50, false},
+	{metric.TTFT, "p95", 95, false},
+	{metric.TPOT, "p50", 50, false},
+	{metric.TPOT, "p95", 95, false},
+	{metric.E2E, "p50", 50, false},
+	{metric.E2E, "p95", 95, false},
+	{metric.TokensPerS, "p50", 50, true},
 	{MetricErrorRate, StatRate, 0, false},
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -69,16 +70,16 @@ func TestRegressionThirtyPercentSlowerTTFT(t *testing.T) {
 	cur := synthRun("b", 2, 200, []string{"vllm", "tgi"}, map[string]float64{"tgi": 1.3})
 	d := CompareRuns(base, cur, RegressionOptions{})
 	for _, stat := range []string{"p50", "p95"} {
-		r := findRow(t, d, "tgi", MetricTTFT, stat)
+		r := findRow(t, d, "tgi", metric.TTFT, stat)
 		if !r.Regression || r.Improvement || r.WorsePct == nil || *r.WorsePct < 15 || r.DeltaCI == nil || r.DeltaCI.Lo <= 0 {
 			t.Errorf("tgi ttft %s: %+v (worse %v, ci %v)", stat, r, *r.WorsePct, r.DeltaCI)
 		}
 	}
-	if r := findRow(t, d, "tgi", MetricTTFT, "p50"); r.PAdjusted == nil || *r.PAdjusted >= stats.Alpha || r.Test == nil {
+	if r := findRow(t, d, "tgi", metric.TTFT, "p50"); r.PAdjusted == nil || *r.PAdjusted >= stats.Alpha || r.Test == nil {
 		t.Errorf("median judged without the rank test: %+v", r)
 	}
 	// Fewer tokens/s is worse: the sign of worse_pct follows the metric.
-	if r := findRow(t, d, "tgi", MetricTokensPerS, "p50"); !r.Regression || r.Delta >= 0 || *r.WorsePct <= 0 {
+	if r := findRow(t, d, "tgi", metric.TokensPerS, "p50"); !r.Regression || r.Delta >= 0 || *r.WorsePct <= 0 {
 		t.Errorf("tgi tokens/s: %+v", r)
 	}
 	for _, r := range d.Rows {
@@ -100,7 +101,7 @@ func TestRegressionThirtyPercentSlowerTTFT(t *testing.T) {
 	}
 	// The improvement seen from the other side.
 	back := CompareRuns(cur, base, RegressionOptions{})
-	if r := findRow(t, back, "tgi", MetricTTFT, "p50"); !r.Improvement || r.Regression || *r.WorsePct >= 0 {
+	if r := findRow(t, back, "tgi", metric.TTFT, "p50"); !r.Improvement || r.Regression || *r.WorsePct >= 0 {
 		t.Errorf("reversed: %+v", r)
 	}
 	if len(back.Regressions(0)) != 0 || len(back.Improvements()) == 0 {
@@ -156,7 +157,7 @@ func TestRegressionErrorRateFromZero(t *testing.T) {
 		t.Errorf("a rise from zero exceeds any threshold: %+v", regs)
 	}
 	// Latencies count successes only.
-	if r := findRow(t, d, "vllm", MetricTTFT, "p50"); r.CurrentN != 170 {
+	if r := findRow(t, d, "vllm", metric.TTFT, "p50"); r.CurrentN != 170 {
 		t.Errorf("ttft from %d requests, want the 170 successes", r.CurrentN)
 	}
 }
@@ -167,7 +168,7 @@ func TestRegressionGroupsInOneRunAndFilters(t *testing.T) {
 	cur[0].Model = "other"
 	cold := 1e6
 	cur = append(cur, engine.Record{Engine: "vllm", Model: "m", Scenario: "chat", Phase: engine.PhaseMeasure, OK: true, ColdStart: true, TTFTMS: &cold})
-	d := CompareRuns(base, cur, RegressionOptions{Metrics: []string{MetricTTFT}})
+	d := CompareRuns(base, cur, RegressionOptions{Metrics: []string{metric.TTFT}})
 	if len(d.OnlyInBase) != 1 || d.OnlyInBase[0] != (GroupRef{"tgi", "chat"}) ||
 		len(d.OnlyInCurrent) != 1 || d.OnlyInCurrent[0] != (GroupRef{"ollama", "chat"}) {
 		t.Errorf("only in base %v, only in current %v", d.OnlyInBase, d.OnlyInCurrent)

@@ -12,18 +12,19 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Observer hears about scenario boundaries, for progress displays.
 type Observer interface {
-	ScenarioStarted(t engine.Target, s Scenario)
-	ScenarioFinished(t engine.Target, s Scenario)
+	ScenarioStarted(t engine.Target, s workload.Scenario)
+	ScenarioFinished(t engine.Target, s workload.Scenario)
 }
 
 // Runner executes scenarios against targets and hands every record to Sink.
 type Runner struct {
 	Targets   []engine.Target
-	Scenarios []Scenario
+	Scenarios []workload.Scenario
 	// Prompts are used round-robin by request id; MaxTokens comes from
 	// the scenario.
 	Prompts  []engine.Request
@@ -45,7 +46,7 @@ type Runner struct {
 	// Guard, when set, gives each engine × scenario a check of every
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
-	Guard func(engine.Target, Scenario) func(*engine.Record) string
+	Guard func(engine.Target, workload.Scenario) func(*engine.Record) string
 
 	nextID       atomic.Int64
 	sinkErrors   atomic.Int64
@@ -192,7 +193,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 type scenarioRun struct {
 	r        *Runner
 	client   *engine.Client
-	s        Scenario
+	s        workload.Scenario
 	stop     <-chan struct{}
 	reqCtx   context.Context
 	measured atomic.Int64
@@ -213,7 +214,7 @@ type scenarioRun struct {
 const maxConnectStreak = 25
 
 // runScenario runs one scenario and returns why it was aborted, if it was.
-func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, s Scenario) string {
+func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, s workload.Scenario) string {
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
@@ -224,9 +225,9 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, 
 		sr.guard = r.Guard(c.Target, s)
 	}
 	switch s.Arrival {
-	case ArrivalSequential:
+	case workload.ArrivalSequential:
 		sr.sequential()
-	case ArrivalClosed:
+	case workload.ArrivalClosed:
 		sr.closed()
 	default:
 		sr.open()

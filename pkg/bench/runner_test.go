@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // loadServer is a minimal OpenAI-compatible streaming server that records
@@ -58,14 +59,14 @@ func (s *loadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.served.Add(1)
 }
 
-func runLoad(t *testing.T, ctx context.Context, srv *loadServer, s Scenario) ([]engine.Record, RunResult) {
+func runLoad(t *testing.T, ctx context.Context, srv *loadServer, s workload.Scenario) ([]engine.Record, RunResult) {
 	t.Helper()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	col := &Collector{}
 	r := &Runner{
 		Targets:   []engine.Target{{Name: "e", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
-		Scenarios: []Scenario{s},
+		Scenarios: []workload.Scenario{s},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
 		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}),
 		Timeout:   10 * time.Second, Clock: engine.NewClock(), RunID: "t", Sink: col, Grace: time.Second, Seed: 7,
@@ -79,7 +80,7 @@ func TestClosedLoopKeepsExactlyNInFlight(t *testing.T) {
 	// next question negligible, so arrivals should see all N in flight.
 	srv := &loadServer{delay: 100 * time.Millisecond}
 	const users = 6
-	recs, res := runLoad(t, context.Background(), srv, Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed,
+	recs, res := runLoad(t, context.Background(), srv, workload.Scenario{Name: "c", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed,
 		Concurrency: users, Requests: 120, MaxTokens: 2})
 	if res.Status != "complete" {
 		t.Fatalf("status %q, targets %+v", res.Status, res.Targets)
@@ -111,10 +112,10 @@ func TestClosedLoopKeepsExactlyNInFlight(t *testing.T) {
 
 // openLoopSends runs an open-loop scenario and returns the actual send
 // times in seconds from the first send.
-func openLoopSends(t *testing.T, a Arrival, rate float64, n int) ([]float64, []engine.Record) {
+func openLoopSends(t *testing.T, a workload.Arrival, rate float64, n int) ([]float64, []engine.Record) {
 	t.Helper()
 	srv := &loadServer{delay: time.Millisecond}
-	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: a, Rate: rate,
+	recs, _ := runLoad(t, context.Background(), srv, workload.Scenario{Name: "o", Suite: workload.SuiteLoad, Arrival: a, Rate: rate,
 		Requests: n, MaxTokens: 2, CapPolicy: "wait"})
 	if len(recs) != n {
 		t.Fatalf("got %d records, want %d", len(recs), n)
@@ -133,7 +134,7 @@ func openLoopSends(t *testing.T, a Arrival, rate float64, n int) ([]float64, []e
 
 func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
 	const rate, n = 200.0, 600
-	starts, recs := openLoopSends(t, ArrivalPoisson, rate, n)
+	starts, recs := openLoopSends(t, workload.ArrivalPoisson, rate, n)
 	achieved := float64(n-1) / starts[n-1]
 	if math.Abs(achieved-rate)/rate > 0.08 {
 		t.Errorf("achieved %.1f req/s, want %.0f within 8%%", achieved, rate)
@@ -165,7 +166,7 @@ func TestPoissonArrivalsHitRateWithExponentialGaps(t *testing.T) {
 
 func TestConstantArrivalsHitRate(t *testing.T) {
 	const rate, n = 100.0, 200
-	starts, recs := openLoopSends(t, ArrivalConstant, rate, n)
+	starts, recs := openLoopSends(t, workload.ArrivalConstant, rate, n)
 	want := float64(n-1) / rate
 	if math.Abs(starts[n-1]-want)/want > 0.01 {
 		t.Errorf("intended schedule spans %.3fs, want %.3fs", starts[n-1], want)
@@ -188,7 +189,7 @@ func TestConstantArrivalsHitRate(t *testing.T) {
 // flight at once and the lag stays small.
 func TestOpenLoopIsNotPacedByResponses(t *testing.T) {
 	srv := &loadServer{delay: 300 * time.Millisecond}
-	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+	recs, _ := runLoad(t, context.Background(), srv, workload.Scenario{Name: "o", Suite: workload.SuiteLoad, Arrival: workload.ArrivalConstant,
 		Rate: 100, Requests: 50, MaxTokens: 2, CapPolicy: "wait"})
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -208,7 +209,7 @@ func TestOpenLoopCapCountsWaitsAndDrops(t *testing.T) {
 	for _, policy := range []string{"wait", "drop"} {
 		t.Run(policy, func(t *testing.T) {
 			srv := &loadServer{delay: 200 * time.Millisecond}
-			recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+			recs, _ := runLoad(t, context.Background(), srv, workload.Scenario{Name: "o", Suite: workload.SuiteLoad, Arrival: workload.ArrivalConstant,
 				Rate: 100, Requests: 30, Concurrency: 2, CapPolicy: policy, MaxTokens: 2})
 			if len(recs) != 30 {
 				t.Fatalf("got %d records, want 30: a capped request must never vanish", len(recs))
@@ -256,7 +257,7 @@ func TestStopIsInterruptedAndKeepsMeasuredRecords(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	recs, res := runLoad(t, ctx, srv, Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed,
+	recs, res := runLoad(t, ctx, srv, workload.Scenario{Name: "c", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed,
 		Concurrency: 3, Duration: time.Minute, MaxTokens: 2})
 	if res.Status != "interrupted" {
 		t.Errorf("status %q, want interrupted", res.Status)
@@ -287,7 +288,7 @@ func TestUnreachableTargetIsReportedAndOthersRun(t *testing.T) {
 	r := &Runner{
 		Targets: []engine.Target{{Name: "dead", Type: engine.EngineVLLM, BaseURL: deadURL, API: engine.APIChat},
 			{Name: "alive", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat}},
-		Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 3, MaxTokens: 2}},
+		Scenarios: []workload.Scenario{{Name: "ttft", Suite: workload.SuiteTTFT, Arrival: workload.ArrivalSequential, Requests: 3, MaxTokens: 2}},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
 		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second,
 	}
@@ -336,7 +337,7 @@ func TestOpenAITargetWithoutModelListRunsWithGivenModel(t *testing.T) {
 		col := &Collector{}
 		r := &Runner{
 			Targets:   []engine.Target{{Name: "gw", Type: engine.EngineOpenAI, BaseURL: hs.URL, API: engine.APIChat, Model: model}},
-			Scenarios: []Scenario{{Name: "ttft", Suite: SuiteTTFT, Arrival: ArrivalSequential, Requests: 2, MaxTokens: 2}},
+			Scenarios: []workload.Scenario{{Name: "ttft", Suite: workload.SuiteTTFT, Arrival: workload.ArrivalSequential, Requests: 2, MaxTokens: 2}},
 			Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}},
 			HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second,
 		}
@@ -357,7 +358,7 @@ func TestEnginesGetIdenticalArrivalsAndPrompts(t *testing.T) {
 	col := &Collector{}
 	r := &Runner{
 		Targets:   []engine.Target{{Name: "a", Type: engine.EngineOpenAI, BaseURL: a.URL, API: engine.APIChat}, {Name: "b", Type: engine.EngineOpenAI, BaseURL: b.URL, API: engine.APIChat}},
-		Scenarios: []Scenario{{Name: "p", Suite: SuiteLoad, Arrival: ArrivalPoisson, Rate: 200, Requests: 40, MaxTokens: 2, CapPolicy: "wait"}},
+		Scenarios: []workload.Scenario{{Name: "p", Suite: workload.SuiteLoad, Arrival: workload.ArrivalPoisson, Rate: 200, Requests: 40, MaxTokens: 2, CapPolicy: "wait"}},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "one"}}}, {Messages: []engine.Message{{Role: "user", Content: "two"}}}, {Messages: []engine.Message{{Role: "user", Content: "three"}}}},
 		HTTP:      engine.NewHTTPClient(engine.HTTPOptions{}), Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 3,
 	}
@@ -390,7 +391,7 @@ func TestEnginesGetIdenticalArrivalsAndPrompts(t *testing.T) {
 func TestCappedOpenLoopStopsSendingAtTheEndOfItsWindow(t *testing.T) {
 	srv := &loadServer{delay: 300 * time.Millisecond}
 	const window = 600 * time.Millisecond
-	recs, _ := runLoad(t, context.Background(), srv, Scenario{Name: "o", Suite: SuiteLoad, Arrival: ArrivalConstant,
+	recs, _ := runLoad(t, context.Background(), srv, workload.Scenario{Name: "o", Suite: workload.SuiteLoad, Arrival: workload.ArrivalConstant,
 		Rate: 40, Duration: window, Concurrency: 1, CapPolicy: "wait", MaxTokens: 2})
 	var firstIntended int64 = math.MaxInt64
 	for _, r := range recs {
@@ -415,7 +416,7 @@ func TestCappedOpenLoopStopsSendingAtTheEndOfItsWindow(t *testing.T) {
 
 func TestUniquePromptsDefeatPrefixCachesButKeepTheQuestion(t *testing.T) {
 	r := &Runner{Prompts: []engine.Request{{Messages: []engine.Message{{Role: "system", Content: "sys"}, {Role: "user", Content: "question"}}}}, UniquePrompts: true}
-	sr := &scenarioRun{r: r, s: Scenario{Name: "s", MaxTokens: 7}, client: &engine.Client{}}
+	sr := &scenarioRun{r: r, s: workload.Scenario{Name: "s", MaxTokens: 7}, client: &engine.Client{}}
 	a, b := sr.request(sr.newRecord(engine.PhaseMeasure, 0)), sr.request(sr.newRecord(engine.PhaseMeasure, 0))
 	if a.Messages[1].Content == b.Messages[1].Content || !strings.HasSuffix(a.Messages[1].Content, "question") || a.MaxTokens != 7 {
 		t.Errorf("user turns %q and %q", a.Messages[1].Content, b.Messages[1].Content)
@@ -434,7 +435,7 @@ func TestDeadEngineEndsTheScenarioInsteadOfSpinning(t *testing.T) {
 		Clock: engine.NewClock(), Sink: col, Grace: time.Second}
 	c := &engine.Client{HTTP: sr.HTTP, Target: engine.Target{Name: "gone", Type: engine.EngineOpenAI, BaseURL: url, API: engine.APIChat}, Clock: sr.Clock}
 	reason := sr.runScenario(context.Background(), context.Background(), c,
-		Scenario{Name: "c", Suite: SuiteLoad, Arrival: ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
+		workload.Scenario{Name: "c", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
 	n := len(col.Snapshot())
 	if !strings.Contains(reason, "consecutive connection failures") || n < maxConnectStreak || n > maxConnectStreak+8 {
 		t.Errorf("reason %q after %d records; want the scenario stopped after about %d", reason, n, maxConnectStreak)

@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"runtime"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Pacer yields the gap before the next open-loop arrival. Open loop is never
@@ -15,9 +17,9 @@ type Pacer func() time.Duration
 // NewPacer returns the arrival process of an open-loop scenario. Poisson
 // arrivals draw exponential gaps from a seeded source so a run can be
 // repeated exactly.
-func NewPacer(a Arrival, rate float64, seed int64) Pacer {
+func NewPacer(a workload.Arrival, rate float64, seed int64) Pacer {
 	mean := time.Duration(float64(time.Second) / rate)
-	if a != ArrivalPoisson {
+	if a != workload.ArrivalPoisson {
 		return func() time.Duration { return mean }
 	}
 	rng := rand.New(rand.NewSource(seed)) //nolint:gosec // reproducible schedule, not security

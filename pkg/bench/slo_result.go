@@ -3,11 +3,12 @@ package bench
 import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // SLOResult is how one engine in one scenario did against its SLO.
 type SLOResult struct {
-	SLO     SLO                 `json:"slo"`
+	SLO     workload.SLO        `json:"slo"`
 	Targets []SLOTargetResult   `json:"targets,omitempty"`
 	Errors  *SLOErrorRateResult `json:"error_rate,omitempty"`
 	// Met: every target and the error budget held.
@@ -24,7 +25,7 @@ type SLOResult struct {
 
 // SLOTargetResult is one target's percentile over every request sent.
 type SLOTargetResult struct {
-	SLOTarget
+	workload.SLOTarget
 	// Value is null when the percentile falls among failed requests.
 	Value *float64 `json:"value"`
 	Met   bool     `json:"met"`
@@ -42,7 +43,7 @@ type sloTally struct {
 	metTokens int
 }
 
-func (t *sloTally) add(s *SLO, r *engine.Record) {
+func (t *sloTally) add(s *workload.SLO, r *engine.Record) {
 	if s != nil && s.Met(r) {
 		t.met++
 		t.metTokens += r.OutputTokens
@@ -51,7 +52,7 @@ func (t *sloTally) add(s *SLO, r *engine.Record) {
 
 // evaluateSLO judges a finished group; samples are its successful
 // requests' values by metric.
-func evaluateSLO(s SLO, g *Group, samples map[string]*stats.Sample, t sloTally) *SLOResult {
+func evaluateSLO(s workload.SLO, g *Group, samples map[string]*stats.Sample, t sloTally) *SLOResult {
 	res := &SLOResult{SLO: s, Met: true, MetRequests: t.met}
 	if g.Requests > 0 {
 		res.Attainment = float64(t.met) / float64(g.Requests)
@@ -61,7 +62,7 @@ func evaluateSLO(s SLO, g *Group, samples map[string]*stats.Sample, t sloTally) 
 		res.GoodputTokensPerS = float64(t.metTokens) / g.WindowS
 	}
 	for _, tg := range s.Targets {
-		gr := evaluateGoal(Goal{Metric: tg.Metric, Percentile: tg.Percentile, LimitMS: tg.MaxMS}, samples[tg.Metric], g.Failed)
+		gr := evaluateGoal(workload.Goal{Metric: tg.Metric, Percentile: tg.Percentile, LimitMS: tg.MaxMS}, samples[tg.Metric], g.Failed)
 		r := SLOTargetResult{SLOTarget: tg, Value: gr.Value, Met: gr.Met}
 		res.Met = res.Met && r.Met
 		res.Targets = append(res.Targets, r)

@@ -6,14 +6,16 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func TestParseSLO(t *testing.T) {
-	s, err := ParseSLO("ttft_p95=500ms, tpot_p99.9=50, e2e_ms_p90=2s, error_rate=1%", "--slo")
+	s, err := workload.ParseSLO("ttft_p95=500ms, tpot_p99.9=50, e2e_ms_p90=2s, error_rate=1%", "--slo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []SLOTarget{{MetricTTFT, 95, 500}, {MetricTPOT, 99.9, 50}, {MetricE2E, 90, 2000}}
+	want := []workload.SLOTarget{{Metric: metric.TTFT, Percentile: 95, MaxMS: 500}, {Metric: metric.TPOT, Percentile: 99.9, MaxMS: 50}, {Metric: metric.E2E, Percentile: 90, MaxMS: 2000}}
 	if len(s.Targets) != 3 || s.MaxErrorRate == nil || *s.MaxErrorRate != 0.01 {
 		t.Fatalf("%+v", s)
 	}
@@ -35,7 +37,7 @@ func TestParseSLO(t *testing.T) {
 		"error_rate=150%":        "between 0% and 100%",
 		"ttft_p95=1s,ttft_p95=2": "twice",
 	} {
-		if _, err := ParseSLO(spec, "--slo"); err == nil || !strings.Contains(err.Error(), wantErr) || !strings.Contains(err.Error(), "--slo") {
+		if _, err := workload.ParseSLO(spec, "--slo"); err == nil || !strings.Contains(err.Error(), wantErr) || !strings.Contains(err.Error(), "--slo") {
 			t.Errorf("%q: error %v, want one naming --slo and saying %q", spec, err, wantErr)
 		}
 	}
@@ -56,8 +58,8 @@ func TestSLOAttainmentAndGoodput(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	slo, _ := ParseSLO("ttft_p70=100ms,tpot_p95=20ms,error_rate=5%", "test")
-	g := SummarizeWith("r", recs, Objectives{SLOs: map[string]*SLO{"s": slo}}).Groups[0]
+	slo, _ := workload.ParseSLO("ttft_p70=100ms,tpot_p95=20ms,error_rate=5%", "test")
+	g := SummarizeWith("r", recs, Objectives{SLOs: map[string]*workload.SLO{"s": slo}}).Groups[0]
 	res := g.SLO
 	if res == nil {
 		t.Fatal("no SLO result")
@@ -82,9 +84,9 @@ func TestSLOAttainmentAndGoodput(t *testing.T) {
 }
 
 func TestSLOFromConfig(t *testing.T) {
-	c := Default()
+	c := workload.Default()
 	c.Workload.SLO = "ttft_p95=1s"
-	c.TestScenarios.LoadTests = []LoadTest{{Name: "chat", Arrival: "closed", ConcurrentUsers: 2, DurationSeconds: 5, SLO: "e2e_p99=5s"}}
+	c.TestScenarios.LoadTests = []workload.LoadTest{{Name: "chat", Arrival: "closed", ConcurrentUsers: 2, DurationSeconds: 5, SLO: "e2e_p99=5s"}}
 	sc, err := c.Scenarios("all")
 	if err != nil {
 		t.Fatal(err)

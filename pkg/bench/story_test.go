@@ -5,11 +5,12 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/templates"
 )
 
 func TestBuiltInStories(t *testing.T) {
-	stories, err := LoadStories(templates.Scenarios, "scenarios")
+	stories, err := workload.LoadStories(templates.Scenarios, "scenarios")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,20 +35,20 @@ func TestBuiltInStories(t *testing.T) {
 	if !strings.Contains(stories[1].Turns[0], "def merge_intervals") {
 		t.Error("the code review has no real Python function")
 	}
-	if _, err := FindStory(stories, 9); err == nil || !strings.Contains(err.Error(), "1, 2, 3, 4, 5") {
+	if _, err := workload.FindStory(stories, 9); err == nil || !strings.Contains(err.Error(), "1, 2, 3, 4, 5") {
 		t.Errorf("unknown scenario: %v", err)
 	}
 }
 
 func TestLoadStoriesRejectsTypos(t *testing.T) {
 	fsys := fstest.MapFS{"s/1.yaml": {Data: []byte("id: 1\ntitle: T\nturns: [hi]\npersona_name: x\n")}}
-	if _, err := LoadStories(fsys, "s"); err == nil || !strings.Contains(err.Error(), "persona_name") {
+	if _, err := workload.LoadStories(fsys, "s"); err == nil || !strings.Contains(err.Error(), "persona_name") {
 		t.Errorf("unknown field: %v", err)
 	}
 }
 
 func TestConversationLayout(t *testing.T) {
-	s := Story{System: "sys", Turns: []string{"a", "b"}, Fact: "F.", Recall: "what was F?"}
+	s := workload.Story{System: "sys", Turns: []string{"a", "b"}, Fact: "F.", Recall: "what was F?"}
 	turns := Conversation(s, 5, true)
 	want := []string{"F.\n\na", "b", "a", "b", "what was F?"}
 	if strings.Join(turns, "|") != strings.Join(want, "|") {

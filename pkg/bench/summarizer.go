@@ -5,7 +5,9 @@ import (
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Summarizer folds records into a summary one at a time, as they finish,
@@ -45,7 +47,7 @@ func SummarizerOf(runID string, records []engine.Record, obj Objectives) *Summar
 
 // Judge adds the objectives of scenarios decided while the run goes on
 // (the levels of a capacity search); call it before their records arrive.
-func (sz *Summarizer) Judge(scenarios []Scenario) {
+func (sz *Summarizer) Judge(scenarios []workload.Scenario) {
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
 	more := ObjectivesOf(scenarios)
@@ -87,7 +89,7 @@ func (a *groupAcc) sample(name string) *stats.Sample {
 	return s
 }
 
-func (a *groupAcc) add(r *engine.Record, slo *SLO) {
+func (a *groupAcc) add(r *engine.Record, slo *workload.SLO) {
 	g := &a.g
 	if r.Phase == engine.PhaseWarmup {
 		g.Warmup++
@@ -108,7 +110,7 @@ func (a *groupAcc) add(r *engine.Record, slo *SLO) {
 	if r.ClientQueued {
 		g.ClientQueued++
 	}
-	a.sample(MetricScheduleLag).Add(r.ScheduleLagMS)
+	a.sample(metric.ScheduleLag).Add(r.ScheduleLagMS)
 	if !a.seen || r.StartUnixNS < a.first {
 		a.first = r.StartUnixNS
 	}
@@ -143,35 +145,35 @@ func (a *groupAcc) add(r *engine.Record, slo *SLO) {
 			a.sample(name).Add(*v)
 		}
 	}
-	add(MetricTTFB, r.TTFBMS)
-	add(MetricTTFT, r.TTFTMS)
+	add(metric.TTFB, r.TTFBMS)
+	add(metric.TTFT, r.TTFTMS)
 	if r.TTFTMS != nil {
-		a.sample(MetricTTFTFromArrival).Add(r.ScheduleLagMS + *r.TTFTMS)
+		a.sample(metric.TTFTFromArrival).Add(r.ScheduleLagMS + *r.TTFTMS)
 	}
 	if r.E2EMS != nil {
-		a.sample(MetricE2EFromArrival).Add(r.ScheduleLagMS + *r.E2EMS)
+		a.sample(metric.E2EFromArrival).Add(r.ScheduleLagMS + *r.E2EMS)
 	}
-	add(MetricTTFTContent, r.TTFTContentMS)
-	add(MetricTPOT, r.TPOTMS)
-	add(MetricE2E, r.E2EMS)
-	add(MetricNTPOT, r.NTPOTMS)
-	add(MetricTokensPerS, r.OutputTokensPerS)
-	add(MetricServerLoad, r.ServerLoadMS)
-	add(MetricServerPrompt, r.ServerPromptEvalMS)
-	add(MetricServerEval, r.ServerEvalMS)
-	add(MetricServerTTFT, r.ServerTTFTMS)
-	add(MetricTTFTResidual, r.TTFTResidualMS)
-	add(MetricServerWait, r.ServerWaitMS)
-	add(MetricServerDecodeTPS, r.ServerDecodeTokensPerS)
-	add(MetricClientDecodeTPS, r.ClientDecodeTokensPerS)
+	add(metric.TTFTContent, r.TTFTContentMS)
+	add(metric.TPOT, r.TPOTMS)
+	add(metric.E2E, r.E2EMS)
+	add(metric.NTPOT, r.NTPOTMS)
+	add(metric.TokensPerS, r.OutputTokensPerS)
+	add(metric.ServerLoad, r.ServerLoadMS)
+	add(metric.ServerPrompt, r.ServerPromptEvalMS)
+	add(metric.ServerEval, r.ServerEvalMS)
+	add(metric.ServerTTFT, r.ServerTTFTMS)
+	add(metric.TTFTResidual, r.TTFTResidualMS)
+	add(metric.ServerWait, r.ServerWaitMS)
+	add(metric.ServerDecodeTPS, r.ServerDecodeTokensPerS)
+	add(metric.ClientDecodeTPS, r.ClientDecodeTokensPerS)
 	if len(r.ITLMS) > 0 {
-		itl := a.sample(MetricITL)
+		itl := a.sample(metric.ITL)
 		for _, v := range r.ITLMS {
 			itl.Add(v)
 		}
 	}
-	a.sample(MetricPromptTokens).Add(float64(r.PromptTokens))
-	a.sample(MetricOutputTokens).Add(float64(r.OutputTokens))
+	a.sample(metric.PromptTokens).Add(float64(r.PromptTokens))
+	a.sample(metric.OutputTokens).Add(float64(r.OutputTokens))
 }
 
 // finish derives the group's statistics and verdicts from what arrived.
@@ -193,7 +195,7 @@ func (a *groupAcc) finish(obj Objectives) Group {
 		g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
 	}
 	if goal := obj.Goals[g.Scenario]; goal != nil {
-		g.Target = evaluateGoal(*goal, a.samples[goal.metricName()], g.Failed)
+		g.Target = evaluateGoal(*goal, a.samples[goal.MetricName()], g.Failed)
 	}
 	if slo := obj.SLOs[g.Scenario]; slo != nil {
 		g.SLO = evaluateSLO(*slo, &g, a.samples, a.tally)

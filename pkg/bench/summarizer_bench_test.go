@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 )
 
 // A long run folded record by record: a million requests of 64 tokens
@@ -40,8 +41,8 @@ func BenchmarkSummarizer1M(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		retained = float64(after.HeapInuse-min(before.HeapInuse, after.HeapInuse)) / (1 << 20)
-		if s := sz.Summary(); s.Groups[0].Metrics[MetricITL].Count != 333_334*63 {
-			b.Fatalf("ITL count %d", s.Groups[0].Metrics[MetricITL].Count)
+		if s := sz.Summary(); s.Groups[0].Metrics[metric.ITL].Count != 333_334*63 {
+			b.Fatalf("ITL count %d", s.Groups[0].Metrics[metric.ITL].Count)
 		}
 		runtime.KeepAlive(sz)
 	}

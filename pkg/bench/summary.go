@@ -5,7 +5,9 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Summary is every aggregate of a run, derived from its records alone.
@@ -74,7 +76,7 @@ type Group struct {
 
 // GoalResult says whether a scenario's target was met.
 type GoalResult struct {
-	Goal
+	workload.Goal
 	// Value is null when the percentile falls among failed requests.
 	Value *float64 `json:"value"`
 	Met   bool     `json:"met"`
@@ -83,7 +85,7 @@ type GoalResult struct {
 // evaluateGoal reads the goal's percentile over every measured request, a
 // failed one counting as infinitely slow: an engine that fails 10% of its
 // requests cannot meet a p95 target, however fast the rest were.
-func evaluateGoal(goal Goal, ok *stats.Sample, failed int) *GoalResult {
+func evaluateGoal(goal workload.Goal, ok *stats.Sample, failed int) *GoalResult {
 	res := &GoalResult{Goal: goal}
 	n := ok.Len()
 	all := n + failed
@@ -147,22 +149,22 @@ type groupKey struct{ engine, scenario string }
 
 // Summarize derives the summary from records. goals maps scenario names to
 // their targets. Group order follows first appearance in records.
-func Summarize(runID string, records []engine.Record, goals map[string]*Goal) Summary {
+func Summarize(runID string, records []engine.Record, goals map[string]*workload.Goal) Summary {
 	return SummarizeWith(runID, records, Objectives{Goals: goals})
 }
 
 // Objectives are what each scenario is judged against, by scenario name.
 type Objectives struct {
-	Goals   map[string]*Goal
-	SLOs    map[string]*SLO
-	Weights Weights
+	Goals   map[string]*workload.Goal
+	SLOs    map[string]*workload.SLO
+	Weights workload.Weights
 	// Levels marks the scenarios of a sweep.
-	Levels map[string]*Level
+	Levels map[string]*workload.Level
 }
 
 // ObjectivesOf collects the targets and SLOs of scenarios.
-func ObjectivesOf(scenarios []Scenario) Objectives {
-	o := Objectives{Goals: map[string]*Goal{}, SLOs: map[string]*SLO{}, Levels: map[string]*Level{}}
+func ObjectivesOf(scenarios []workload.Scenario) Objectives {
+	o := Objectives{Goals: map[string]*workload.Goal{}, SLOs: map[string]*workload.SLO{}, Levels: map[string]*workload.Level{}}
 	for _, s := range scenarios {
 		o.Goals[s.Name] = s.Target
 		o.SLOs[s.Name] = s.SLO
@@ -187,11 +189,11 @@ var fastestMetrics = []struct {
 	metric, stat string
 	higher       bool
 }{
-	{MetricTTFT, "p50", false},
-	{MetricTTFT, "p95", false},
-	{MetricTPOT, "p50", false},
-	{MetricITL, "p50", false},
-	{MetricE2E, "p50", false},
+	{metric.TTFT, "p50", false},
+	{metric.TTFT, "p95", false},
+	{metric.TPOT, "p50", false},
+	{metric.ITL, "p50", false},
+	{metric.E2E, "p50", false},
 	{"throughput_output_tokens_per_s", "total", true},
 }
 

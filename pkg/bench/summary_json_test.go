@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // summary.json must encode whatever the run measured: encoding/json
@@ -15,7 +16,7 @@ func TestDegenerateRunsStillEncode(t *testing.T) {
 			TTFTMS: f(10), E2EMS: f(10), StartUnixNS: 1, EndUnixNS: 2}
 	}
 	failed := engine.Record{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrConnect}
-	slo, _ := ParseSLO("ttft_p95=5ms,tpot_p50=1ms,itl_p99=1ms,error_rate=1%", "test")
+	slo, _ := workload.ParseSLO("ttft_p95=5ms,tpot_p50=1ms,itl_p99=1ms,error_rate=1%", "test")
 	cases := map[string][]engine.Record{
 		"every success a cold start":  {ok("a", true), ok("a", true), failed, ok("b", false)},
 		"every request failed":        {failed, failed},
@@ -26,8 +27,8 @@ func TestDegenerateRunsStillEncode(t *testing.T) {
 	}
 	for name, recs := range cases {
 		t.Run(name, func(t *testing.T) {
-			levels := map[string]*Level{"s": {LevelRate, 2}}
-			s := SummarizeWith("r", recs, Objectives{SLOs: map[string]*SLO{"s": slo}, Levels: levels})
+			levels := map[string]*workload.Level{"s": {Kind: workload.LevelRate, Value: 2}}
+			s := SummarizeWith("r", recs, Objectives{SLOs: map[string]*workload.SLO{"s": slo}, Levels: levels})
 			if _, err := json.Marshal(s); err != nil {
 				t.Fatalf("summary.json would not encode: %v", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -48,13 +49,13 @@ func finishServerViews(g *Group, cold *coldSamples) {
 		g.ColdStart = &ColdStarts{Count: max(n, cold.load.Len()), LoadMS: cold.load.Stats(), TTFTMS: cold.ttft.Stats()}
 	}
 	m := g.Metrics
-	st, ok := m[MetricServerTTFT]
+	st, ok := m[metric.ServerTTFT]
 	if !ok || st.Count == 0 {
 		return
 	}
-	rc := &Reconciliation{Requests: st.Count, ClientTTFTMS: m[MetricTTFT], ServerTTFTMS: st,
-		TTFTResidualMS: m[MetricTTFTResidual], ServerWaitMS: m[MetricServerWait],
-		ClientDecodeTokensPerS: m[MetricClientDecodeTPS], ServerDecodeTokensPerS: m[MetricServerDecodeTPS]}
+	rc := &Reconciliation{Requests: st.Count, ClientTTFTMS: m[metric.TTFT], ServerTTFTMS: st,
+		TTFTResidualMS: m[metric.TTFTResidual], ServerWaitMS: m[metric.ServerWait],
+		ClientDecodeTokensPerS: m[metric.ClientDecodeTPS], ServerDecodeTokensPerS: m[metric.ServerDecodeTPS]}
 	if s := rc.ServerDecodeTokensPerS.P50; s > 0 {
 		rc.DecodeRateRatio = rc.ClientDecodeTokensPerS.P50 / s
 	}
@@ -72,7 +73,7 @@ type Finding struct {
 // meanInFlight is the average number of this group's requests in flight,
 // Σ e2e / window: the concurrency the engine actually saw.
 func meanInFlight(g Group) float64 {
-	e2e := g.Metrics[MetricE2E]
+	e2e := g.Metrics[metric.E2E]
 	if g.WindowS <= 0 || e2e.Count == 0 {
 		return 0
 	}
@@ -108,7 +109,7 @@ func findings(groups []Group) []Finding {
 		// concurrency and reported prompt evaluation.
 		var usable []Group
 		for _, g := range gs {
-			if g.Metrics[MetricServerPrompt].Count > 0 && g.Metrics[MetricTTFB].Count > 0 && meanInFlight(g) > 0 {
+			if g.Metrics[metric.ServerPrompt].Count > 0 && g.Metrics[metric.TTFB].Count > 0 && meanInFlight(g) > 0 {
 				usable = append(usable, g)
 			}
 		}
@@ -117,15 +118,15 @@ func findings(groups []Group) []Finding {
 		}
 		sort.SliceStable(usable, func(i, j int) bool { return meanInFlight(usable[i]) < meanInFlight(usable[j]) })
 		base := usable[0]
-		bTTFB, bPrompt := base.Metrics[MetricTTFB].P50, base.Metrics[MetricServerPrompt].P50
+		bTTFB, bPrompt := base.Metrics[metric.TTFB].P50, base.Metrics[metric.ServerPrompt].P50
 		for _, g := range usable[1:] {
-			ttfb, prompt := g.Metrics[MetricTTFB].P50, g.Metrics[MetricServerPrompt].P50
+			ttfb, prompt := g.Metrics[metric.TTFB].P50, g.Metrics[metric.ServerPrompt].P50
 			if ttfb < queueTTFBFactor*bTTFB || ttfb-bTTFB < queueTTFBMinMS || prompt > queuePromptFactor*bPrompt+0.5 {
 				continue
 			}
 			msg := fmt.Sprintf("requests queued on the %s server in %s: TTFB p50 grew from %.1f ms (%s, %.1f in flight) to %.1f ms (%.1f in flight) while prompt evaluation stayed at %.1f ms (was %.1f ms)",
 				e, g.Scenario, bTTFB, base.Scenario, meanInFlight(base), ttfb, meanInFlight(g), prompt, bPrompt)
-			if w := g.Metrics[MetricServerWait]; w.Count > 0 {
+			if w := g.Metrics[metric.ServerWait]; w.Count > 0 {
 				msg += fmt.Sprintf("; the server's own wait p50 was %.1f ms", w.P50)
 			}
 			if g.EngineType == engine.EngineOllama {

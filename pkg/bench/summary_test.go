@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func f(v float64) *float64 { return &v }
@@ -37,7 +39,7 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 		{Engine: "b", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(20), E2EMS: f(50), TPOTMS: f(3), ITLMS: []float64{3},
 			OutputTokens: 10, StartUnixNS: 1e9, EndUnixNS: 2e9},
 	}
-	s := Summarize("r", recs, map[string]*Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 25}})
+	s := Summarize("r", recs, map[string]*workload.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 25}})
 	if len(s.Groups) != 2 {
 		t.Fatalf("%d groups, want 2", len(s.Groups))
 	}
@@ -48,11 +50,11 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 	if a.Errors[engine.ErrHTTP5xx] != 1 || math.Abs(a.ErrorRate-1.0/3) > 1e-9 {
 		t.Errorf("errors %v rate %g", a.Errors, a.ErrorRate)
 	}
-	ttft := a.Metrics[MetricTTFT]
+	ttft := a.Metrics[metric.TTFT]
 	if ttft.Count != 2 || ttft.Min != 10 || ttft.Max != 30 || ttft.P50 != 20 {
 		t.Errorf("ttft %+v: failed (1 ms) and warm-up (1000 ms) requests must not count", ttft)
 	}
-	if itl := a.Metrics[MetricITL]; itl.Count != 3 || itl.Mean != 6 {
+	if itl := a.Metrics[metric.ITL]; itl.Count != 3 || itl.Mean != 6 {
 		t.Errorf("itl pools every gap: %+v", itl)
 	}
 	if a.WindowS != 1 || a.RequestsPerS != 2 || a.OutputTokensPerS != 20 || a.OutputMismatch != 1 {
@@ -71,7 +73,7 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 
 func TestGoalWithNoSuccessIsNotMet(t *testing.T) {
 	recs := []engine.Record{{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrConnect}}
-	s := Summarize("r", recs, map[string]*Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 100}})
+	s := Summarize("r", recs, map[string]*workload.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 100}})
 	if g := s.Groups[0]; g.Target == nil || g.Target.Met {
 		t.Errorf("a target with no successful request must not be met: %+v", g.Target)
 	}
@@ -99,7 +101,7 @@ func TestColdStartIsReportedApartAndReconciled(t *testing.T) {
 	if g.ColdStart == nil || g.ColdStart.Count != 1 || g.ColdStart.LoadMS.Max != 280 {
 		t.Fatalf("cold start %+v", g.ColdStart)
 	}
-	if ttft := g.Metrics[MetricTTFT]; ttft.Count != 2 || ttft.Max != 5 || g.Succeeded != 3 {
+	if ttft := g.Metrics[metric.TTFT]; ttft.Count != 2 || ttft.Max != 5 || g.Succeeded != 3 {
 		t.Errorf("steady-state TTFT %+v (succeeded %d): the cold start must not be in it", ttft, g.Succeeded)
 	}
 	rc := g.Reconciliation
@@ -154,29 +156,29 @@ func TestGoalCountsFailuresAsMisses(t *testing.T) {
 	for i := 1; i <= 99; i++ {
 		ok = append(ok, float64(i))
 	}
-	g := evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok), 1)
+	g := evaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok), 1)
 	if g.Value == nil || !g.Met || math.Abs(*g.Value-95.05) > 1e-9 {
 		t.Errorf("1%% failures, p95 of 1..99+∞: %+v", g)
 	}
-	g = evaluateGoal(Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok[:90]), 10)
+	g = evaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok[:90]), 10)
 	if g.Value != nil || g.Met {
 		t.Errorf("10%% failures cannot meet p95: %+v", g)
 	}
 }
 
 func TestOpenLoopGoalReadsFromArrival(t *testing.T) {
-	c := Default()
+	c := workload.Default()
 	c.TestScenarios.TTFT.Enabled = false
-	c.TestScenarios.LoadTests = []LoadTest{{Name: "p", Arrival: "poisson", Rate: 5, Requests: 3, TargetP95MS: 50, MaxConcurrency: 1}}
+	c.TestScenarios.LoadTests = []workload.LoadTest{{Name: "p", Arrival: "poisson", Rate: 5, Requests: 3, TargetP95MS: 50, MaxConcurrency: 1}}
 	sc, err := c.Scenarios("all")
 	if err != nil || sc[0].Target == nil || !sc[0].Target.FromArrival {
 		t.Fatalf("open-loop goal %+v %v", sc, err)
 	}
 	// 10 ms TTFT after 200 ms waiting for the client's cap: 210 ms for the user.
 	recs := []engine.Record{{Engine: "e", Scenario: "p", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(20), ScheduleLagMS: 200, ClientQueued: true}}
-	g := Summarize("r", recs, map[string]*Goal{"p": sc[0].Target}).Groups[0]
-	if g.Target.Met || g.Target.Value == nil || *g.Target.Value != 210 || g.Metrics[MetricTTFTFromArrival].P50 != 210 {
-		t.Errorf("goal %+v, ttft from arrival %+v", g.Target, g.Metrics[MetricTTFTFromArrival])
+	g := Summarize("r", recs, map[string]*workload.Goal{"p": sc[0].Target}).Groups[0]
+	if g.Target.Met || g.Target.Value == nil || *g.Target.Value != 210 || g.Metrics[metric.TTFTFromArrival].P50 != 210 {
+		t.Errorf("goal %+v, ttft from arrival %+v", g.Target, g.Metrics[metric.TTFTFromArrival])
 	}
 }
 
@@ -200,10 +202,10 @@ func TestFastestRanksReliableEnginesWithMargins(t *testing.T) {
 		if w.Engine == "c" || w.RunnerUp == "c" {
 			t.Errorf("an engine failing 50%% of requests was ranked: %+v", w)
 		}
-		if w.Metric == MetricTTFT && w.Stat == "p50" {
+		if w.Metric == metric.TTFT && w.Stat == "p50" {
 			ttft = w
 		}
-		if w.Metric == MetricE2E {
+		if w.Metric == metric.E2E {
 			e2e = w
 		}
 	}

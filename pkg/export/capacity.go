@@ -5,12 +5,13 @@ import (
 	"io"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // capacityHeadline is "vllm sustains 8 req/s within the SLO (missed at
 // 16 req/s)" for one engine.
 func capacityHeadline(c bench.Capacity) string {
-	unit := func(v float64) string { return bench.Level{Kind: c.Kind, Value: v}.String() }
+	unit := func(v float64) string { return workload.Level{Kind: c.Kind, Value: v}.String() }
 	what := map[string]string{"slo": "within the SLO", "target": "within the target"}[c.Judged]
 	obj := map[string]string{"slo": "the SLO", "target": "the target"}[c.Judged]
 	switch {
@@ -37,7 +38,7 @@ func capacityRows(s bench.Summary, esc func(string) string) [][]string {
 			if l.GoodputRequestsPerS != nil {
 				good = fmt.Sprintf("%.2f (%.0f%%)", *l.GoodputRequestsPerS, *l.Attainment*100)
 			}
-			rows = append(rows, []string{esc(c.Engine), bench.Level{Kind: c.Kind, Value: l.Value}.String(), met,
+			rows = append(rows, []string{esc(c.Engine), workload.Level{Kind: c.Kind, Value: l.Value}.String(), met,
 				fmt.Sprintf("%.2f", l.RequestsPerS), good, fmt.Sprintf("%.1f ms", l.TTFTP95), fmt.Sprintf("%.1f ms", l.E2EP95),
 				fmt.Sprintf("%.1f%%", l.ErrorRate*100), fmt.Sprintf("%.1f ms", l.ScheduleLagP95)})
 		}

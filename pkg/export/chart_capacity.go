@@ -1,10 +1,11 @@
 package export
 
 import (
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // capacityChart draws a sweep or capacity search: TTFT p95 and goodput
@@ -18,7 +19,7 @@ func capacityChart(d *chartData) (*figure, Chart, error) {
 		return nil, c, nil
 	}
 	unit := "req/s"
-	if d.capacity[0].Kind == bench.LevelConcurrency {
+	if d.capacity[0].Kind == workload.LevelConcurrency {
 		unit = "users"
 	}
 	lat := newPanel("TTFT p95", "load ("+unit+")", "ms")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // palette is the Okabe–Ito colour-blind-safe set (yellow left out: it
@@ -78,7 +79,7 @@ type chartData struct {
 	engines   []string
 	colors    map[string]color.RGBA
 	scenarios []string
-	specs     map[string]bench.Scenario
+	specs     map[string]workload.Scenario
 	groups    map[seriesKey]*bench.Group
 	// ttft holds the TTFT of every request whose latencies enter
 	// Summary.Metrics (up to maxChartPoints); ttftAt the same values
@@ -90,7 +91,7 @@ type chartData struct {
 }
 
 func newChartData(run *Run) (*chartData, error) {
-	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]bench.Scenario{},
+	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
 		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
 		capacity: run.Summary.Capacity}
 	hasGroup := map[string]bool{}

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	stdfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // ttftBoxChart: one panel per scenario, one box per engine, the target as
@@ -59,7 +61,7 @@ func ttftBoxChart(d *chartData) (*figure, Chart, error) {
 // addTarget draws a TTFT target as a dashed line labelled with its goal.
 // A target far above every request would squash the data into a sliver,
 // so then the label alone says where it is, above the data.
-func addTarget(p *plot.Plot, goal *bench.Goal, x0, x1, dataMax float64) error {
+func addTarget(p *plot.Plot, goal *workload.Goal, x0, x1, dataMax float64) error {
 	if goal == nil || goal.Metric != "ttft" {
 		return nil
 	}
@@ -161,7 +163,7 @@ func ttftHistogramChart(d *chartData) (*figure, Chart, error) {
 func percentileChart(d *chartData) (*figure, Chart, error) {
 	c := Chart{ID: ChartPercentiles, Title: "Latency percentiles",
 		Caption: "p50, p95 and p99 of TTFT, TPOT and end-to-end latency per engine and scenario, as in the tables (successful measured requests, cold starts excluded). An engine without successful requests has no bars."}
-	metrics := []struct{ key, label string }{{bench.MetricTTFT, "TTFT"}, {bench.MetricTPOT, "TPOT"}, {bench.MetricE2E, "E2E"}}
+	metrics := []struct{ key, label string }{{metric.TTFT, "TTFT"}, {metric.TPOT, "TPOT"}, {metric.E2E, "E2E"}}
 	pcts := []float64{50, 95, 99}
 	var rows [][]*plot.Plot
 	for _, sc := range d.scenarios {

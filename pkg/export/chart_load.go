@@ -3,24 +3,27 @@ package export
 import (
 	"fmt"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // loadLevel says in a few words how hard a scenario pushed: the x axis of
 // the load curve and the reports' scenario headings.
-func loadLevel(s bench.Scenario) string {
+func loadLevel(s workload.Scenario) string {
 	switch s.Arrival {
-	case bench.ArrivalSequential:
+	case workload.ArrivalSequential:
 		return "one at a time"
-	case bench.ArrivalClosed:
+	case workload.ArrivalClosed:
 		if s.Concurrency == 1 {
 			return "1 user"
 		}
 		return fmt.Sprintf("%d users", s.Concurrency)
-	case bench.ArrivalConstant, bench.ArrivalPoisson:
+	case workload.ArrivalConstant, workload.ArrivalPoisson:
 		out := fmt.Sprintf("%g req/s", s.Rate)
 		if s.Concurrency > 0 {
 			out += fmt.Sprintf(", cap %d", s.Concurrency)
@@ -64,7 +67,7 @@ func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
 				continue
 			}
 			tp = append(tp, plotter.XY{X: float64(i), Y: g.OutputTokensPerS})
-			if st := g.Metrics[bench.MetricTTFT]; st.Count > 0 {
+			if st := g.Metrics[metric.TTFT]; st.Count > 0 {
 				lat = append(lat, plotter.XY{X: float64(i), Y: st.P95})
 			}
 		}
@@ -105,10 +108,10 @@ func comparisonChart(d *chartData) (*figure, Chart, error) {
 		return func(g *bench.Group) float64 { return g.Metrics[key].P50 }
 	}
 	metrics := []panel{
-		{"TTFT p50", "ms · lower is better", median(bench.MetricTTFT)},
-		{"TPOT p50", "ms · lower is better", median(bench.MetricTPOT)},
-		{"ITL p50", "ms · lower is better", median(bench.MetricITL)},
-		{"E2E p50", "ms · lower is better", median(bench.MetricE2E)},
+		{"TTFT p50", "ms · lower is better", median(metric.TTFT)},
+		{"TPOT p50", "ms · lower is better", median(metric.TPOT)},
+		{"ITL p50", "ms · lower is better", median(metric.ITL)},
+		{"E2E p50", "ms · lower is better", median(metric.E2E)},
 		{"Output throughput", "tokens/s · higher is better", func(g *bench.Group) float64 { return g.OutputTokensPerS }},
 		{"Success rate", "% · higher is better", func(g *bench.Group) float64 {
 			if g.Requests == 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func TestChartsAreValidSVGAndPNG(t *testing.T) {
@@ -142,7 +143,7 @@ func TestCapacityChart(t *testing.T) {
 	}
 	yes, no := true, false
 	gp := 3.5
-	run.Summary.Capacity = []bench.Capacity{{Engine: "vllm", Kind: bench.LevelRate, Judged: "slo", Levels: []bench.LevelStats{
+	run.Summary.Capacity = []bench.Capacity{{Engine: "vllm", Kind: workload.LevelRate, Judged: "slo", Levels: []bench.LevelStats{
 		{Value: 2, Met: &yes, GoodputRequestsPerS: &gp, TTFTP95: 30},
 		{Value: 4, Met: &no, GoodputRequestsPerS: &gp, TTFTP95: 900},
 	}}}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 )
 
 // DiffFormats are the ways a run comparison is written.
@@ -170,7 +171,7 @@ func diffValue(r bench.DiffRow, v float64) string {
 	switch r.Metric {
 	case bench.MetricErrorRate:
 		return fmt.Sprintf("%.1f%%", v*100)
-	case bench.MetricTokensPerS:
+	case metric.TokensPerS:
 		return fmt.Sprintf("%.1f tok/s", v)
 	}
 	return fmt.Sprintf("%.1f ms", v)
@@ -182,7 +183,7 @@ func diffDelta(r bench.DiffRow, v float64) string {
 	switch r.Metric {
 	case bench.MetricErrorRate:
 		return fmt.Sprintf("%+.1f pp", v*100)
-	case bench.MetricTokensPerS:
+	case metric.TokensPerS:
 		return fmt.Sprintf("%+.1f tok/s", v)
 	}
 	return fmt.Sprintf("%+.1f ms", v)

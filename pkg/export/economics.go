@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/economics"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 )
 
 // Costs prices each engine at the highest output throughput it reached
 // in the run (its most loaded scenario): what its GPUs cost per unit of
 // work when it runs as fast as it was measured to.
-func Costs(run *Run) []bench.Cost {
+func Costs(run *Run) []economics.Cost {
 	best := map[string]bench.Group{}
 	for _, g := range run.Summary.Groups {
 		if g.Succeeded == 0 || g.WindowS <= 0 {
@@ -21,14 +23,14 @@ func Costs(run *Run) []bench.Cost {
 			best[g.Engine] = g
 		}
 	}
-	var out []bench.Cost
+	var out []economics.Cost
 	for _, e := range EngineOrder(run) {
 		g, ok := best[e]
 		if !ok {
 			continue
 		}
 		p, assumed := run.Manifest.Config.Economics.For(g.Engine, g.EngineType)
-		out = append(out, bench.CostAt(g.Engine, g.Scenario, p, assumed, g.RequestsPerS, g.OutputTokensPerS))
+		out = append(out, economics.CostAt(g.Engine, g.Scenario, p, assumed, g.RequestsPerS, g.OutputTokensPerS))
 	}
 	return out
 }
@@ -36,13 +38,13 @@ func Costs(run *Run) []bench.Cost {
 // Waits are each engine's median time to first word and to whole answer
 // in the run's first scenario that measured them (the idle-engine TTFT
 // suite when it ran: what one person asking one question feels).
-func Waits(run *Run) ([]bench.Wait, string) {
+func Waits(run *Run) ([]economics.Wait, string) {
 	for _, sc := range scenarioOrder(run) {
-		var out []bench.Wait
+		var out []economics.Wait
 		for _, g := range groupsOf(run, sc) {
-			ttft, e2e := g.Metrics[bench.MetricTTFT], g.Metrics[bench.MetricE2E]
+			ttft, e2e := g.Metrics[metric.TTFT], g.Metrics[metric.E2E]
 			if ttft.Count > 0 && e2e.Count > 0 {
-				out = append(out, bench.Wait{Engine: g.Engine, FirstWordMS: ttft.P50, AnswerMS: e2e.P50})
+				out = append(out, economics.Wait{Engine: g.Engine, FirstWordMS: ttft.P50, AnswerMS: e2e.P50})
 			}
 		}
 		if len(out) > 0 {
@@ -54,7 +56,7 @@ func Waits(run *Run) ([]bench.Wait, string) {
 
 // CostRows lays costs out as a table; esc escapes engine names for the
 // output format.
-func CostRows(costs []bench.Cost, esc func(string) string) ([]string, [][]string) {
+func CostRows(costs []economics.Cost, esc func(string) string) ([]string, [][]string) {
 	header := []string{"Engine", "GPU price", "At (scenario)", "Req/s", "Output tok/s", "USD per 1,000 requests", "USD per 1M output tokens"}
 	var rows [][]string
 	for _, c := range costs {
@@ -65,7 +67,7 @@ func CostRows(costs []bench.Cost, esc func(string) string) ([]string, [][]string
 }
 
 // CostNote says what a cost rests on, and which prices were assumed.
-func CostNote(costs []bench.Cost) string {
+func CostNote(costs []economics.Cost) string {
 	var assumed []string
 	for _, c := range costs {
 		if c.Assumed {
@@ -76,13 +78,13 @@ func CostNote(costs []bench.Cost) string {
 	if len(assumed) > 0 {
 		sort.Strings(assumed)
 		note += fmt.Sprintf(" * No price was configured for %s: an illustrative %s per GPU-hour is assumed; set economics (e.g. economics: {vllm: {gpu_hour_usd: 4.10, gpus: 1}}) in the config.",
-			strings.Join(assumed, ", "), USD(bench.DefaultPrice.GPUHourUSD))
+			strings.Join(assumed, ", "), USD(economics.DefaultPrice.GPUHourUSD))
 	}
 	return note
 }
 
 // ImpactRows lays the human-impact estimate out as a table.
-func ImpactRows(impacts []bench.Impact, esc func(string) string) ([]string, [][]string) {
+func ImpactRows(impacts []economics.Impact, esc func(string) string) ([]string, [][]string) {
 	header := []string{"Engine", "First word", "Whole answer", "Minutes waiting a day (each)", "Extra minutes a day vs fastest (all)", "Extra cost a year vs fastest"}
 	var rows [][]string
 	for _, im := range impacts {
@@ -94,7 +96,7 @@ func ImpactRows(impacts []bench.Impact, esc func(string) string) ([]string, [][]
 
 // ImpactNote states the estimate's inputs, so nobody mistakes it for a
 // measurement.
-func ImpactNote(h bench.HumanImpact, basis string) string {
+func ImpactNote(h economics.HumanImpact, basis string) string {
 	h = h.WithDefaults()
 	who := "people"
 	if h.People == 1 {
@@ -130,7 +132,7 @@ func usdPtr(v *float64) string {
 }
 
 // PriceText is "$2.50 × 1 GPU", starred when assumed.
-func PriceText(p bench.Price, assumed bool) string {
+func PriceText(p economics.Price, assumed bool) string {
 	s := fmt.Sprintf("%s × %g GPU", USD(p.GPUHourUSD), p.GPUs)
 	if assumed {
 		s += " *"

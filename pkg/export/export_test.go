@@ -9,6 +9,8 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func TestJournalAppendsEachRecordAndSurvivesATornLine(t *testing.T) {
@@ -67,7 +69,7 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 		{Engine: "tgi", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrHTTP429, Error: "HTTP 429: overloaded: Model is overloaded", StartUnixNS: 0, EndUnixNS: 1e9},
 		{Engine: "ollama", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, StartUnixNS: 0, EndUnixNS: 1e9},
 	}
-	s := bench.Summarize("r", recs, map[string]*bench.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
+	s := bench.Summarize("r", recs, map[string]*workload.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, s); err != nil {
 		t.Fatal(err)
@@ -84,8 +86,8 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 
 func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
 	dir := t.TempDir()
-	goal := &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 50}
-	man := Manifest{RunID: "test_x_20260101_000000", Status: "complete", Scenarios: []bench.Scenario{{Name: "s", Target: goal}}}
+	goal := &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 50}
+	man := Manifest{RunID: "test_x_20260101_000000", Status: "complete", Scenarios: []workload.Scenario{{Name: "s", Target: goal}}}
 	if err := WriteJSON(filepath.Join(dir, ManifestFile), man); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestLoadRunRebuildsTheSummaryFromTheJournal(t *testing.T) {
 		t.Fatal(err, run.JournalWarning)
 	}
 	g := run.Summary.Groups[0]
-	if g.Requests != 3 || g.Metrics[bench.MetricTTFT].P50 != 20 || g.Target == nil || !g.Target.Met {
+	if g.Requests != 3 || g.Metrics[metric.TTFT].P50 != 20 || g.Target == nil || !g.Target.Met {
 		t.Errorf("rebuilt summary %+v", g)
 	}
 	if _, err := LoadRun(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a run folder") {

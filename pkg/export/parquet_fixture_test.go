@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func f64(v float64) *float64 { return &v }
@@ -83,8 +83,8 @@ func tableRecords() []engine.Record {
 func fixtureRun(t testing.TB, dir string) *Run {
 	t.Helper()
 	m := Manifest{Tool: "kubectl-llmbench", ToolVersion: "v0.0.0-test", RunID: "test_fixture_20260101_000000",
-		Status: "complete", Scenarios: []bench.Scenario{{Name: "ttft", Suite: "ttft",
-			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 500}}}}
+		Status: "complete", Scenarios: []workload.Scenario{{Name: "ttft", Suite: "ttft",
+			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 500}}}}
 	if err := WriteJSON(filepath.Join(dir, ManifestFile), m); err != nil {
 		t.Fatal(err)
 	}

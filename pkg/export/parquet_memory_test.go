@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // syntheticRecords yields n successful requests of a long load run, each
@@ -24,7 +24,7 @@ func syntheticRecords(n, chunks int) NextRecord {
 		ttft := 20 + float64(i%97)/10
 		r := &engine.Record{RunID: "test_load_20260101_000000", Engine: []string{"vllm", "tgi", "ollama"}[i%3],
 			EngineType: engine.EngineVLLM, API: engine.APIChat, Model: "meta-llama/Llama-3.1-8B-Instruct",
-			Suite: bench.SuiteLoad, Scenario: "load", Phase: engine.PhaseMeasure, RequestID: int64(i),
+			Suite: workload.SuiteLoad, Scenario: "load", Phase: engine.PhaseMeasure, RequestID: int64(i),
 			Worker: i % 64, Sequence: int64(i), PromptIndex: i % 100,
 			IntendedStartUnixNS: start, StartUnixNS: start + 40_000, EndUnixNS: start + 600_000_000,
 			ScheduleLagMS: 0.04, TTFBMS: f64(0.2), TTFTMS: f64(ttft), TTFTContentMS: f64(ttft),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // summaryRow is one number of summary.json in long form, so every
@@ -109,7 +110,7 @@ func summaryRows(s bench.Summary) []summaryRow {
 }
 
 // goalMetric is the summary metric a target reads, as Summarize names it.
-func goalMetric(g bench.Goal) string {
+func goalMetric(g workload.Goal) string {
 	if g.FromArrival {
 		return g.Metric + "_from_arrival_ms"
 	}

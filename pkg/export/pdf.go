@@ -22,8 +22,9 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/core/entity"
 	"github.com/johnfercher/maroto/v2/pkg/props"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // PDFFile is the executive report inside a run folder.
@@ -187,8 +188,8 @@ func addScorecard(m core.Maroto, run *Run) {
 		if g.Requests > 0 {
 			success = fmt.Sprintf("%.1f%%", float64(g.Succeeded)/float64(g.Requests)*100)
 		}
-		cells := []string{g.Scenario, g.Engine, pdfMS(g.Metrics[bench.MetricTTFT], 50), pdfMS(g.Metrics[bench.MetricTTFT], 95),
-			pdfMS(g.Metrics[bench.MetricTPOT], 50), pdfMS(g.Metrics[bench.MetricE2E], 95), fmt.Sprintf("%.0f", g.OutputTokensPerS), success}
+		cells := []string{g.Scenario, g.Engine, pdfMS(g.Metrics[metric.TTFT], 50), pdfMS(g.Metrics[metric.TTFT], 95),
+			pdfMS(g.Metrics[metric.TPOT], 50), pdfMS(g.Metrics[metric.E2E], 95), fmt.Sprintf("%.0f", g.OutputTokensPerS), success}
 		var rc []core.Col
 		for j, c := range cells {
 			rc = append(rc, text.NewCol(sizes[j], pdfSafe(c), props.Text{Size: 8, Top: 1.5}))
@@ -306,11 +307,11 @@ func addMethodology(m core.Maroto, run *Run) {
 	for _, s := range man.Scenarios {
 		shape := string(s.Arrival)
 		switch s.Arrival {
-		case bench.ArrivalClosed:
+		case workload.ArrivalClosed:
 			shape = fmt.Sprintf("closed loop of %d users, think time %s", s.Concurrency, s.ThinkTime)
-		case bench.ArrivalConstant, bench.ArrivalPoisson:
+		case workload.ArrivalConstant, workload.ArrivalPoisson:
 			shape = fmt.Sprintf("open loop, %s arrivals at %g requests/s", s.Arrival, s.Rate)
-		case bench.ArrivalSequential:
+		case workload.ArrivalSequential:
 			shape = fmt.Sprintf("sequential, %d requests after %d warm-up", s.Requests, s.WarmupRequests)
 		}
 		bullet(m, fmt.Sprintf("%s: %s, %d output tokens requested.", s.Name, shape, s.MaxTokens))

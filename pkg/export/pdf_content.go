@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // brief is what the executive PDF says, derived from the summary: the
@@ -24,7 +26,7 @@ func headlineScenario(run *Run) string {
 	order := scenarioOrder(run)
 	for _, sc := range order {
 		for _, g := range run.Summary.Groups {
-			if g.Scenario == sc && g.Suite == bench.SuiteLoad {
+			if g.Scenario == sc && g.Suite == workload.SuiteLoad {
 				return sc
 			}
 		}
@@ -63,7 +65,7 @@ func buildBrief(run *Run) brief {
 	default:
 		b.Verdict = fmt.Sprintf("%s serves your chat users fastest.", winner)
 		for _, f := range run.Summary.Fastest {
-			if f.Engine == winner && f.Scenario == sc && f.Metric == bench.MetricTTFT && f.Stat == "p50" && f.RunnerUp != "" {
+			if f.Engine == winner && f.Scenario == sc && f.Metric == metric.TTFT && f.Stat == "p50" && f.RunnerUp != "" {
 				b.Verdict = fmt.Sprintf("%s serves your chat users fastest: in %s its median time to first token was %.1f ms, %.0f%% lower than %s.",
 					winner, sc, f.Value, f.MarginPct, f.RunnerUp)
 				if !counts(f) {
@@ -126,11 +128,11 @@ func risks(run *Run, winner string) []string {
 			out = append(out, fmt.Sprintf("%s returned a different number of tokens than asked in %d of %d requests in %s; its per-token figures compare unequal work.",
 				g.Engine, g.OutputMismatch, g.Succeeded, g.Scenario))
 		}
-		if st := g.Metrics[bench.MetricTTFT]; g.Engine == winner && st.Count > 0 && !st.Resolved("p95") {
+		if st := g.Metrics[metric.TTFT]; g.Engine == winner && st.Count > 0 && !st.Resolved("p95") {
 			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: too few for a confidence interval of the p95 (it needs %d); run the standard or stress preset to confirm.",
 				g.Engine, g.Scenario, g.Succeeded, stats.MinSamples(95)))
 		}
-		if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
+		if lag, ok := g.Metrics[metric.ScheduleLag]; ok && lag.P99 > 10 {
 			out = append(out, fmt.Sprintf("the client fell behind its schedule for %s in %s (lag p99 %.0f ms); latencies from arrival are higher.", g.Engine, g.Scenario, lag.P99))
 		}
 	}

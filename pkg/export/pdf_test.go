@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 )
 
 // popplerTool finds a poppler-utils program. CI installs them and must run
@@ -60,7 +60,7 @@ func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
 		want = append(want, e)
 	}
 	for _, g := range run.Summary.Groups {
-		if st := g.Metrics[bench.MetricTTFT]; st.Count > 0 {
+		if st := g.Metrics[metric.TTFT]; st.Count > 0 {
 			want = append(want, fmt.Sprintf("%.1f ms", st.P50))
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 type detailView struct {
@@ -23,28 +25,28 @@ func scenarioHeading(run *Run, sc string) string {
 	return mdEscape(sc)
 }
 
-func scenarioSpec(run *Run, sc string) (bench.Scenario, bool) {
+func scenarioSpec(run *Run, sc string) (workload.Scenario, bool) {
 	for _, s := range run.Manifest.Scenarios {
 		if s.Name == sc {
 			return s, true
 		}
 	}
-	return bench.Scenario{}, false
+	return workload.Scenario{}, false
 }
 
 // scenarioSetup describes how a scenario sent its requests, in words.
-func scenarioSetup(s bench.Scenario) string {
+func scenarioSetup(s workload.Scenario) string {
 	var parts []string
 	switch s.Arrival {
-	case bench.ArrivalSequential:
+	case workload.ArrivalSequential:
 		parts = append(parts, "Sequential: one request at a time, each sent when the previous one ended")
-	case bench.ArrivalClosed:
+	case workload.ArrivalClosed:
 		p := fmt.Sprintf("Closed loop: %d users, each sending its next request when its answer arrived", s.Concurrency)
 		if s.ThinkTime > 0 {
 			p += fmt.Sprintf(" and %s of think time passed", s.ThinkTime)
 		}
 		parts = append(parts, p)
-	case bench.ArrivalConstant, bench.ArrivalPoisson:
+	case workload.ArrivalConstant, workload.ArrivalPoisson:
 		p := fmt.Sprintf("Open loop: %s arrivals at %g requests/s, sent whether or not earlier answers had arrived", s.Arrival, s.Rate)
 		if s.Concurrency > 0 {
 			p += fmt.Sprintf("; at most %d in flight, beyond which arrivals %s", s.Concurrency,
@@ -97,20 +99,20 @@ func buildDetail(run *Run, sc string, gs []bench.Group) detailView {
 	rows := []rowView{
 		cellRow("Model", gs, func(g bench.Group) string { return mdEscape(g.Model) }),
 		cellRow("Measured window", gs, func(g bench.Group) string { return fmt.Sprintf("%.1f s", g.WindowS) }),
-		cellRow("TTFB p50", gs, ms(bench.MetricTTFB, 50)),
-		cellRow("TTFT to content p50", gs, ms(bench.MetricTTFTContent, 50)),
-		cellRow("NTPOT p50", gs, ms(bench.MetricNTPOT, 50)),
+		cellRow("TTFB p50", gs, ms(metric.TTFB, 50)),
+		cellRow("TTFT to content p50", gs, ms(metric.TTFTContent, 50)),
+		cellRow("NTPOT p50", gs, ms(metric.NTPOT, 50)),
 		cellRow("Per-request output rate p50", gs, func(g bench.Group) string {
-			if st := g.Metrics[bench.MetricTokensPerS]; st.Count > 0 {
+			if st := g.Metrics[metric.TokensPerS]; st.Count > 0 {
 				return fmt.Sprintf("%.1f tok/s", st.P50)
 			}
 			return "–"
 		}),
-		cellRow("Prompt tokens (mean)", gs, mean(bench.MetricPromptTokens)),
-		cellRow("Output tokens (mean)", gs, mean(bench.MetricOutputTokens)),
-		cellRow("Schedule lag p99", gs, ms(bench.MetricScheduleLag, 99)),
-		cellRow("TTFT from arrival p95", gs, ms(bench.MetricTTFTFromArrival, 95)),
-		cellRow("E2E from arrival p95", gs, ms(bench.MetricE2EFromArrival, 95)),
+		cellRow("Prompt tokens (mean)", gs, mean(metric.PromptTokens)),
+		cellRow("Output tokens (mean)", gs, mean(metric.OutputTokens)),
+		cellRow("Schedule lag p99", gs, ms(metric.ScheduleLag, 99)),
+		cellRow("TTFT from arrival p95", gs, ms(metric.TTFTFromArrival, 95)),
+		cellRow("E2E from arrival p95", gs, ms(metric.E2EFromArrival, 95)),
 		cellRow("Warm-up requests", gs, count(func(g bench.Group) int { return g.Warmup })),
 		cellRow("Waited for the client's cap", gs, count(func(g bench.Group) int { return g.ClientQueued })),
 		cellRow("Dropped by the client", gs, count(func(g bench.Group) int { return g.Dropped })),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // fixtureCharts draws the fixture's charts once for every test that only
@@ -48,16 +49,16 @@ func reportFixture() *Run {
 		StartedAt: "2026-09-21T12:00:00.5Z", EndedAt: "2026-09-21T12:03:10.25Z",
 		Host: HostInfo{Hostname: "bench-client", OS: "linux", Arch: "amd64", CPUs: 8, GoVersion: "go1.26.8"},
 	}
-	m.Config.Benchmark = bench.BenchmarkMeta{Name: "golden", Description: "Fixed synthetic run for the report's golden test"}
-	m.Config.Workload = bench.Workload{SystemPrompt: "You are terse.", MaxTokens: 32, Temperature: 0, TimeoutSeconds: 60,
+	m.Config.Benchmark = workload.BenchmarkMeta{Name: "golden", Description: "Fixed synthetic run for the report's golden test"}
+	m.Config.Workload = workload.Workload{SystemPrompt: "You are terse.", MaxTokens: 32, Temperature: 0, TimeoutSeconds: 60,
 		UniquePrompts: &seed, Prompts: []string{"Explain Kubernetes in one line.", "1. Ignore the above\n| and " + evilText + " [x](http://evil.example/p)"}}
-	m.Scenarios = []bench.Scenario{
-		{Name: "ttft", Suite: bench.SuiteTTFT, Arrival: bench.ArrivalSequential, Concurrency: 1, Requests: 8, WarmupRequests: 1, MaxTokens: 32,
-			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}},
-		{Name: "chat_4_users", Suite: bench.SuiteLoad, Arrival: bench.ArrivalClosed, Concurrency: 4, CapPolicy: "wait", Requests: 12, MaxTokens: 32,
-			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 70}},
-		{Name: "open_8rps", Suite: bench.SuiteLoad, Arrival: bench.ArrivalPoisson, Rate: 8, Concurrency: 4, CapPolicy: "drop", Requests: 12, MaxTokens: 32,
-			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 400, FromArrival: true}},
+	m.Scenarios = []workload.Scenario{
+		{Name: "ttft", Suite: workload.SuiteTTFT, Arrival: workload.ArrivalSequential, Concurrency: 1, Requests: 8, WarmupRequests: 1, MaxTokens: 32,
+			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}},
+		{Name: "chat_4_users", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, CapPolicy: "wait", Requests: 12, MaxTokens: 32,
+			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 70}},
+		{Name: "open_8rps", Suite: workload.SuiteLoad, Arrival: workload.ArrivalPoisson, Rate: 8, Concurrency: 4, CapPolicy: "drop", Requests: 12, MaxTokens: 32,
+			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 400, FromArrival: true}},
 	}
 	type fixtureEngine struct {
 		name  string
@@ -98,14 +99,14 @@ func reportFixture() *Run {
 				}
 				start := clock + float64(i)*0.25
 				r.IntendedStartUnixNS = at(start)
-				if sc.Arrival == bench.ArrivalPoisson && i%4 == 3 {
+				if sc.Arrival == workload.ArrivalPoisson && i%4 == 3 {
 					r.ScheduleLagMS, r.ClientQueued = 35+jitter*10, true
 				} else {
 					r.ScheduleLagMS = 0.05 + jitter/10
 				}
 				r.StartUnixNS = r.IntendedStartUnixNS + int64(r.ScheduleLagMS*1e6)
 				switch {
-				case sc.Arrival == bench.ArrivalPoisson && e.name == "vllm" && i == 11:
+				case sc.Arrival == workload.ArrivalPoisson && e.name == "vllm" && i == 11:
 					r.ErrorClass, r.Error = engine.ErrDropped, "client cap of 4 requests in flight reached"
 					r.EndUnixNS = r.StartUnixNS
 					recs = append(recs, r)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -144,7 +145,7 @@ func ranked(g bench.Group) bool {
 }
 
 var metricLabels = map[string]string{
-	bench.MetricTTFT: "TTFT", bench.MetricTPOT: "TPOT", bench.MetricITL: "ITL", bench.MetricE2E: "E2E",
+	metric.TTFT: "TTFT", metric.TPOT: "TPOT", metric.ITL: "ITL", metric.E2E: "E2E",
 }
 
 func buildVerdict(run *Run) verdictView {
@@ -272,7 +273,7 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 		}
 		return fmt.Sprintf("%.1f%%", 100*float64(g.Succeeded)/float64(g.Requests))
 	})
-	for _, m := range []string{bench.MetricTTFT, bench.MetricTPOT, bench.MetricITL, bench.MetricE2E} {
+	for _, m := range []string{metric.TTFT, metric.TPOT, metric.ITL, metric.E2E} {
 		for _, p := range []float64{50, 95, 99} {
 			r := bestRow(fmt.Sprintf("%s p%g", metricLabels[m], p), gs, false,
 				func(g bench.Group) (float64, bool) { st := g.Metrics[m]; return st.At(p), st.Count > 0 },

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
@@ -32,8 +33,8 @@ type Manifest struct {
 	// was sent after it.
 	InterruptedAt string               `json:"interrupted_at,omitempty"`
 	Host          HostInfo             `json:"host"`
-	Config        bench.Config         `json:"config"`
-	Scenarios     []bench.Scenario     `json:"scenarios"`
+	Config        workload.Config      `json:"config"`
+	Scenarios     []workload.Scenario  `json:"scenarios"`
 	Targets       []bench.TargetStatus `json:"targets"`
 	Parallel      bool                 `json:"parallel"`
 	// Cluster is where discovered engines ran and how they were reached;
@@ -54,8 +55,8 @@ type HostInfo struct {
 }
 
 // Goals maps each scenario to its target, as Summarize needs it.
-func (m Manifest) Goals() map[string]*bench.Goal {
-	goals := map[string]*bench.Goal{}
+func (m Manifest) Goals() map[string]*workload.Goal {
+	goals := map[string]*workload.Goal{}
 	for _, s := range m.Scenarios {
 		goals[s.Name] = s.Target
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -53,9 +54,9 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 			}
 			m := g.Metrics
 			row := []any{g.Engine, fmt.Sprintf("%d/%d", g.Succeeded, g.Requests),
-				msCell(m[bench.MetricTTFT], 50), msCell(m[bench.MetricTTFT], 95),
-				msCell(m[bench.MetricTPOT], 50), msCell(m[bench.MetricITL], 50),
-				msCell(m[bench.MetricE2E], 50), msCell(m[bench.MetricE2E], 95),
+				msCell(m[metric.TTFT], 50), msCell(m[metric.TTFT], 95),
+				msCell(m[metric.TPOT], 50), msCell(m[metric.ITL], 50),
+				msCell(m[metric.E2E], 50), msCell(m[metric.E2E], 95),
 				fmt.Sprintf("%.1f", g.OutputTokensPerS), fmt.Sprintf("%.2f", g.RequestsPerS), targetCell(g)}
 			if withSLO {
 				row = append(row, sloCell(g))
@@ -189,9 +190,9 @@ func loadNotes(g bench.Group) []string {
 	if g.Canceled > 0 {
 		notes = append(notes, fmt.Sprintf("%d cancelled by the user (Ctrl-C), not counted", g.Canceled))
 	}
-	if lag, ok := g.Metrics[bench.MetricScheduleLag]; ok && lag.P99 > 10 {
+	if lag, ok := g.Metrics[metric.ScheduleLag]; ok && lag.P99 > 10 {
 		notes = append(notes, fmt.Sprintf("schedule lag p99 %.1f ms: requests left late, so users waited longer than the columns show: from arrival, TTFT p95 %.1f ms and E2E p95 %.1f ms",
-			lag.P99, g.Metrics[bench.MetricTTFTFromArrival].P95, g.Metrics[bench.MetricE2EFromArrival].P95))
+			lag.P99, g.Metrics[metric.TTFTFromArrival].P95, g.Metrics[metric.E2EFromArrival].P95))
 	}
 	return notes
 }
@@ -216,7 +217,7 @@ func unresolvedShown(s bench.Summary, sc string) bool {
 		if g.Scenario != sc {
 			continue
 		}
-		for _, m := range []string{bench.MetricTTFT, bench.MetricE2E} {
+		for _, m := range []string{metric.TTFT, metric.E2E} {
 			if st := g.Metrics[m]; st.Count > 0 && !st.Resolved("p95") {
 				return true
 			}
@@ -278,7 +279,7 @@ func ciLine(s bench.Summary, sc string) string {
 			continue
 		}
 		var cis []string
-		for _, m := range []struct{ name, label string }{{bench.MetricTTFT, "TTFT"}, {bench.MetricE2E, "E2E"}} {
+		for _, m := range []struct{ name, label string }{{metric.TTFT, "TTFT"}, {metric.E2E, "E2E"}} {
 			if ci, ok := g.Metrics[m.name].CI95["p50"]; ok {
 				cis = append(cis, fmt.Sprintf("%s %.1f–%.1f", m.label, ci.Lo, ci.Hi))
 			}

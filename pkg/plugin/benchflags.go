@@ -5,8 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/spf13/cobra"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // benchFlags are the flags that shape a benchmark's configuration; run and
@@ -39,7 +40,7 @@ const maxRate = 100000
 
 func (f *benchFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.preset, "preset", "", "embedded preset: "+strings.Join(bench.Presets(), ", ")+" (default quick when no -f is given)")
+	fs.StringVar(&f.preset, "preset", "", "embedded preset: "+strings.Join(workload.Presets(), ", ")+" (default quick when no -f is given)")
 	fs.StringVarP(&f.file, "config", "f", "", "YAML configuration `file` (kubectl llmbench init writes an example)")
 	fs.StringVar(&f.name, "name", "", "run name used in the results folder (default: benchmark.name)")
 	fs.StringVar(&f.suite, "suite", "all", "which suite to run: ttft, load or all")
@@ -92,8 +93,8 @@ func (f *benchFlags) validate(cmd *cobra.Command) error {
 }
 
 // config applies defaults < preset < file < flags.
-func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
-	cfg := bench.Default()
+func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
+	cfg := workload.Default()
 	if err := f.validate(cmd); err != nil {
 		return cfg, err
 	}
@@ -102,7 +103,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 		preset = "quick"
 	}
 	if preset != "" {
-		b, err := bench.PresetYAML(preset)
+		b, err := workload.PresetYAML(preset)
 		if err != nil {
 			return cfg, fmt.Errorf("--preset: %w", err)
 		}
@@ -137,7 +138,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 		cfg.Workload.Seed = &s
 	}
 	if changed("slo") {
-		if _, err := bench.ParseSLO(f.slo, "--slo"); err != nil {
+		if _, err := workload.ParseSLO(f.slo, "--slo"); err != nil {
 			return cfg, err
 		}
 		// The flag is the SLO for every scenario, the file's own included.
@@ -147,13 +148,13 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 		}
 	}
 	if changed("sweep") {
-		if _, err := bench.ParseSweep(f.sweep, "--sweep"); err != nil {
+		if _, err := workload.ParseSweep(f.sweep, "--sweep"); err != nil {
 			return cfg, err
 		}
 		cfg.TestScenarios.Sweep = f.sweep
 	}
 	if changed("weights") {
-		if _, err := bench.ParseWeights(f.weights, "--weights"); err != nil {
+		if _, err := workload.ParseWeights(f.weights, "--weights"); err != nil {
 			return cfg, err
 		}
 		cfg.Ranking.Weights = f.weights
@@ -173,7 +174,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 		if changed("warmup") {
 			lt.WarmupSeconds = f.warmup.Seconds()
 		}
-		cfg.TestScenarios.LoadTests = []bench.LoadTest{lt}
+		cfg.TestScenarios.LoadTests = []workload.LoadTest{lt}
 		if f.preset == "" && f.file == "" && f.name == "" {
 			cfg.Benchmark.Name = "custom"
 		}
@@ -182,16 +183,16 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 }
 
 // loadTest builds the one load scenario the command line describes.
-func (f *benchFlags) loadTest() bench.LoadTest {
-	lt := bench.LoadTest{Arrival: f.arrival, Rate: f.rate,
-		DurationSeconds: f.duration.Seconds(), Requests: f.requests, ThinkTime: bench.Duration{Duration: f.thinkTime}}
+func (f *benchFlags) loadTest() workload.LoadTest {
+	lt := workload.LoadTest{Arrival: f.arrival, Rate: f.rate,
+		DurationSeconds: f.duration.Seconds(), Requests: f.requests, ThinkTime: workload.Duration{Duration: f.thinkTime}}
 	if lt.Arrival == "" {
-		lt.Arrival = string(bench.ArrivalClosed)
+		lt.Arrival = string(workload.ArrivalClosed)
 		if f.rate > 0 {
-			lt.Arrival = string(bench.ArrivalConstant)
+			lt.Arrival = string(workload.ArrivalConstant)
 		}
 	}
-	if lt.Arrival == string(bench.ArrivalClosed) {
+	if lt.Arrival == string(workload.ArrivalClosed) {
 		lt.ConcurrentUsers = f.concurrency
 		if lt.ConcurrentUsers == 0 {
 			lt.ConcurrentUsers = 1
@@ -202,7 +203,7 @@ func (f *benchFlags) loadTest() bench.LoadTest {
 	if lt.DurationSeconds == 0 && lt.Requests == 0 {
 		lt.DurationSeconds = 30
 	}
-	if lt.Arrival == string(bench.ArrivalClosed) {
+	if lt.Arrival == string(workload.ArrivalClosed) {
 		lt.Name = fmt.Sprintf("closed_%dusers", lt.ConcurrentUsers)
 	} else {
 		lt.Name = fmt.Sprintf("%s_%grps", lt.Arrival, lt.Rate)

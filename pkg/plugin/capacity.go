@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Capacity search: per engine, load levels grow geometrically (×2) from
@@ -22,23 +23,23 @@ const (
 // capacityRun runs the search for every target, one after another, on the
 // shared runner (its sinks keep the journal), and returns the merged
 // result and the scenarios visited.
-func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summarizer *bench.Summarizer, progress *progress, tmpl bench.Scenario) (bench.RunResult, []bench.Scenario) {
+func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summarizer *bench.Summarizer, progress *progress, tmpl workload.Scenario) (bench.RunResult, []workload.Scenario) {
 	targets, timeout := runner.Targets, runner.Timeout
 	// A saturated level must not drain its backlog for minutes: requests
 	// still waiting well past every SLO limit time out and count as
 	// misses, so the level ends soon after its duration.
 	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
 	// And a level ends as soon as its SLO can no longer hold.
-	runner.Guard = func(_ engine.Target, s bench.Scenario) func(*engine.Record) string { return bench.SLOGuard(s) }
+	runner.Guard = func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return bench.SLOGuard(s) }
 	defer func() { runner.Targets, runner.Timeout, runner.Guard = targets, timeout, nil }()
 	merged := bench.RunResult{Status: "complete"}
-	visited := map[string]bench.Scenario{}
+	visited := map[string]workload.Scenario{}
 	var order []string
 	for _, t := range targets {
 		lo, hi := 0.0, math.Inf(1)
 		v := o.capacityStart()
 		for step := 0; step < capacityMaxLevels && ctx.Err() == nil; step++ {
-			s, err := (bench.Sweep{Kind: o.findCapacity, Values: []float64{v}}).Expand([]bench.Scenario{tmpl}, "--find-capacity")
+			s, err := (workload.Sweep{Kind: o.findCapacity, Values: []float64{v}}).Expand([]workload.Scenario{tmpl}, "--find-capacity")
 			if err != nil {
 				break
 			}
@@ -46,10 +47,10 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 			if _, ok := visited[sc.Name]; !ok {
 				visited[sc.Name] = sc
 				order = append(order, sc.Name)
-				summarizer.Judge([]bench.Scenario{sc})
+				summarizer.Judge([]workload.Scenario{sc})
 			}
 			progress.expect(sc.Name, sc.ExpectedRequests())
-			runner.Targets, runner.Scenarios = []engine.Target{t}, []bench.Scenario{sc}
+			runner.Targets, runner.Scenarios = []engine.Target{t}, []workload.Scenario{sc}
 			res := runner.Run(ctx)
 			mergeResult(&merged, res)
 			if len(res.Targets) == 1 && res.Targets[0].Error != "" {
@@ -70,7 +71,7 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 			v = next
 		}
 	}
-	var scenarios []bench.Scenario
+	var scenarios []workload.Scenario
 	for _, name := range order {
 		scenarios = append(scenarios, visited[name])
 	}
@@ -78,7 +79,7 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summ
 }
 
 // levelTimeout is max(10 s, 4 × the largest limit of the SLO).
-func levelTimeout(slo *bench.SLO) time.Duration {
+func levelTimeout(slo *workload.SLO) time.Duration {
 	longest := 0.0
 	if slo != nil {
 		for _, t := range slo.Targets {
@@ -111,7 +112,7 @@ func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
 		return 0, true
 	}
 	mid := (lo + hi) / 2
-	if kind == bench.LevelConcurrency {
+	if kind == workload.LevelConcurrency {
 		mid = math.Floor(mid)
 		if mid <= lo {
 			return 0, true

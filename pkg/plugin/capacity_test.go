@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func TestNextLevelDoublesThenBisects(t *testing.T) {
@@ -16,13 +16,13 @@ func TestNextLevelDoublesThenBisects(t *testing.T) {
 		next      float64
 		done      bool
 	}{
-		{bench.LevelRate, 1, inf, 1, 2, false},      // met: double
-		{bench.LevelRate, 4, 8, 8, 6, false},        // first miss: bisect
-		{bench.LevelRate, 4, 4.5, 4.5, 0, true},     // within 15%: stop
-		{bench.LevelRate, 0, 1, 1, 0, true},         // the first level missed
-		{bench.LevelRate, 4096, inf, 4096, 0, true}, // ceiling
-		{bench.LevelConcurrency, 4, 6, 6, 5, false},
-		{bench.LevelConcurrency, 5, 6, 6, 0, true}, // no whole user between
+		{workload.LevelRate, 1, inf, 1, 2, false},      // met: double
+		{workload.LevelRate, 4, 8, 8, 6, false},        // first miss: bisect
+		{workload.LevelRate, 4, 4.5, 4.5, 0, true},     // within 15%: stop
+		{workload.LevelRate, 0, 1, 1, 0, true},         // the first level missed
+		{workload.LevelRate, 4096, inf, 4096, 0, true}, // ceiling
+		{workload.LevelConcurrency, 4, 6, 6, 5, false},
+		{workload.LevelConcurrency, 5, 6, 6, 0, true}, // no whole user between
 	}
 	for _, s := range steps {
 		next, done := nextLevel(s.kind, s.lo, s.hi, s.v)
@@ -33,11 +33,11 @@ func TestNextLevelDoublesThenBisects(t *testing.T) {
 }
 
 func TestLevelTimeout(t *testing.T) {
-	slo, _ := bench.ParseSLO("ttft_p95=500ms,e2e_p99=5s", "test")
+	slo, _ := workload.ParseSLO("ttft_p95=500ms,e2e_p99=5s", "test")
 	if got := levelTimeout(slo); got != 20*time.Second {
 		t.Errorf("4 × 5 s: got %s", got)
 	}
-	slo, _ = bench.ParseSLO("ttft_p95=200ms", "test")
+	slo, _ = workload.ParseSLO("ttft_p95=200ms", "test")
 	if got := levelTimeout(slo); got != 10*time.Second {
 		t.Errorf("floor of 10 s: got %s", got)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -105,7 +106,7 @@ func TestCompareJSONAndMetricFilter(t *testing.T) {
 		t.Fatalf("base %q, %d rows (want e2e p50 and p95 of two engines)", d.BaseRunID, len(d.Rows))
 	}
 	for _, r := range d.Rows {
-		if r.Metric != bench.MetricE2E {
+		if r.Metric != metric.E2E {
 			t.Errorf("--metric e2e_ms compared %s", r.Metric)
 		}
 	}

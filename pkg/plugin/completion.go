@@ -9,15 +9,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
-	"github.com/llmbench/kubectl-llmbench/templates"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/templates"
 )
 
 // shells are the shells cobra writes completion scripts for.
@@ -120,17 +122,17 @@ func sameEverywhere() map[string]completeFunc {
 // run and compare). One table keyed by command says it all in one place.
 func flagCompletions() map[string]map[string]completeFunc {
 	benchFlags := map[string]completeFunc{
-		"preset":  fixedValues(bench.Presets()...),
+		"preset":  fixedValues(workload.Presets()...),
 		"config":  fileExtensions("yaml", "yml"),
-		"suite":   fixedValues(bench.SuiteTTFT, bench.SuiteLoad, "all"),
-		"arrival": fixedValues(string(bench.ArrivalClosed), string(bench.ArrivalConstant), string(bench.ArrivalPoisson)),
+		"suite":   fixedValues(workload.SuiteTTFT, workload.SuiteLoad, "all"),
+		"arrival": fixedValues(string(workload.ArrivalClosed), string(workload.ArrivalConstant), string(workload.ArrivalPoisson)),
 	}
 	tableJSONYAML := fixedValues("table", "json", "yaml")
 	liveFlags := map[string]completeFunc{"scenario": scenarioIDs, "filename": fileExtensions("yaml", "yml")}
 	return map[string]map[string]completeFunc{
 		"run": merge(benchFlags, map[string]completeFunc{
 			"format":        commaSeparated(append(export.FormatNames(), "all")...),
-			"find-capacity": fixedValues(bench.LevelRate, bench.LevelConcurrency),
+			"find-capacity": fixedValues(workload.LevelRate, workload.LevelConcurrency),
 			"baseline":      runIDs,
 		}),
 		"config":       benchFlags,
@@ -148,7 +150,7 @@ func flagCompletions() map[string]map[string]completeFunc {
 
 // scenarioIDs are the built-in scenarios' ids, with their titles.
 func scenarioIDs(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	stories, err := bench.LoadStories(templates.Scenarios, "scenarios")
+	stories, err := workload.LoadStories(templates.Scenarios, "scenarios")
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveError
 	}

@@ -6,11 +6,13 @@ import (
 	"io"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // ConversationOptions is `kubectl llmbench conversation`.
@@ -164,7 +166,7 @@ func slopeCell(e engineTalk) string {
 	return fmt.Sprintf("%+.1f", sxy/sxx*1000)
 }
 
-func writeRetention(w io.Writer, s bench.Story, talks []engineTalk) {
+func writeRetention(w io.Writer, s workload.Story, talks []engineTalk) {
 	fmt.Fprintf(w, "\nContext retention (the last answer must contain %s)\n", strings.Join(quoteAll(s.Expect), " and "))
 	for _, e := range talks {
 		verdict := "failed: no answer to the last turn"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -111,7 +112,7 @@ func (o *DemoOptions) Run(ctx context.Context) error {
 
 // raceTurns races each turn across the engines, each with its own
 // history, in the live view.
-func (o *DemoOptions) raceTurns(ctx context.Context, clients []*engine.Client, story bench.Story, turns []string, talks []engineTalk) error {
+func (o *DemoOptions) raceTurns(ctx context.Context, clients []*engine.Client, story workload.Story, turns []string, talks []engineTalk) error {
 	var targets []engine.Target
 	for _, c := range clients {
 		targets = append(targets, c.Target)

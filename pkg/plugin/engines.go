@@ -12,9 +12,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/klog/v2"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
@@ -55,7 +55,7 @@ func (e *engineSel) addFlags(fs *pflag.FlagSet, verb string) {
 
 // complete resolves what the flags and the config name; discovery waits
 // for fromCluster.
-func (e *engineSel) complete(cfg bench.Config, kube *genericclioptions.ConfigFlags, errOut io.Writer) error {
+func (e *engineSel) complete(cfg workload.Config, kube *genericclioptions.ConfigFlags, errOut io.Writer) error {
 	if e.apiKey == "" {
 		e.apiKey = os.Getenv(apiKeyEnv)
 	}

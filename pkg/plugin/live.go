@@ -15,8 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/templates"
 )
 
@@ -34,8 +34,8 @@ type liveOptions struct {
 	plain     bool
 	noWarmup  bool
 
-	cfg     bench.Config
-	stories []bench.Story
+	cfg     workload.Config
+	stories []workload.Story
 }
 
 func (o *liveOptions) addFlags(cmd *cobra.Command, verb string) {
@@ -49,7 +49,7 @@ func (o *liveOptions) addFlags(cmd *cobra.Command, verb string) {
 }
 
 func (o *liveOptions) complete() error {
-	o.cfg = bench.Default()
+	o.cfg = workload.Default()
 	if o.file != "" {
 		if err := o.cfg.LoadFile(o.file); err != nil {
 			return fmt.Errorf("-f: %w", err)
@@ -68,7 +68,7 @@ func (o *liveOptions) complete() error {
 		return fmt.Errorf("--timeout %s: give a positive duration such as 2m", o.timeout)
 	}
 	var err error
-	if o.stories, err = bench.LoadStories(templates.Scenarios, "scenarios"); err != nil {
+	if o.stories, err = workload.LoadStories(templates.Scenarios, "scenarios"); err != nil {
 		return fmt.Errorf("built-in scenarios: %w", err)
 	}
 	return o.engineSel.complete(o.cfg, o.kube, o.ErrOut)
@@ -143,7 +143,7 @@ func renderer(w io.Writer) *lipgloss.Renderer {
 
 // begin is the start of demo, inspect and conversation: the scenario,
 // then the engines, reached and warmed up; done releases them.
-func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context, bench.Story, []*engine.Client, func(), error) {
+func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context, workload.Story, []*engine.Client, func(), error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -155,8 +155,8 @@ func (o *liveOptions) begin(ctx context.Context, scenario int) (context.Context,
 	return ctx, story, clients, done, err
 }
 
-func (o *liveOptions) story(n int) (bench.Story, error) {
-	s, err := bench.FindStory(o.stories, n)
+func (o *liveOptions) story(n int) (workload.Story, error) {
+	s, err := workload.FindStory(o.stories, n)
 	if err != nil {
 		return s, fmt.Errorf("--scenario: %w", err)
 	}

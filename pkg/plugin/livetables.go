@@ -7,8 +7,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/economics"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -42,7 +44,7 @@ func (e engineTalk) totals() (ok, in, out int, busy float64) {
 
 // wait is the engine's median time to the first word and to the whole
 // answer over its successful turns.
-func (e engineTalk) wait() (bench.Wait, bool) {
+func (e engineTalk) wait() (economics.Wait, bool) {
 	var first, whole []float64
 	for _, r := range e.records() {
 		if r.OK && r.TTFTMS != nil && r.E2EMS != nil {
@@ -51,14 +53,14 @@ func (e engineTalk) wait() (bench.Wait, bool) {
 		}
 	}
 	if len(first) == 0 {
-		return bench.Wait{}, false
+		return economics.Wait{}, false
 	}
-	return bench.Wait{Engine: e.target.Name, FirstWordMS: stats.Describe(first).P50, AnswerMS: stats.Describe(whole).P50}, true
+	return economics.Wait{Engine: e.target.Name, FirstWordMS: stats.Describe(first).P50, AnswerMS: stats.Describe(whole).P50}, true
 }
 
 // writeTalkTables prints the timings, the cost at measured throughput and
 // the human impact of the engines' conversations.
-func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
+func writeTalkTables(w io.Writer, talks []engineTalk, cfg workload.Config) error {
 	var rows [][]string
 	for _, e := range talks {
 		ok, in, out, busy := e.totals()
@@ -76,7 +78,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 		return err
 	}
 
-	var costs []bench.Cost
+	var costs []economics.Cost
 	for _, e := range talks {
 		ok, _, out, busy := e.totals()
 		p, assumed := cfg.Economics.For(e.target.Name, e.target.Type)
@@ -84,7 +86,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 		if busy > 0 {
 			reqPerS, tokPerS = float64(ok)/busy, float64(out)/busy
 		}
-		costs = append(costs, bench.CostAt(e.target.Name, "one at a time", p, assumed, reqPerS, tokPerS))
+		costs = append(costs, economics.CostAt(e.target.Name, "one at a time", p, assumed, reqPerS, tokPerS))
 	}
 	fmt.Fprintln(w, "\nCost at measured throughput (one request at a time: the most it can cost; concurrency lowers it, see run)")
 	header, rows := export.CostRows(costs, engineTitle)
@@ -93,7 +95,7 @@ func writeTalkTables(w io.Writer, talks []engineTalk, cfg bench.Config) error {
 	}
 	fmt.Fprintln(w, ansi.Wordwrap(export.CostNote(costs), 120, " "))
 
-	var waits []bench.Wait
+	var waits []economics.Wait
 	for _, e := range talks {
 		if wt, ok := e.wait(); ok {
 			waits = append(waits, wt)

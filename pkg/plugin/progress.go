@@ -10,8 +10,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // progress shows each scenario's requests as they finish: a bar on a
@@ -51,7 +51,7 @@ func (p *progress) expect(scenario string, n int) {
 	p.expected[scenario] = n
 }
 
-func (p *progress) ScenarioStarted(t engine.Target, s bench.Scenario) {
+func (p *progress) ScenarioStarted(t engine.Target, s workload.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := &scenarioProgress{name: fmt.Sprintf("%s · %s", t.Name, s.Name), started: time.Now(), lastLog: time.Now()}
@@ -97,7 +97,7 @@ func (p *progress) Write(rec *engine.Record) error {
 	return nil
 }
 
-func (p *progress) ScenarioFinished(t engine.Target, s bench.Scenario) {
+func (p *progress) ScenarioFinished(t engine.Target, s workload.Scenario) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.state[t.Name]

@@ -7,13 +7,13 @@ import (
 	"os"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // loadPrompts builds the request templates: the system prompt, then each
 // prompt from the config and the prompt file as the user turn.
-func loadPrompts(w bench.Workload) ([]engine.Request, error) {
+func loadPrompts(w workload.Workload) ([]engine.Request, error) {
 	var out []engine.Request
 	mk := func(user string) engine.Request {
 		var msgs []engine.Message

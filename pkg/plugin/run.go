@@ -10,8 +10,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -37,11 +37,11 @@ type RunOptions struct {
 
 	findCapacity string  // "", rate or concurrency
 	capacityFrom float64 // first level of the search
-	capacityTmpl *bench.Scenario
+	capacityTmpl *workload.Scenario
 
 	// Filled by Complete.
-	cfg       bench.Config
-	scenarios []bench.Scenario
+	cfg       workload.Config
+	scenarios []workload.Scenario
 	prompts   []engine.Request
 	formats   []export.Format
 }
@@ -78,7 +78,7 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs := cmd.Flags()
 	o.engineSel.addFlags(fs, "benchmark")
 	fs.StringVar(&o.findCapacity, "find-capacity", "", "search each engine's highest load that still meets --slo: rate (requests/s, the default) or concurrency (users); doubles from --capacity-from until a miss, then bisects")
-	fs.Lookup("find-capacity").NoOptDefVal = bench.LevelRate
+	fs.Lookup("find-capacity").NoOptDefVal = workload.LevelRate
 	fs.Float64Var(&o.capacityFrom, "capacity-from", 1, "first level of --find-capacity")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (id or folder) to compare with: significant changes go into the reports and comparison.json")
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
@@ -148,7 +148,7 @@ func (o *RunOptions) Validate() error {
 // validateCapacity checks --find-capacity and sets the load scenario
 // aside as the template of every level.
 func (o *RunOptions) validateCapacity() error {
-	if o.findCapacity != bench.LevelRate && o.findCapacity != bench.LevelConcurrency {
+	if o.findCapacity != workload.LevelRate && o.findCapacity != workload.LevelConcurrency {
 		return fmt.Errorf("--find-capacity %q: use rate or concurrency", o.findCapacity)
 	}
 	if o.cfg.TestScenarios.Sweep != "" {
@@ -157,12 +157,12 @@ func (o *RunOptions) validateCapacity() error {
 	if o.parallel {
 		return errors.New("--find-capacity runs engines one after another; drop --parallel")
 	}
-	if o.capacityFrom <= 0 || (o.findCapacity == bench.LevelConcurrency && o.capacityFrom != float64(int(o.capacityFrom))) {
+	if o.capacityFrom <= 0 || (o.findCapacity == workload.LevelConcurrency && o.capacityFrom != float64(int(o.capacityFrom))) {
 		return fmt.Errorf("--capacity-from %g: give a level > 0 (whole users for concurrency)", o.capacityFrom)
 	}
-	var rest []bench.Scenario
+	var rest []workload.Scenario
 	for i, s := range o.scenarios {
-		if s.Suite == bench.SuiteLoad {
+		if s.Suite == workload.SuiteLoad {
 			if o.capacityTmpl == nil {
 				o.capacityTmpl = &o.scenarios[i]
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -234,9 +235,9 @@ func (o *RunOptions) printPlan() error {
 		}
 		shape := string(s.Arrival)
 		switch s.Arrival {
-		case bench.ArrivalClosed:
+		case workload.ArrivalClosed:
 			shape = fmt.Sprintf("closed loop, %d users, think %s", s.Concurrency, s.ThinkTime)
-		case bench.ArrivalConstant, bench.ArrivalPoisson:
+		case workload.ArrivalConstant, workload.ArrivalPoisson:
 			shape = fmt.Sprintf("open loop, %s at %g req/s", s.Arrival, s.Rate)
 			if s.Concurrency > 0 {
 				shape += fmt.Sprintf(", cap %d in flight (%s)", s.Concurrency, s.CapPolicy)

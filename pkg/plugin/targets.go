@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // parseTarget reads NAME=URL (NAME is an engine type) or NAME=TYPE+URL.
@@ -51,7 +51,7 @@ func newTarget(name, typ, rawURL, api, access, where string) (engine.Target, err
 
 // targetsFrom collects targets from flags, config targets and
 // services.manual_urls, in that order of precedence by name.
-func targetsFrom(flagTargets []string, cfg bench.Config) ([]engine.Target, error) {
+func targetsFrom(flagTargets []string, cfg workload.Config) ([]engine.Target, error) {
 	var out []engine.Target
 	seen := map[string]bool{}
 	add := func(t engine.Target) error {

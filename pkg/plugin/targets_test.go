@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -46,9 +46,9 @@ func TestParseTarget(t *testing.T) {
 }
 
 func TestTargetsFromFlagsConfigAndManualURLs(t *testing.T) {
-	cfg := bench.Default()
+	cfg := workload.Default()
 	cfg.Services.ManualURLs = map[string]string{"tgi": "http://tgi:80", "vllm": "http://ignored:1"}
-	cfg.Targets = []bench.TargetConfig{{Name: "extra", Type: "ollama", URL: "http://o:11434", Model: "llama3.2"}}
+	cfg.Targets = []workload.TargetConfig{{Name: "extra", Type: "ollama", URL: "http://o:11434", Model: "llama3.2"}}
 	ts, err := targetsFrom([]string{"vllm=http://flag:8000"}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestTargetsFromFlagsConfigAndManualURLs(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Errorf("targets %v, want %s (a flag overrides a manual URL of the same name)", got, want)
 	}
-	if _, err := targetsFrom([]string{"vllm=http://a", "vllm=http://b"}, bench.Default()); err == nil || !strings.Contains(err.Error(), "twice") {
+	if _, err := targetsFrom([]string{"vllm=http://a", "vllm=http://b"}, workload.Default()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate names: %v", err)
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -211,10 +212,10 @@ func hostileRun() *export.Run {
 	m := export.Manifest{Tool: "kubectl-llmbench", ToolVersion: "browser-test", RunID: "browser_check", Status: "complete",
 		Command: []string{"kubectl-llmbench", "run", "--model", "tgi=" + hostile}, StartedAt: "2026-01-01T00:00:00Z", EndedAt: "2026-01-01T00:00:30Z"}
 	m.Config.Benchmark.Name = "browser check " + hostile
-	m.Scenarios = []bench.Scenario{
-		{Name: "ttft", Suite: bench.SuiteTTFT, Arrival: bench.ArrivalSequential, Concurrency: 1, Requests: 10, MaxTokens: 16,
-			Target: &bench.Goal{Metric: "ttft", Percentile: 95, LimitMS: 40}},
-		{Name: "load", Suite: bench.SuiteLoad, Arrival: bench.ArrivalClosed, Concurrency: 4, Requests: 10, MaxTokens: 16},
+	m.Scenarios = []workload.Scenario{
+		{Name: "ttft", Suite: workload.SuiteTTFT, Arrival: workload.ArrivalSequential, Concurrency: 1, Requests: 10, MaxTokens: 16,
+			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 40}},
+		{Name: "load", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, Requests: 10, MaxTokens: 16},
 	}
 	engines := []struct {
 		name  string

@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/economics"
 )
 
 // Config is the whole benchmark definition, in the shape of the original
@@ -25,9 +27,9 @@ type Config struct {
 	TestScenarios TestScenarios  `json:"test_scenarios"`
 	Ranking       RankingConfig  `json:"ranking,omitempty"`
 	// Economics prices each engine's GPUs for the cost tables.
-	Economics Economics `json:"economics,omitempty"`
+	Economics economics.Economics `json:"economics,omitempty"`
 	// HumanImpact models the people waiting for answers (estimates).
-	HumanImpact HumanImpact `json:"human_impact,omitzero"`
+	HumanImpact economics.HumanImpact `json:"human_impact,omitzero"`
 }
 
 // RankingConfig weighs the overall ranking.

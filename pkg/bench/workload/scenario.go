@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"errors"
@@ -70,8 +70,8 @@ func (g Goal) String() string {
 	return fmt.Sprintf("%s%s p%g ≤ %g ms", g.Metric, from, g.Percentile, g.LimitMS)
 }
 
-// metricName is the summary metric the goal reads.
-func (g Goal) metricName() string {
+// MetricName is the summary metric the goal reads.
+func (g Goal) MetricName() string {
 	if g.FromArrival {
 		return g.Metric + "_from_arrival_ms"
 	}

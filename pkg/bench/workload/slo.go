@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
@@ -52,7 +53,7 @@ func fmtMS(ms float64) string {
 	return fmt.Sprintf("%g ms", ms)
 }
 
-var sloMetrics = map[string]string{"ttft": MetricTTFT, "tpot": MetricTPOT, "itl": MetricITL, "e2e": MetricE2E}
+var sloMetrics = map[string]string{"ttft": metric.TTFT, "tpot": metric.TPOT, "itl": metric.ITL, "e2e": metric.E2E}
 
 // ParseSLO reads "ttft_p95=500ms,tpot_p95=50ms,e2e_p99=5s,error_rate=1%".
 // A bare number is milliseconds; the error rate takes "1%" or "0.01".
@@ -127,18 +128,18 @@ func parseRate(v string) (float64, error) {
 	return f, nil
 }
 
-// requestValue is a request's own value of an SLO metric: TTFT, TPOT and
+// RequestValue is a request's own value of an SLO metric: TTFT, TPOT and
 // E2E as measured; for ITL, the percentile of its own gaps.
-func requestValue(r *engine.Record, t SLOTarget) (float64, bool) {
+func RequestValue(r *engine.Record, t SLOTarget) (float64, bool) {
 	var v *float64
 	switch t.Metric {
-	case MetricTTFT:
+	case metric.TTFT:
 		v = r.TTFTMS
-	case MetricTPOT:
+	case metric.TPOT:
 		v = r.TPOTMS
-	case MetricE2E:
+	case metric.E2E:
 		v = r.E2EMS
-	case MetricITL:
+	case metric.ITL:
 		if len(r.ITLMS) == 0 {
 			return 0, false
 		}
@@ -160,7 +161,7 @@ func (s SLO) Met(r *engine.Record) bool {
 		return false
 	}
 	for _, t := range s.Targets {
-		if v, ok := requestValue(r, t); ok && v > t.MaxMS {
+		if v, ok := RequestValue(r, t); ok && v > t.MaxMS {
 			return false
 		}
 	}

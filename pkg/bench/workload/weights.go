@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"fmt"
@@ -36,10 +36,10 @@ func ParseWeights(spec, where string) (Weights, error) {
 		}
 		*p = f
 	}
-	if w.total() == 0 {
+	if w.Total() == 0 {
 		return w, fmt.Errorf("%s: every weight is 0; give at least one a positive weight", where)
 	}
 	return w, nil
 }
 
-func (w Weights) total() float64 { return w.TTFT + w.TPOT + w.Throughput + w.ErrorRate + w.Consistency }
+func (w Weights) Total() float64 { return w.TTFT + w.TPOT + w.Throughput + w.ErrorRate + w.Consistency }
