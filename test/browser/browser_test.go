@@ -61,13 +61,13 @@ func TestReportInChromium(t *testing.T) {
 		`<script>document.documentElement.setAttribute('data-pwned','control')</script>`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dom, requests := load(t, chromium, control, "--dump-dom")
+	dom, requests := loadPage(t, chromium, control, "--dump-dom")
 	if len(requests) == 0 || !pwned.MatchString(dom) {
 		t.Fatalf("the checks are blind: a page with a remote image and a script showed requests %v and DOM %.300q", requests, dom)
 	}
 	t.Logf("control page: caught requests %v and a script's mark", requests)
 
-	dom, requests = load(t, chromium, report, "--dump-dom")
+	dom, requests = loadPage(t, chromium, report, "--dump-dom")
 	if len(requests) > 0 {
 		t.Errorf("report.html made network requests: %v", requests)
 	}
@@ -85,7 +85,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 
 	shot := filepath.Join(out, "report.png")
-	_, requests = load(t, chromium, report, "--screenshot="+shot, "--window-size=1280,3200", "--hide-scrollbars")
+	_, requests = loadPage(t, chromium, report, "--screenshot="+shot, "--window-size=1280,3200", "--hide-scrollbars")
 	if len(requests) > 0 {
 		t.Errorf("report.html made network requests while rendering: %v", requests)
 	}
@@ -93,11 +93,11 @@ func TestReportInChromium(t *testing.T) {
 	t.Logf("report and screenshot in %s", out)
 }
 
-// load opens a file in headless Chromium with the network pointed at a
+// loadPage opens a file in headless Chromium with the network pointed at a
 // closed port and returns stdout and every request the page (not the
 // browser's own background services) tried to make, from Chromium's net
 // log.
-func load(t *testing.T, chromium, file string, args ...string) (string, []string) {
+func loadPage(t *testing.T, chromium, file string, args ...string) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	netlog := filepath.Join(dir, "netlog.json")
