@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -74,10 +75,10 @@ func reportFixture() *Run {
 		{"ollama", engine.EngineOllama, engine.APIOllamaChat, "llama3.2:latest", 50, 14},
 	}
 	for _, e := range engines {
-		m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: e.name, Type: e.typ, API: e.api, Model: e.model,
+		m.Targets = append(m.Targets, load.TargetStatus{Target: engine.Target{Name: e.name, Type: e.typ, API: e.api, Model: e.model,
 			BaseURL: "http://10.0.0.1:8000", Access: "explicit"}, Info: engine.EngineInfo{Version: "1.2.3", Models: []string{e.model}}})
 	}
-	m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: "offline", Type: engine.EngineOpenAI, API: engine.APIChat,
+	m.Targets = append(m.Targets, load.TargetStatus{Target: engine.Target{Name: "offline", Type: engine.EngineOpenAI, API: engine.APIChat,
 		BaseURL: "http://10.0.0.9:8000"}, Error: "probe failed: " + evilError})
 
 	var recs []engine.Record

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
@@ -31,12 +32,12 @@ type Manifest struct {
 	EndedAt     string   `json:"ended_at,omitempty"`
 	// InterruptedAt is when an interrupted run saw its stop; no request
 	// was sent after it.
-	InterruptedAt string               `json:"interrupted_at,omitempty"`
-	Host          HostInfo             `json:"host"`
-	Config        workload.Config      `json:"config"`
-	Scenarios     []workload.Scenario  `json:"scenarios"`
-	Targets       []bench.TargetStatus `json:"targets"`
-	Parallel      bool                 `json:"parallel"`
+	InterruptedAt string              `json:"interrupted_at,omitempty"`
+	Host          HostInfo            `json:"host"`
+	Config        workload.Config     `json:"config"`
+	Scenarios     []workload.Scenario `json:"scenarios"`
+	Targets       []load.TargetStatus `json:"targets"`
+	Parallel      bool                `json:"parallel"`
 	// Cluster is where discovered engines ran and how they were reached;
 	// absent for explicit URLs and the simulator.
 	Cluster *cluster.Info `json:"cluster,omitempty"`

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -23,16 +24,16 @@ const (
 // capacityRun runs the search for every target, one after another, on the
 // shared runner (its sinks keep the journal), and returns the merged
 // result and the scenarios visited.
-func (o *RunOptions) capacityRun(ctx context.Context, runner *bench.Runner, summarizer *bench.Summarizer, progress *progress, tmpl workload.Scenario) (bench.RunResult, []workload.Scenario) {
+func (o *RunOptions) capacityRun(ctx context.Context, runner *load.Runner, summarizer *bench.Summarizer, progress *progress, tmpl workload.Scenario) (load.RunResult, []workload.Scenario) {
 	targets, timeout := runner.Targets, runner.Timeout
 	// A saturated level must not drain its backlog for minutes: requests
 	// still waiting well past every SLO limit time out and count as
 	// misses, so the level ends soon after its duration.
 	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
 	// And a level ends as soon as its SLO can no longer hold.
-	runner.Guard = func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return bench.SLOGuard(s) }
+	runner.Guard = func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return load.SLOGuard(s) }
 	defer func() { runner.Targets, runner.Timeout, runner.Guard = targets, timeout, nil }()
-	merged := bench.RunResult{Status: "complete"}
+	merged := load.RunResult{Status: "complete"}
 	visited := map[string]workload.Scenario{}
 	var order []string
 	for _, t := range targets {
@@ -123,7 +124,7 @@ func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
 	return mid, false
 }
 
-func mergeResult(m *bench.RunResult, r bench.RunResult) {
+func mergeResult(m *load.RunResult, r load.RunResult) {
 	if r.Status != "complete" && m.Status == "complete" {
 		m.Status = r.Status
 	}

@@ -10,7 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -66,7 +66,7 @@ func (o *ConversationOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	turns := bench.Conversation(story, o.turns, true)
+	turns := load.Conversation(story, o.turns, true)
 	fmt.Fprintf(o.Out, "Scenario %d · %s · %d turns\n%s\nPlanted in turn 1: %s\nAsked in turn %d: %s\n",
 		story.ID, story.Title, len(turns), story.Persona, story.Fact, len(turns), story.Recall)
 	talks := make([]engineTalk, len(clients))
@@ -74,7 +74,7 @@ func (o *ConversationOptions) Run(ctx context.Context) error {
 		talks[i].target = c.Target
 		fmt.Fprintf(o.Out, "\n━━ %s · model %s ━━\n", engineTitle(c.Target.Name), safeText(c.Target.Model))
 		for n, user := range turns {
-			x := bench.Say(ctx, c, story, talks[i].exchanges, user, nil)
+			x := load.Say(ctx, c, story, talks[i].exchanges, user, nil)
 			talks[i].exchanges = append(talks[i].exchanges, x)
 			if o.verbose || n == len(turns)-1 {
 				writeExchange(o.Out, story.Speaker(), c.Target.Name, x)
@@ -93,7 +93,7 @@ func (o *ConversationOptions) Run(ctx context.Context) error {
 	return writeTalkTables(o.Out, talks, o.cfg)
 }
 
-func turnFigures(x bench.Exchange) string {
+func turnFigures(x load.Exchange) string {
 	r := x.Record
 	if !r.OK {
 		return fmt.Sprintf("failed (%s)", r.ErrorClass)

@@ -11,8 +11,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -82,7 +82,7 @@ func (o *DemoOptions) Run(ctx context.Context) error {
 	}
 	defer done()
 	fmt.Fprintf(o.Out, "Scenario %d · %s\n%s\nSystem prompt: %s\n", story.ID, story.Title, story.Persona, oneLine(story.System))
-	turns := bench.Conversation(story, 0, false)
+	turns := load.Conversation(story, 0, false)
 	talks := make([]engineTalk, len(clients))
 	for i, c := range clients {
 		talks[i].target = c.Target
@@ -98,7 +98,7 @@ func (o *DemoOptions) Run(ctx context.Context) error {
 		for i, c := range clients {
 			fmt.Fprintf(o.Out, "\n━━ %s · model %s ━━\n", engineTitle(c.Target.Name), safeText(c.Target.Model))
 			for _, user := range turns {
-				x := bench.Say(ctx, c, story, talks[i].exchanges, user, nil)
+				x := load.Say(ctx, c, story, talks[i].exchanges, user, nil)
 				talks[i].exchanges = append(talks[i].exchanges, x)
 				writeExchange(o.Out, story.Speaker(), c.Target.Name, x)
 				if ctx.Err() != nil {
@@ -120,21 +120,21 @@ func (o *DemoOptions) raceTurns(ctx context.Context, clients []*engine.Client, s
 	for n, user := range turns {
 		reqs := make([]engine.Request, len(clients))
 		for i := range clients {
-			reqs[i] = story.Request(bench.History(talks[i].exchanges), user)
+			reqs[i] = story.Request(load.History(talks[i].exchanges), user)
 		}
 		state := newRaceState(user, targets, 1)
 		state.title = fmt.Sprintf("%s · turn %d of %d · %s asks", story.Title, n+1, len(turns), story.Speaker())
 		state.startRound()
-		events := make(chan bench.RaceEvent, 4096)
+		events := make(chan load.RaceEvent, 4096)
 		rctx, cancel := context.WithCancel(ctx)
-		go bench.Race(rctx, clients, reqs, events)
+		go load.Race(rctx, clients, reqs, events)
 		err := raceLive(rctx, cancel, o.Out, state, events)
 		cancel()
 		if err != nil {
 			return err
 		}
 		for i, l := range state.lanes {
-			talks[i].exchanges = append(talks[i].exchanges, bench.Exchange{User: user, Answer: l.text.String(), Record: l.rec, Context: len(reqs[i].Messages)})
+			talks[i].exchanges = append(talks[i].exchanges, load.Exchange{User: user, Answer: l.text.String(), Record: l.rec, Context: len(reqs[i].Messages)})
 		}
 	}
 	return nil
@@ -142,7 +142,7 @@ func (o *DemoOptions) raceTurns(ctx context.Context, clients []*engine.Client, s
 
 // writeExchange prints one turn of a transcript; the answer is model
 // output, stripped of control codes.
-func writeExchange(w io.Writer, speaker, engine string, x bench.Exchange) {
+func writeExchange(w io.Writer, speaker, engine string, x load.Exchange) {
 	fmt.Fprintf(w, "\n%s › %s\n", speaker, ansi.Wordwrap(strings.TrimSpace(x.User), 100, " -"))
 	r := x.Record
 	if !r.OK {

@@ -6,9 +6,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/economics"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
@@ -17,7 +17,7 @@ import (
 // engineTalk is one engine's conversation, for the summary tables.
 type engineTalk struct {
 	target    engine.Target
-	exchanges []bench.Exchange
+	exchanges []load.Exchange
 }
 
 func (e engineTalk) records() []engine.Record {

@@ -15,8 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 )
 
 // RaceOptions is `kubectl llmbench race`.
@@ -114,13 +114,13 @@ func (o *RaceOptions) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		state.startRound()
-		events := make(chan bench.RaceEvent, 4096)
+		events := make(chan load.RaceEvent, 4096)
 		rctx, cancel := context.WithCancel(ctx)
 		reqs := make([]engine.Request, len(clients))
 		for i := range reqs {
 			reqs[i] = req
 		}
-		go bench.Race(rctx, clients, reqs, events)
+		go load.Race(rctx, clients, reqs, events)
 		if o.tty() {
 			err = raceLive(rctx, cancel, o.Out, state, events)
 		} else {
@@ -136,7 +136,7 @@ func (o *RaceOptions) Run(ctx context.Context) error {
 
 // racePlain writes one line per moment that matters, then each answer
 // and the finish line: readable in a CI log.
-func racePlain(w io.Writer, s *raceState, events <-chan bench.RaceEvent) {
+func racePlain(w io.Writer, s *raceState, events <-chan load.RaceEvent) {
 	if s.rounds > 1 {
 		fmt.Fprintf(w, "Round %d of %d\n", s.round, s.rounds)
 	}
@@ -165,7 +165,7 @@ func racePlain(w io.Writer, s *raceState, events <-chan bench.RaceEvent) {
 // ticks the clock, and quits when every engine is done (or on q/Ctrl-C).
 type raceModel struct {
 	state    *raceState
-	events   <-chan bench.RaceEvent
+	events   <-chan load.RaceEvent
 	start    time.Time
 	width    int
 	renderer *lipgloss.Renderer
@@ -174,7 +174,7 @@ type raceModel struct {
 }
 
 type raceEventMsg struct {
-	ev bench.RaceEvent
+	ev load.RaceEvent
 	ok bool
 }
 
@@ -226,7 +226,7 @@ func (m *raceModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *raceModel) View() string { return renderRace(m.state, m.width, m.renderer) }
 
-func raceLive(ctx context.Context, cancel context.CancelFunc, out io.Writer, s *raceState, events <-chan bench.RaceEvent) error {
+func raceLive(ctx context.Context, cancel context.CancelFunc, out io.Writer, s *raceState, events <-chan load.RaceEvent) error {
 	m := &raceModel{state: s, events: events, start: time.Now(), width: 80, renderer: renderer(out), cancel: cancel}
 	p := tea.NewProgram(m, tea.WithOutput(out), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

@@ -10,8 +10,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -57,7 +57,7 @@ func (s *raceState) startRound() {
 	}
 }
 
-func (s *raceState) apply(ev bench.RaceEvent) {
+func (s *raceState) apply(ev load.RaceEvent) {
 	l := s.lanes[ev.Lane]
 	s.now = max(s.now, ev.At)
 	if ev.Done != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -52,11 +52,11 @@ func raceMidway() *raceState {
 	s.startRound()
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	for i, w := range strings.Fields("Check the pod's events first: kubectl describe pod shows why it restarts.") {
-		s.apply(bench.RaceEvent{Lane: 0, At: ms(40 + 10*i), Text: w + " "})
+		s.apply(load.RaceEvent{Lane: 0, At: ms(40 + 10*i), Text: w + " "})
 	}
-	s.apply(bench.RaceEvent{Lane: 1, At: ms(95), Text: "\x1b[2JLook at\x07 the logs "})
-	s.apply(bench.RaceEvent{Lane: 1, At: ms(130), Text: "of the previous container."})
-	s.apply(bench.RaceEvent{Lane: 0, At: ms(200), Done: &engine.Record{OK: true, OutputTokens: 13, OutputTokensPerS: f64(80)}})
+	s.apply(load.RaceEvent{Lane: 1, At: ms(95), Text: "\x1b[2JLook at\x07 the logs "})
+	s.apply(load.RaceEvent{Lane: 1, At: ms(130), Text: "of the previous container."})
+	s.apply(load.RaceEvent{Lane: 0, At: ms(200), Done: &engine.Record{OK: true, OutputTokens: 13, OutputTokensPerS: f64(80)}})
 	s.now = ms(250)
 	return s
 }
@@ -77,8 +77,8 @@ func TestRaceFramesWideAndNarrow(t *testing.T) {
 
 func TestRaceFinishLine(t *testing.T) {
 	s := raceMidway()
-	s.apply(bench.RaceEvent{Lane: 1, At: 300 * time.Millisecond, Done: &engine.Record{OK: true, OutputTokens: 9}})
-	s.apply(bench.RaceEvent{Lane: 2, At: 30 * time.Second, Done: &engine.Record{ErrorClass: engine.ErrTimeout, Error: "no answer in 30s\x1b]0;pwned\x07"}})
+	s.apply(load.RaceEvent{Lane: 1, At: 300 * time.Millisecond, Done: &engine.Record{OK: true, OutputTokens: 9}})
+	s.apply(load.RaceEvent{Lane: 2, At: 30 * time.Second, Done: &engine.Record{ErrorClass: engine.ErrTimeout, Error: "no answer in 30s\x1b]0;pwned\x07"}})
 	frame := renderRace(s, 120, plainRenderer())
 	golden(t, "race_finished.golden", frame)
 	for _, want := range []string{

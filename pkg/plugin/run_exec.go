@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -89,20 +90,20 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
 	summarizer := bench.NewSummarizer(runID, obj)
 	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
-	runner := &bench.Runner{
+	runner := &load.Runner{
 		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
 		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Clock: clock, RunID: runID,
-		Sink:     bench.NewMultiSink(journal, summarizer, progress),
+		Sink:     load.NewMultiSink(journal, summarizer, progress),
 		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 	}
 	fmt.Fprintf(o.ErrOut, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(o.resolved), len(o.scenarios), dir)
-	var res bench.RunResult
+	var res load.RunResult
 	if o.capacityTmpl == nil {
 		res = runner.Run(ctx)
 	} else {
-		res = bench.RunResult{Status: "complete"}
+		res = load.RunResult{Status: "complete"}
 		if len(o.scenarios) > 0 {
 			res = runner.Run(ctx)
 		}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -49,12 +49,12 @@ func newManifest(runID string, o *RunOptions, clock engine.Clock) *export.Manife
 		Host:      export.HostInfo{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()},
 		Config:    o.cfg, Scenarios: o.scenarios, Parallel: o.parallel}
 	for _, t := range o.resolved {
-		m.Targets = append(m.Targets, bench.TargetStatus{Target: t})
+		m.Targets = append(m.Targets, load.TargetStatus{Target: t})
 	}
 	return m
 }
 
-func finishManifest(m *export.Manifest, res bench.RunResult) {
+func finishManifest(m *export.Manifest, res load.RunResult) {
 	m.Status = res.Status
 	m.Targets = res.Targets
 	m.EndedAt = time.Unix(0, res.EndUnixNS).UTC().Format(time.RFC3339Nano)

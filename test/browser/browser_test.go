@@ -29,6 +29,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -223,7 +224,7 @@ func hostileRun() *export.Run {
 		ttft  float64
 	}{{"vllm", "meta-llama/Llama-3.1-8B-Instruct", 25}, {"tgi", hostile, 35}}
 	for _, e := range engines {
-		m.Targets = append(m.Targets, bench.TargetStatus{Target: engine.Target{Name: e.name, Model: e.model}})
+		m.Targets = append(m.Targets, load.TargetStatus{Target: engine.Target{Name: e.name, Model: e.model}})
 	}
 	var recs []engine.Record
 	id := int64(0)

@@ -1,4 +1,4 @@
-package bench_test
+package load
 
 // Client capacity benchmarks: how many streaming requests and tokens one
 // process sustains against the in-process simulator with its latencies
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
@@ -30,8 +29,8 @@ func fastSim(b *testing.B) string {
 
 func benchRun(b *testing.B, url string, sc workload.Scenario) []engine.Record {
 	b.Helper()
-	col := &bench.Collector{}
-	r := &bench.Runner{
+	col := &Collector{}
+	r := &Runner{
 		Targets:   []engine.Target{{Name: "vllm", Type: engine.EngineVLLM, BaseURL: url, API: engine.APIChat}},
 		Scenarios: []workload.Scenario{sc},
 		Prompts:   []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "Explain what a Kubernetes Service does."}}}},
