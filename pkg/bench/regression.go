@@ -175,29 +175,38 @@ func CompareRuns(base, cur []engine.Record, o RegressionOptions) RunDiff {
 // manufacture regressions. A p95 is judged by the 95% interval of its
 // delta excluding zero.
 func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
-	base.mu.Lock()
-	defer base.mu.Unlock()
-	if cur != base {
-		cur.mu.Lock()
-		defer cur.mu.Unlock()
-	}
-	d := RunDiff{Alpha: stats.Alpha, Confidence: stats.Confidence, BaseRunID: base.runID, CurrentRunID: cur.runID}
+	var d RunDiff
+	base.Inspect(func(baseID string, _ Objectives, bs []Measured) {
+		if cur == base {
+			d = compareMeasured(baseID, bs, baseID, bs, o)
+			return
+		}
+		cur.Inspect(func(curID string, _ Objectives, cs []Measured) {
+			d = compareMeasured(baseID, bs, curID, cs, o)
+		})
+	})
+	return d
+}
+
+func compareMeasured(baseID string, base []Measured, curID string, cur []Measured, o RegressionOptions) RunDiff {
+	d := RunDiff{Alpha: stats.Alpha, Confidence: stats.Confidence, BaseRunID: baseID, CurrentRunID: curID}
 	want := map[string]bool{}
 	for _, m := range o.Metrics {
 		want[m] = true
 	}
-	for _, b := range base.groups {
-		k := groupKey{b.g.Engine, b.g.Scenario}
-		if b.g.Requests == 0 {
+	for i := range base {
+		b := &base[i]
+		k := GroupRef{Engine: b.Group.Engine, Scenario: b.Group.Scenario}
+		if b.Group.Requests == 0 {
 			continue // warm-up only: nothing measured
 		}
-		c := cur.sent(k)
+		c := sent(cur, k)
 		if c == nil {
-			d.OnlyInBase = append(d.OnlyInBase, GroupRef{k.engine, k.scenario})
+			d.OnlyInBase = append(d.OnlyInBase, k)
 			continue
 		}
-		if b.g.Model != c.g.Model {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("%s in %s served model %q in the base run and %q in the current one", k.engine, k.scenario, b.g.Model, c.g.Model))
+		if b.Group.Model != c.Group.Model {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s in %s served model %q in the base run and %q in the current one", k.Engine, k.Scenario, b.Group.Model, c.Group.Model))
 		}
 		for _, s := range regressionStats {
 			if len(want) > 0 && !want[s.metric] {
@@ -208,10 +217,10 @@ func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
 			}
 		}
 	}
-	for _, c := range cur.groups {
-		k := groupKey{c.g.Engine, c.g.Scenario}
-		if c.g.Requests > 0 && base.sent(k) == nil {
-			d.OnlyInCurrent = append(d.OnlyInCurrent, GroupRef{k.engine, k.scenario})
+	for _, c := range cur {
+		k := GroupRef{Engine: c.Group.Engine, Scenario: c.Group.Scenario}
+		if c.Group.Requests > 0 && sent(base, k) == nil {
+			d.OnlyInCurrent = append(d.OnlyInCurrent, k)
 		}
 	}
 	judgeDiff(d.Rows)
@@ -220,14 +229,14 @@ func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
 
 // diffRow measures one statistic in both runs; ok is false when either
 // run has no sample of it.
-func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *groupAcc) (DiffRow, bool) {
-	row := DiffRow{Engine: k.engine, Scenario: k.scenario, Metric: metric, Stat: stat, HigherIsBetter: higher}
+func diffRow(k GroupRef, metric, stat string, p float64, higher bool, b, c *Measured) (DiffRow, bool) {
+	row := DiffRow{Engine: k.Engine, Scenario: k.Scenario, Metric: metric, Stat: stat, HigherIsBetter: higher}
 	if metric == MetricErrorRate {
-		row.BaseN, row.CurrentN = b.g.Requests, c.g.Requests
-		row.Base = float64(b.g.Failed) / float64(b.g.Requests)
-		row.Current = float64(c.g.Failed) / float64(c.g.Requests)
+		row.BaseN, row.CurrentN = b.Group.Requests, c.Group.Requests
+		row.Base = float64(b.Group.Failed) / float64(b.Group.Requests)
+		row.Current = float64(c.Group.Failed) / float64(c.Group.Requests)
 	} else {
-		bs, cs := b.samples[metric], c.samples[metric]
+		bs, cs := b.Samples[metric], c.Samples[metric]
 		row.BaseN, row.CurrentN = bs.Len(), cs.Len()
 		if row.BaseN == 0 || row.CurrentN == 0 {
 			return row, false
@@ -251,10 +260,10 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *grou
 	switch {
 	case metric == MetricErrorRate:
 		// Each request is 0 (answered) or 1 (failed).
-		r := stats.MannWhitneyBins(failureBins(b.g), failureBins(c.g), b.g.Requests, c.g.Requests)
+		r := stats.MannWhitneyBins(failureBins(b.Group), failureBins(c.Group), b.Group.Requests, c.Group.Requests)
 		t = &r
 	case stat == "p50":
-		r := stats.MannWhitneySamples(b.samples[metric], c.samples[metric])
+		r := stats.MannWhitneySamples(b.Samples[metric], c.Samples[metric])
 		t = &r
 	}
 	if t != nil {
@@ -264,7 +273,7 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *grou
 		row.Test = t
 	}
 	if metric != MetricErrorRate {
-		if ci, ok := percentileDeltaCI(b.samples[metric], c.samples[metric], p); ok {
+		if ci, ok := percentileDeltaCI(b.Samples[metric], c.Samples[metric], p); ok {
 			row.DeltaCI = &ci
 		} else if row.Test == nil {
 			row.Method = fmt.Sprintf("untested: an interval of the %s change needs %d requests per run", stat, deltaCIMinSamples(p))
@@ -273,11 +282,12 @@ func diffRow(k groupKey, metric, stat string, p float64, higher bool, b, c *grou
 	return row, true
 }
 
-// sent is the group of k if it sent any measured request; the caller
-// holds the lock.
-func (sz *Summarizer) sent(k groupKey) *groupAcc {
-	if i, ok := sz.idx[k]; ok && sz.groups[i].g.Requests > 0 {
-		return sz.groups[i]
+// sent is the group of k if it sent any measured request.
+func sent(groups []Measured, k GroupRef) *Measured {
+	for i := range groups {
+		if g := &groups[i].Group; g.Engine == k.Engine && g.Scenario == k.Scenario && g.Requests > 0 {
+			return &groups[i]
+		}
 	}
 	return nil
 }

@@ -215,33 +215,24 @@ func (sz *Summarizer) Group(engine, scenario string) (Group, bool) {
 	return sz.groups[gi].finish(sz.obj), true
 }
 
-// Summary derives every aggregate from the records so far; more may be
-// added afterwards.
-func (sz *Summarizer) Summary() Summary {
+// Measured is one engine × scenario with the samples behind its
+// statistics, for the verdicts that test samples rather than summaries.
+type Measured struct {
+	Group   Group
+	Samples map[string]*stats.Sample
+}
+
+// Inspect calls f with every group finished, in order of first appearance,
+// while no record can be added, so that the verdicts f computes from the
+// samples see the same records as the groups.
+func (sz *Summarizer) Inspect(f func(runID string, obj Objectives, groups []Measured)) {
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
-	groups := make([]Group, len(sz.groups))
+	groups := make([]Measured, len(sz.groups))
 	for i, a := range sz.groups {
-		groups[i] = a.finish(sz.obj)
+		groups[i] = Measured{Group: a.finish(sz.obj), Samples: a.samples}
 	}
-	var comparisons []Comparison
-	for _, sc := range scenarioOrder(groups) {
-		var gs []Group
-		var ss []map[string]*stats.Sample
-		for i, g := range groups {
-			if g.Scenario == sc {
-				gs = append(gs, g)
-				ss = append(ss, sz.groups[i].samples)
-			}
-		}
-		comparisons = append(comparisons, compare(sc, gs, ss)...)
-	}
-	var ranking []Standing
-	if len(groups) > 0 {
-		ranking = Rank(groups, sz.obj.Weights)
-	}
-	return Summary{RunID: sz.runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
-		Ranking: ranking, Capacity: capacities(groups, sz.obj.Levels), Findings: findings(groups)}
+	f(sz.runID, sz.obj, groups)
 }
 
 func merged[V any](a, b map[string]V) map[string]V {

@@ -41,7 +41,7 @@ func BenchmarkSummarizer1M(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		retained = float64(after.HeapInuse-min(before.HeapInuse, after.HeapInuse)) / (1 << 20)
-		if s := sz.Summary(); s.Groups[0].Metrics[metric.ITL].Count != 333_334*63 {
+		if s := SummaryOf(sz); s.Groups[0].Metrics[metric.ITL].Count != 333_334*63 {
 			b.Fatalf("ITL count %d", s.Groups[0].Metrics[metric.ITL].Count)
 		}
 		runtime.KeepAlive(sz)

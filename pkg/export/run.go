@@ -111,7 +111,7 @@ func LoadRun(dir string) (*Run, error) {
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
-	r.Summary = r.samples.Summary()
+	r.Summary = bench.SummaryOf(r.samples)
 	return r, nil
 }
 

@@ -117,7 +117,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Error("closing journal", "error", err)
 	}
 
-	summary := summarizer.Summary()
+	summary := bench.SummaryOf(summarizer)
 	succeeded := 0
 	for _, g := range summary.Groups {
 		succeeded += g.Succeeded
