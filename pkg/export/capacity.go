@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // capacityHeadline is "vllm sustains 8 req/s within the SLO (missed at
 // 16 req/s)" for one engine.
-func capacityHeadline(c bench.Capacity) string {
+func capacityHeadline(c verdict.Capacity) string {
 	unit := func(v float64) string { return workload.Level{Kind: c.Kind, Value: v}.String() }
 	what := map[string]string{"slo": "within the SLO", "target": "within the target"}[c.Judged]
 	obj := map[string]string{"slo": "the SLO", "target": "the target"}[c.Judged]
@@ -26,7 +26,7 @@ func capacityHeadline(c bench.Capacity) string {
 }
 
 // capacityRows: one row per engine and level.
-func capacityRows(s bench.Summary, esc func(string) string) [][]string {
+func capacityRows(s verdict.Summary, esc func(string) string) [][]string {
 	var rows [][]string
 	for _, c := range s.Capacity {
 		for _, l := range c.Levels {
@@ -48,7 +48,7 @@ func capacityRows(s bench.Summary, esc func(string) string) [][]string {
 
 var capacityHeader = []string{"Engine", "Level", "Objectives", "Req/s done", "Goodput req/s (within SLO)", "TTFT p95", "E2E p95", "Errors", "Schedule lag p95"}
 
-func writeCapacity(w io.Writer, s bench.Summary) error {
+func writeCapacity(w io.Writer, s verdict.Summary) error {
 	if len(s.Capacity) == 0 {
 		return nil
 	}
@@ -59,7 +59,7 @@ func writeCapacity(w io.Writer, s bench.Summary) error {
 	return RenderRows(w, capacityHeader, capacityRows(s, oneLine))
 }
 
-func capacityView(s bench.Summary) ([]string, gridView) {
+func capacityView(s verdict.Summary) ([]string, gridView) {
 	var lines []string
 	for _, c := range s.Capacity {
 		lines = append(lines, mdEscape(capacityHeadline(c)))

@@ -8,8 +8,9 @@ import (
 
 	"gonum.org/v1/plot/plotter"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -80,19 +81,19 @@ type chartData struct {
 	colors    map[string]color.RGBA
 	scenarios []string
 	specs     map[string]workload.Scenario
-	groups    map[seriesKey]*bench.Group
+	groups    map[seriesKey]*summary.Group
 	// ttft holds the TTFT of every request whose latencies enter
 	// Summary.Metrics (up to maxChartPoints); ttftAt the same values
 	// against seconds since the group's first measured send.
 	ttft   map[seriesKey][]float64
 	ttftAt map[seriesKey]plotter.XYs
 	// capacity is the sweep or capacity search, if the run had one.
-	capacity []bench.Capacity
+	capacity []verdict.Capacity
 }
 
 func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
-		groups: map[seriesKey]*bench.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
+		groups: map[seriesKey]*summary.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
 		capacity: run.Summary.Capacity}
 	hasGroup := map[string]bool{}
 	for i := range run.Summary.Groups {
@@ -183,7 +184,7 @@ func (d *chartData) readTTFT(run *Run) error {
 func sentAndMeasured(r *engine.Record) bool { return r.Sent() }
 
 // group returns the summary of one engine × scenario, or nil.
-func (d *chartData) group(engine, scenario string) *bench.Group {
+func (d *chartData) group(engine, scenario string) *summary.Group {
 	return d.groups[seriesKey{engine, scenario}]
 }
 

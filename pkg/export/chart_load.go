@@ -7,8 +7,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -102,18 +102,18 @@ func comparisonChart(d *chartData) (*figure, Chart, error) {
 		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better). An engine with no successful request in a scenario has no bar there: that is missing data, not a fast engine."}
 	type panel struct {
 		title, unit string
-		value       func(g *bench.Group) float64
+		value       func(g *summary.Group) float64
 	}
-	median := func(key string) func(g *bench.Group) float64 {
-		return func(g *bench.Group) float64 { return g.Metrics[key].P50 }
+	median := func(key string) func(g *summary.Group) float64 {
+		return func(g *summary.Group) float64 { return g.Metrics[key].P50 }
 	}
 	metrics := []panel{
 		{"TTFT p50", "ms · lower is better", median(metric.TTFT)},
 		{"TPOT p50", "ms · lower is better", median(metric.TPOT)},
 		{"ITL p50", "ms · lower is better", median(metric.ITL)},
 		{"E2E p50", "ms · lower is better", median(metric.E2E)},
-		{"Output throughput", "tokens/s · higher is better", func(g *bench.Group) float64 { return g.OutputTokensPerS }},
-		{"Success rate", "% · higher is better", func(g *bench.Group) float64 {
+		{"Output throughput", "tokens/s · higher is better", func(g *summary.Group) float64 { return g.OutputTokensPerS }},
+		{"Success rate", "% · higher is better", func(g *summary.Group) float64 {
 			if g.Requests == 0 {
 				return 0
 			}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -94,7 +94,7 @@ func TestChartsOfSparseRuns(t *testing.T) {
 		}
 	}
 	run.Records, run.Manifest.Scenarios = recs, run.Manifest.Scenarios[:1]
-	run.Summary = bench.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
+	run.Summary = verdict.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
 	charts, err := Charts(run)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestChartsOfSparseRuns(t *testing.T) {
 	for i := range recs {
 		recs[i].OK, recs[i].ErrorClass, recs[i].Error = false, engine.ErrConnect, "connection refused"
 	}
-	run.Summary = bench.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
+	run.Summary = verdict.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
 	dir := t.TempDir()
 	if err := WriteReports(dir, run); err != nil {
 		t.Fatalf("a run where every request failed: %v", err)
@@ -143,7 +143,7 @@ func TestCapacityChart(t *testing.T) {
 	}
 	yes, no := true, false
 	gp := 3.5
-	run.Summary.Capacity = []bench.Capacity{{Engine: "vllm", Kind: workload.LevelRate, Judged: "slo", Levels: []bench.LevelStats{
+	run.Summary.Capacity = []verdict.Capacity{{Engine: "vllm", Kind: workload.LevelRate, Judged: "slo", Levels: []verdict.LevelStats{
 		{Value: 2, Met: &yes, GoodputRequestsPerS: &gp, TTFTP95: 30},
 		{Value: 4, Met: &no, GoodputRequestsPerS: &gp, TTFTP95: 900},
 	}}}

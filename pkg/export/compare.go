@@ -7,15 +7,15 @@ import (
 	"math"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // DiffFormats are the ways a run comparison is written.
 var DiffFormats = []string{"table", "json", "md"}
 
 // WriteDiff writes a run comparison as a terminal table, JSON or Markdown.
-func WriteDiff(w io.Writer, d bench.RunDiff, format string) error {
+func WriteDiff(w io.Writer, d verdict.RunDiff, format string) error {
 	switch format {
 	case "table":
 		return WriteDiffTable(w, d)
@@ -28,9 +28,9 @@ func WriteDiff(w io.Writer, d bench.RunDiff, format string) error {
 }
 
 // WriteDiffJSON writes the comparison as indented JSON.
-func WriteDiffJSON(w io.Writer, d bench.RunDiff) error {
+func WriteDiffJSON(w io.Writer, d verdict.RunDiff) error {
 	if d.Rows == nil {
-		d.Rows = []bench.DiffRow{} // an empty list, not null, for jq
+		d.Rows = []verdict.DiffRow{} // an empty list, not null, for jq
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
@@ -42,7 +42,7 @@ func WriteDiffJSON(w io.Writer, d bench.RunDiff) error {
 
 // WriteDiffTable prints one table per scenario, engines and metrics as
 // rows, regressions marked REGRESSION.
-func WriteDiffTable(w io.Writer, d bench.RunDiff) error {
+func WriteDiffTable(w io.Writer, d verdict.RunDiff) error {
 	fmt.Fprintf(w, "Comparing %s (base) with %s (current)\n", dash(oneLine(d.BaseRunID)), dash(oneLine(d.CurrentRunID)))
 	for _, sc := range diffScenarios(d) {
 		// Names come from the journal: no control characters reach the
@@ -73,7 +73,7 @@ func WriteDiffTable(w io.Writer, d bench.RunDiff) error {
 // WriteDiffMarkdown writes the comparison as a GitHub-flavoured Markdown
 // section, for a pull request comment or a CI summary. Every name is
 // untrusted text and escaped.
-func WriteDiffMarkdown(w io.Writer, d bench.RunDiff) error {
+func WriteDiffMarkdown(w io.Writer, d verdict.RunDiff) error {
 	fmt.Fprintf(w, "## Comparison of %s (base) with %s (current)\n\n", mdEscape(dash(d.BaseRunID)), mdEscape(dash(d.CurrentRunID)))
 	fmt.Fprintf(w, "%s\n", mdEscape(diffVerdictLine(d)))
 	for _, sc := range diffScenarios(d) {
@@ -101,7 +101,7 @@ func WriteDiffMarkdown(w io.Writer, d bench.RunDiff) error {
 	return nil
 }
 
-func diffScenarios(d bench.RunDiff) []string {
+func diffScenarios(d verdict.RunDiff) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range d.Rows {
@@ -115,9 +115,9 @@ func diffScenarios(d bench.RunDiff) []string {
 
 // diffNotes lists what was not compared and why; esc makes each name safe
 // for the output.
-func diffNotes(d bench.RunDiff, esc func(string) string) []string {
+func diffNotes(d verdict.RunDiff, esc func(string) string) []string {
 	var notes []string
-	refs := func(gs []bench.GroupRef) string {
+	refs := func(gs []verdict.GroupRef) string {
 		var parts []string
 		for _, g := range gs {
 			parts = append(parts, esc(g.Engine)+" in "+esc(g.Scenario))
@@ -143,9 +143,9 @@ func diffNotes(d bench.RunDiff, esc func(string) string) []string {
 }
 
 // DiffVerdict is the comparison in one sentence.
-func DiffVerdict(d bench.RunDiff) string { return oneLine(diffVerdictLine(d)) }
+func DiffVerdict(d verdict.RunDiff) string { return oneLine(diffVerdictLine(d)) }
 
-func diffVerdictLine(d bench.RunDiff) string {
+func diffVerdictLine(d verdict.RunDiff) string {
 	if len(d.Rows) == 0 {
 		return "Nothing to compare: the runs share no engine × scenario."
 	}
@@ -160,16 +160,16 @@ func diffVerdictLine(d bench.RunDiff) string {
 	return line + "."
 }
 
-func diffLabel(r bench.DiffRow) string {
-	if r.Metric == bench.MetricErrorRate {
+func diffLabel(r verdict.DiffRow) string {
+	if r.Metric == verdict.MetricErrorRate {
 		return "error rate"
 	}
 	return r.Metric + " " + r.Stat
 }
 
-func diffValue(r bench.DiffRow, v float64) string {
+func diffValue(r verdict.DiffRow, v float64) string {
 	switch r.Metric {
-	case bench.MetricErrorRate:
+	case verdict.MetricErrorRate:
 		return fmt.Sprintf("%.1f%%", v*100)
 	case metric.TokensPerS:
 		return fmt.Sprintf("%.1f tok/s", v)
@@ -179,9 +179,9 @@ func diffValue(r bench.DiffRow, v float64) string {
 
 // diffDelta is a signed difference in the metric's unit; error rates in
 // percentage points.
-func diffDelta(r bench.DiffRow, v float64) string {
+func diffDelta(r verdict.DiffRow, v float64) string {
 	switch r.Metric {
-	case bench.MetricErrorRate:
+	case verdict.MetricErrorRate:
 		return fmt.Sprintf("%+.1f pp", v*100)
 	case metric.TokensPerS:
 		return fmt.Sprintf("%+.1f tok/s", v)
@@ -191,7 +191,7 @@ func diffDelta(r bench.DiffRow, v float64) string {
 
 // diffChange shows the change as it reads (current minus base) with the
 // relative change; whether that is worse is the verdict's to say.
-func diffChange(r bench.DiffRow) string {
+func diffChange(r verdict.DiffRow) string {
 	s := diffDelta(r, r.Delta)
 	if r.Base != 0 {
 		s += fmt.Sprintf(" (%+.1f%%)", r.Delta/math.Abs(r.Base)*100)
@@ -199,7 +199,7 @@ func diffChange(r bench.DiffRow) string {
 	return s
 }
 
-func diffCI(r bench.DiffRow) string {
+func diffCI(r verdict.DiffRow) string {
 	if r.DeltaCI == nil {
 		return "–"
 	}
@@ -208,25 +208,25 @@ func diffCI(r bench.DiffRow) string {
 
 // RegressionText names a regressed row and how much worse it got, on one
 // line with no control characters (names come from the journal).
-func RegressionText(r bench.DiffRow) string {
+func RegressionText(r verdict.DiffRow) string {
 	return oneLine(fmt.Sprintf("%s in %s, %s %s", r.Engine, r.Scenario, diffLabel(r), worseText(r)))
 }
 
 // worseText is how much worse a regression is.
-func worseText(r bench.DiffRow) string {
+func worseText(r verdict.DiffRow) string {
 	if r.WorsePct == nil {
 		return fmt.Sprintf("%s → %s", diffValue(r, r.Base), diffValue(r, r.Current))
 	}
 	return fmt.Sprintf("%.1f%% worse (%s → %s)", *r.WorsePct, diffValue(r, r.Base), diffValue(r, r.Current))
 }
 
-func diffVerdict(r bench.DiffRow) string {
+func diffVerdict(r verdict.DiffRow) string {
 	how := "95% CI excludes 0"
 	if r.PAdjusted != nil {
 		how = "p=" + pText(*r.PAdjusted)
 	}
 	switch {
-	case r.Evidence == bench.EvidenceUntested:
+	case r.Evidence == verdict.EvidenceUntested:
 		return r.Method
 	case r.Regression:
 		return "REGRESSION (" + how + ")"

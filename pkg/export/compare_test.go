@@ -12,15 +12,15 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"golang.org/x/net/html"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 const hostileEngine = "<img src=x onerror=alert(1)>|**[click](http://evil.example/x)**\n# not a heading"
 
 // compareFixture: "good" unchanged, a hostile engine name 30% slower in
 // TTFT, one engine only in each run.
-func compareFixture() bench.RunDiff {
+func compareFixture() verdict.RunDiff {
 	gen := func(runID string, seed uint64, slow float64, engines ...string) []engine.Record {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var out []engine.Record
@@ -40,8 +40,8 @@ func compareFixture() bench.RunDiff {
 		}
 		return out
 	}
-	return bench.CompareRuns(gen("test_a_20260101_000000", 1, 1, "good", hostileEngine, "gone"),
-		gen("test_b_20260101_000000", 2, 1.3, "good", hostileEngine, "new"), bench.RegressionOptions{})
+	return verdict.CompareRuns(gen("test_a_20260101_000000", 1, 1, "good", hostileEngine, "gone"),
+		gen("test_b_20260101_000000", 2, 1.3, "good", hostileEngine, "new"), verdict.RegressionOptions{})
 }
 
 func TestDiffTableMarksRegressions(t *testing.T) {
@@ -75,7 +75,7 @@ func TestDiffJSONRoundTrips(t *testing.T) {
 	if err := WriteDiff(&b, d, "json"); err != nil {
 		t.Fatal(err)
 	}
-	var back bench.RunDiff
+	var back verdict.RunDiff
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
@@ -92,7 +92,7 @@ func TestDiffJSONRoundTrips(t *testing.T) {
 		}
 	}
 	b.Reset()
-	if err := WriteDiffJSON(&b, bench.RunDiff{}); err != nil || !strings.Contains(b.String(), `"rows": []`) {
+	if err := WriteDiffJSON(&b, verdict.RunDiff{}); err != nil || !strings.Contains(b.String(), `"rows": []`) {
 		t.Errorf("empty comparison: %v %s", err, b.String())
 	}
 	if err := WriteDiff(&b, d, "pdf"); err == nil || !strings.Contains(err.Error(), "table, json, md") {

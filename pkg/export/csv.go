@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // CSV files of a run folder: the Parquet files' rows and column names, for
@@ -59,7 +59,7 @@ func WriteChunksCSV(w io.Writer, next NextRecord) error {
 }
 
 // WriteSummaryCSV writes summary.csv: summary.parquet's columns.
-func WriteSummaryCSV(w io.Writer, s bench.Summary) error {
+func WriteSummaryCSV(w io.Writer, s verdict.Summary) error {
 	out := newCSVWriter[summaryRow](w)
 	for _, r := range summaryRows(s) {
 		if err := out.write(r); err != nil {

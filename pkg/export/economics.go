@@ -5,16 +5,16 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/economics"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
 // Costs prices each engine at the highest output throughput it reached
 // in the run (its most loaded scenario): what its GPUs cost per unit of
 // work when it runs as fast as it was measured to.
 func Costs(run *Run) []economics.Cost {
-	best := map[string]bench.Group{}
+	best := map[string]summary.Group{}
 	for _, g := range run.Summary.Groups {
 		if g.Succeeded == 0 || g.WindowS <= 0 {
 			continue

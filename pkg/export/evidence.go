@@ -3,23 +3,23 @@ package export
 import (
 	"fmt"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // evidenceText says in a few words whether a win is more than noise.
-func evidenceText(f bench.Fastest) string {
+func evidenceText(f verdict.Fastest) string {
 	switch f.Evidence {
-	case bench.EvidenceSignificant:
+	case verdict.EvidenceSignificant:
 		if f.PValue != nil {
 			return fmt.Sprintf("significant (p=%s)", pText(*f.PValue))
 		}
 		return "significant (95% CIs apart)"
-	case bench.EvidenceTie:
+	case verdict.EvidenceTie:
 		if f.PValue != nil {
 			return fmt.Sprintf("tie: no significant difference (p=%s)", pText(*f.PValue))
 		}
 		return "tie: 95% CIs overlap"
-	case bench.EvidenceUntested:
+	case verdict.EvidenceUntested:
 		if f.RunnerUp == "" || f.HigherIsBetter {
 			return "–"
 		}
@@ -37,4 +37,4 @@ func pText(p float64) string {
 
 // counts says whether a Fastest is a win a verdict may rest on: a tie is
 // not.
-func counts(f bench.Fastest) bool { return f.Evidence != bench.EvidenceTie }
+func counts(f verdict.Fastest) bool { return f.Evidence != verdict.EvidenceTie }

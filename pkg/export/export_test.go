@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -69,7 +69,7 @@ func TestTableNamesWinnerMarginAndProblems(t *testing.T) {
 		{Engine: "tgi", Scenario: "s", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrHTTP429, Error: "HTTP 429: overloaded: Model is overloaded", StartUnixNS: 0, EndUnixNS: 1e9},
 		{Engine: "ollama", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(40), E2EMS: f(400), TPOTMS: f(6), OutputTokens: 7, StartUnixNS: 0, EndUnixNS: 1e9},
 	}
-	s := bench.Summarize("r", recs, map[string]*workload.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
+	s := verdict.Summarize("r", recs, map[string]*workload.Goal{"s": {Metric: "ttft", Percentile: 95, LimitMS: 30}})
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, s); err != nil {
 		t.Fatal(err)

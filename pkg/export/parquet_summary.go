@@ -4,8 +4,8 @@ import (
 	"io"
 	"sort"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -38,7 +38,7 @@ var statNames = []string{"count", "min", "mean", "stddev", "p50", "p90", "p95", 
 // summaryRows flattens a summary. Groups keep the summary's order; metric
 // names and error classes are sorted, so the same journal always gives the
 // same rows in the same order.
-func summaryRows(s bench.Summary) []summaryRow {
+func summaryRows(s verdict.Summary) []summaryRow {
 	var rows []summaryRow
 	for _, g := range s.Groups {
 		add := func(metric, stat string, v *float64) {
@@ -135,7 +135,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // WriteSummaryParquet writes summary.parquet, every aggregate of the
 // summary in long form.
-func WriteSummaryParquet(w io.Writer, meta Meta, s bench.Summary) error {
+func WriteSummaryParquet(w io.Writer, meta Meta, s verdict.Summary) error {
 	rows := newRowWriter[summaryRow](w, meta)
 	for _, r := range summaryRows(s) {
 		if err := rows.add(r); err != nil {

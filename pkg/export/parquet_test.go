@@ -12,8 +12,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 func openParquet(t *testing.T, path string) *parquet.File {
@@ -164,7 +165,7 @@ func TestSummaryRowsCoverEveryBlock(t *testing.T) {
 		t.Errorf("a percentile among failed requests has no value, got %v", *v)
 	}
 	// A statistic of no samples is null, not Describe's zero.
-	empty := bench.Summary{Groups: []bench.Group{{Engine: "x", Reconciliation: &bench.Reconciliation{Requests: 1}}}}
+	empty := verdict.Summary{Groups: []summary.Group{{Engine: "x", Reconciliation: &summary.Reconciliation{Requests: 1}}}}
 	for _, r := range summaryRows(empty) {
 		if r.Metric == "reconciliation.server_wait_ms" && (r.Statistic == "count") != (r.Value != nil) {
 			t.Errorf("%s %s = %v", r.Metric, r.Statistic, r.Value)

@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -13,10 +14,10 @@ import (
 func TestBriefCarriesCapacityAndSLOMisses(t *testing.T) {
 	run := reportFixture()
 	sustained, missed := 8.0, 16.0
-	run.Summary.Capacity = []bench.Capacity{{Engine: "vllm", Kind: workload.LevelRate, Judged: "slo", Sustained: &sustained, FirstMissed: &missed,
-		Levels: []bench.LevelStats{{Value: 8}, {Value: 16}}}}
+	run.Summary.Capacity = []verdict.Capacity{{Engine: "vllm", Kind: workload.LevelRate, Judged: "slo", Sustained: &sustained, FirstMissed: &missed,
+		Levels: []verdict.LevelStats{{Value: 8}, {Value: 16}}}}
 	v := 912.0
-	run.Summary.Groups[1].SLO = &bench.SLOResult{Attainment: 0.4, Targets: []bench.SLOTargetResult{{SLOTarget: workload.SLOTarget{Metric: metric.TTFT, Percentile: 95, MaxMS: 500}, Value: &v}}}
+	run.Summary.Groups[1].SLO = &summary.SLOResult{Attainment: 0.4, Targets: []summary.SLOTargetResult{{SLOTarget: workload.SLOTarget{Metric: metric.TTFT, Percentile: 95, MaxMS: 500}, Value: &v}}}
 	b := buildBrief(run)
 	if len(b.Reasons) == 0 || b.Reasons[0] != "vllm sustains 8 req/s within the SLO (missed at 16 req/s)." {
 		t.Fatalf("reasons: %q", b.Reasons)

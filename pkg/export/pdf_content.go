@@ -5,9 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -91,7 +91,7 @@ func buildBrief(run *Run) brief {
 	return b
 }
 
-func fastestSentence(f bench.Fastest) string {
+func fastestSentence(f verdict.Fastest) string {
 	if f.HigherIsBetter {
 		s := fmt.Sprintf("%s: highest output throughput, %.0f tokens/s", f.Scenario, f.Value)
 		if f.RunnerUp != "" {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // rankingRows are the overall ranking with every component, so that the
 // verdict can be audited: "value (score)" per component.
-func rankingRows(s bench.Summary, esc func(string) string) ([]string, [][]string) {
+func rankingRows(s verdict.Summary, esc func(string) string) ([]string, [][]string) {
 	if len(s.Ranking) == 0 {
 		return nil, nil
 	}
@@ -44,7 +44,7 @@ func rankingRows(s bench.Summary, esc func(string) string) ([]string, [][]string
 	return header, rows
 }
 
-func writeRanking(w io.Writer, s bench.Summary) error {
+func writeRanking(w io.Writer, s verdict.Summary) error {
 	header, rows := rankingRows(s, oneLine)
 	if header == nil {
 		return nil
@@ -54,7 +54,7 @@ func writeRanking(w io.Writer, s bench.Summary) error {
 }
 
 // rankingView is the reports' ranking grid.
-func rankingView(s bench.Summary) gridView {
+func rankingView(s verdict.Summary) gridView {
 	header, rows := rankingRows(s, mdEscape)
 	return gridView{Header: header, Rows: rows}
 }

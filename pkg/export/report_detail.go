@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -77,32 +77,32 @@ func scenarioSetup(s workload.Scenario) string {
 	return strings.Join(parts, "; ") + "."
 }
 
-func buildDetail(run *Run, sc string, gs []bench.Group) detailView {
+func buildDetail(run *Run, sc string, gs []summary.Group) detailView {
 	v := detailView{Heading: scenarioHeading(run, sc)}
 	if spec, ok := scenarioSpec(run, sc); ok {
 		v.Setup = scenarioSetup(spec)
 	}
-	ms := func(metric string, p float64) func(bench.Group) string {
-		return func(g bench.Group) string { return msCell(g.Metrics[metric], p) }
+	ms := func(metric string, p float64) func(summary.Group) string {
+		return func(g summary.Group) string { return msCell(g.Metrics[metric], p) }
 	}
-	mean := func(metric string) func(bench.Group) string {
-		return func(g bench.Group) string {
+	mean := func(metric string) func(summary.Group) string {
+		return func(g summary.Group) string {
 			if st := g.Metrics[metric]; st.Count > 0 {
 				return fmt.Sprintf("%.0f", st.Mean)
 			}
 			return "–"
 		}
 	}
-	count := func(n func(bench.Group) int) func(bench.Group) string {
-		return func(g bench.Group) string { return fmt.Sprint(n(g)) }
+	count := func(n func(summary.Group) int) func(summary.Group) string {
+		return func(g summary.Group) string { return fmt.Sprint(n(g)) }
 	}
 	rows := []rowView{
-		cellRow("Model", gs, func(g bench.Group) string { return mdEscape(g.Model) }),
-		cellRow("Measured window", gs, func(g bench.Group) string { return fmt.Sprintf("%.1f s", g.WindowS) }),
+		cellRow("Model", gs, func(g summary.Group) string { return mdEscape(g.Model) }),
+		cellRow("Measured window", gs, func(g summary.Group) string { return fmt.Sprintf("%.1f s", g.WindowS) }),
 		cellRow("TTFB p50", gs, ms(metric.TTFB, 50)),
 		cellRow("TTFT to content p50", gs, ms(metric.TTFTContent, 50)),
 		cellRow("NTPOT p50", gs, ms(metric.NTPOT, 50)),
-		cellRow("Per-request output rate p50", gs, func(g bench.Group) string {
+		cellRow("Per-request output rate p50", gs, func(g summary.Group) string {
 			if st := g.Metrics[metric.TokensPerS]; st.Count > 0 {
 				return fmt.Sprintf("%.1f tok/s", st.P50)
 			}
@@ -113,10 +113,10 @@ func buildDetail(run *Run, sc string, gs []bench.Group) detailView {
 		cellRow("Schedule lag p99", gs, ms(metric.ScheduleLag, 99)),
 		cellRow("TTFT from arrival p95", gs, ms(metric.TTFTFromArrival, 95)),
 		cellRow("E2E from arrival p95", gs, ms(metric.E2EFromArrival, 95)),
-		cellRow("Warm-up requests", gs, count(func(g bench.Group) int { return g.Warmup })),
-		cellRow("Waited for the client's cap", gs, count(func(g bench.Group) int { return g.ClientQueued })),
-		cellRow("Dropped by the client", gs, count(func(g bench.Group) int { return g.Dropped })),
-		cellRow("Cancelled", gs, count(func(g bench.Group) int { return g.Canceled })),
+		cellRow("Warm-up requests", gs, count(func(g summary.Group) int { return g.Warmup })),
+		cellRow("Waited for the client's cap", gs, count(func(g summary.Group) int { return g.ClientQueued })),
+		cellRow("Dropped by the client", gs, count(func(g summary.Group) int { return g.Dropped })),
+		cellRow("Cancelled", gs, count(func(g summary.Group) int { return g.Canceled })),
 	}
 	v.Table = engineGrid(gs, rows)
 	for _, g := range gs {

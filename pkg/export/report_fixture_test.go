@@ -4,9 +4,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -171,5 +171,5 @@ func reportFixture() *Run {
 			clock += float64(n)*0.25 + 2
 		}
 	}
-	return &Run{Dir: "golden", Manifest: m, Records: recs, Summary: bench.Summarize(m.RunID, recs, m.Goals())}
+	return &Run{Dir: "golden", Manifest: m, Records: recs, Summary: verdict.Summarize(m.RunID, recs, m.Goals())}
 }

@@ -5,9 +5,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // reportView is everything report.md.tmpl prints. Every string in it is
@@ -64,7 +65,7 @@ type rowView struct {
 
 // engineGrid lays rows out with the engines as columns, so a reader
 // compares them along a row.
-func engineGrid(gs []bench.Group, rows []rowView) gridView {
+func engineGrid(gs []summary.Group, rows []rowView) gridView {
 	t := gridView{Header: []string{"Metric"}, Right: []bool{false}}
 	for _, g := range gs {
 		t.Header = append(t.Header, mdEscape(g.Engine))
@@ -123,12 +124,12 @@ func buildView(run *Run, charts []Chart, definitions string) reportView {
 }
 
 // groupsOf returns a scenario's groups in engine order.
-func groupsOf(run *Run, scenario string) []bench.Group {
+func groupsOf(run *Run, scenario string) []summary.Group {
 	rank := map[string]int{}
 	for i, e := range EngineOrder(run) {
 		rank[e] = i
 	}
-	var out []bench.Group
+	var out []summary.Group
 	for _, g := range run.Summary.Groups {
 		if g.Scenario == scenario {
 			out = append(out, g)
@@ -140,8 +141,8 @@ func groupsOf(run *Run, scenario string) []bench.Group {
 
 // ranked mirrors bench's rule for "fastest": an engine that failed too
 // often is not called best at anything.
-func ranked(g bench.Group) bool {
-	return g.Succeeded > 0 && g.ErrorRate <= bench.MaxErrorRateToRank
+func ranked(g summary.Group) bool {
+	return g.Succeeded > 0 && g.ErrorRate <= verdict.MaxErrorRateToRank
 }
 
 var metricLabels = map[string]string{
@@ -178,7 +179,7 @@ func buildVerdict(run *Run) verdictView {
 	for _, g := range run.Summary.Groups {
 		if g.Requests > 0 && !ranked(g) {
 			v.Unranked = append(v.Unranked, fmt.Sprintf("**%s** is not ranked in %s: %.0f%% of its requests failed (more than %.0f%%), so its speed on the rest is no win.",
-				mdEscape(g.Engine), mdEscape(g.Scenario), g.ErrorRate*100, bench.MaxErrorRateToRank*100))
+				mdEscape(g.Engine), mdEscape(g.Scenario), g.ErrorRate*100, verdict.MaxErrorRateToRank*100))
 		}
 	}
 	v.Targets, v.TargetsHeadline = targetVerdicts(run)
@@ -197,7 +198,7 @@ func headline(run *Run, wins map[string]int) string {
 			return "No request was measured, so there is nothing to compare."
 		}
 		return "No engine could be compared with another: a comparison needs two engines in a scenario that each answered and failed at most " +
-			fmt.Sprintf("%.0f%%", bench.MaxErrorRateToRank*100) + " of their requests."
+			fmt.Sprintf("%.0f%%", verdict.MaxErrorRateToRank*100) + " of their requests."
 	}
 	var engines []string
 	for _, e := range EngineOrder(run) {
@@ -248,7 +249,7 @@ func targetVerdicts(run *Run) ([]string, string) {
 }
 
 // targetResult reads a goal's outcome: met or missed, with the value.
-func targetResult(t *bench.GoalResult) string {
+func targetResult(t *summary.GoalResult) string {
 	val := "too many failures"
 	if t.Value != nil {
 		val = fmt.Sprintf("%.1f ms", *t.Value)
@@ -261,13 +262,13 @@ func targetResult(t *bench.GoalResult) string {
 
 // kpiTable is the scenario's headline numbers, engines side by side, the
 // best value of each row in bold.
-func kpiTable(run *Run, sc string, gs []bench.Group) section {
+func kpiTable(run *Run, sc string, gs []summary.Group) section {
 	var rows []rowView
-	row := func(label string, cell func(g bench.Group) string) {
+	row := func(label string, cell func(g summary.Group) string) {
 		rows = append(rows, cellRow(label, gs, cell))
 	}
-	row("Requests (ok / sent)", func(g bench.Group) string { return fmt.Sprintf("%d / %d", g.Succeeded, g.Requests) })
-	row("Success rate", func(g bench.Group) string {
+	row("Requests (ok / sent)", func(g summary.Group) string { return fmt.Sprintf("%d / %d", g.Succeeded, g.Requests) })
+	row("Success rate", func(g summary.Group) string {
 		if g.Requests == 0 {
 			return "–"
 		}
@@ -276,7 +277,7 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 	for _, m := range []string{metric.TTFT, metric.TPOT, metric.ITL, metric.E2E} {
 		for _, p := range []float64{50, 95, 99} {
 			r := bestRow(fmt.Sprintf("%s p%g", metricLabels[m], p), gs, false,
-				func(g bench.Group) (float64, bool) { st := g.Metrics[m]; return st.At(p), st.Count > 0 },
+				func(g summary.Group) (float64, bool) { st := g.Metrics[m]; return st.At(p), st.Count > 0 },
 				func(v float64) string { return fmt.Sprintf("%.1f ms", v) })
 			for i, g := range gs {
 				r.Cells[i] += ciSuffix(g.Metrics[m], fmt.Sprintf("p%g", p))
@@ -285,20 +286,20 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 		}
 	}
 	rows = append(rows, bestRow("Output throughput", gs, true,
-		func(g bench.Group) (float64, bool) { return g.OutputTokensPerS, g.WindowS > 0 },
+		func(g summary.Group) (float64, bool) { return g.OutputTokensPerS, g.WindowS > 0 },
 		func(v float64) string { return fmt.Sprintf("%.1f tok/s", v) }))
 	rows = append(rows, bestRow("Request throughput", gs, true,
-		func(g bench.Group) (float64, bool) { return g.RequestsPerS, g.WindowS > 0 },
+		func(g summary.Group) (float64, bool) { return g.RequestsPerS, g.WindowS > 0 },
 		func(v float64) string { return fmt.Sprintf("%.2f req/s", v) }))
 	for _, g := range gs {
 		if g.SLO != nil {
-			row("Within SLO ("+mdEscape(g.SLO.SLO.String())+")", func(g bench.Group) string {
+			row("Within SLO ("+mdEscape(g.SLO.SLO.String())+")", func(g summary.Group) string {
 				if g.SLO == nil {
 					return "–"
 				}
 				return fmt.Sprintf("%.1f%% %s", g.SLO.Attainment*100, map[bool]string{true: "(met)", false: "(**missed**)"}[g.SLO.Met])
 			})
-			row("Goodput", func(g bench.Group) string {
+			row("Goodput", func(g summary.Group) string {
 				if g.SLO == nil {
 					return "–"
 				}
@@ -309,7 +310,7 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 	}
 	for _, g := range gs {
 		if g.Target != nil {
-			row("Target "+g.Target.Goal.String(), func(g bench.Group) string {
+			row("Target "+g.Target.Goal.String(), func(g summary.Group) string {
 				if g.Target == nil {
 					return "–"
 				}
@@ -321,7 +322,7 @@ func kpiTable(run *Run, sc string, gs []bench.Group) section {
 	return section{Heading: scenarioHeading(run, sc), Table: engineGrid(gs, rows)}
 }
 
-func cellRow(label string, gs []bench.Group, cell func(g bench.Group) string) rowView {
+func cellRow(label string, gs []summary.Group, cell func(g summary.Group) string) rowView {
 	r := rowView{Label: label}
 	for _, g := range gs {
 		r.Cells = append(r.Cells, cell(g))
@@ -331,7 +332,7 @@ func cellRow(label string, gs []bench.Group, cell func(g bench.Group) string) ro
 
 // bestRow formats one value per engine and bolds the best among the
 // engines that are ranked, when there are two or more to compare.
-func bestRow(label string, gs []bench.Group, higher bool, value func(bench.Group) (float64, bool), format func(float64) string) rowView {
+func bestRow(label string, gs []summary.Group, higher bool, value func(summary.Group) (float64, bool), format func(float64) string) rowView {
 	r := rowView{Label: label, Cells: make([]string, len(gs))}
 	best, bestV, n := -1, 0.0, 0
 	for i, g := range gs {

@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
@@ -73,16 +74,16 @@ type Run struct {
 	// LoadRun leaves them empty: writers stream the journal in Dir, so a
 	// report never holds a long run's requests.
 	Records []engine.Record
-	Summary bench.Summary
+	Summary verdict.Summary
 	// samples are the run's per-group distributions, for comparisons;
 	// see Samples.
-	samples *bench.Summarizer
+	samples *summary.Summarizer
 	// JournalWarning reports a damaged journal line (a crash mid-write);
 	// the records before and after it are still used.
 	JournalWarning error
 	// Baseline, when set, is this run compared with an earlier one; the
 	// reports add it and the json format writes comparison.json.
-	Baseline *bench.RunDiff
+	Baseline *verdict.RunDiff
 
 	// The figures are drawn once per run and shared by the Markdown, HTML
 	// and PDF writers (chart.go, runCharts).
@@ -105,18 +106,18 @@ func LoadRun(dir string) (*Run, error) {
 		return nil, fmt.Errorf("run %s has no journal: %w", dir, err)
 	}
 	defer f.Close()
-	r.samples = bench.NewSummarizer(r.Manifest.RunID, r.objectives())
+	r.samples = summary.NewSummarizer(r.Manifest.RunID, r.objectives())
 	r.JournalWarning = ScanJournal(f, r.samples.Add)
 	var fatal *JournalReadError
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
-	r.Summary = bench.SummaryOf(r.samples)
+	r.Summary = verdict.SummaryOf(r.samples)
 	return r, nil
 }
 
-func (r *Run) objectives() bench.Objectives {
-	obj := bench.ObjectivesOf(r.Manifest.Scenarios)
+func (r *Run) objectives() summary.Objectives {
+	obj := summary.ObjectivesOf(r.Manifest.Scenarios)
 	obj.Weights, _ = r.Manifest.Config.RankWeights() // defaults if unreadable
 	return obj
 }
@@ -124,9 +125,9 @@ func (r *Run) objectives() bench.Objectives {
 // Samples holds the run's distributions per engine × scenario, as
 // CompareSummarizers reads them: from the journal for a loaded run, from
 // Records for one built in memory.
-func (r *Run) Samples() *bench.Summarizer {
+func (r *Run) Samples() *summary.Summarizer {
 	if r.samples == nil {
-		r.samples = bench.SummarizerOf(r.Manifest.RunID, r.Records, r.objectives())
+		r.samples = summary.SummarizerOf(r.Manifest.RunID, r.Records, r.objectives())
 	}
 	return r.samples
 }

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // runFolderName is what `run` creates: test_{name}_{YYYYMMDD}_{HHMMSS}[_n].
@@ -68,7 +68,7 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 		for _, t := range m.Targets {
 			info.Engines = append(info.Engines, t.Target.Name)
 		}
-		var s bench.Summary
+		var s verdict.Summary
 		if readJSONFile(filepath.Join(dir, SummaryFile), &s) == nil {
 			for _, g := range s.Groups {
 				info.Requests += g.Requests
@@ -90,7 +90,7 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 // Winner is the first of the overall ranking when two or more engines
 // were ranked; otherwise the engine that leads most comparisons in
 // s.Fastest that are not statistical ties. Empty when nothing was won.
-func Winner(s bench.Summary) string {
+func Winner(s verdict.Summary) string {
 	ranked := 0
 	for _, st := range s.Ranking {
 		if st.Unranked == "" {

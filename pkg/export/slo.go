@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
 // sloCell is the terminal table's one-cell SLO verdict.
-func sloCell(g bench.Group) string {
+func sloCell(g summary.Group) string {
 	r := g.SLO
 	if r == nil {
 		return "–"
@@ -21,7 +21,7 @@ func sloCell(g bench.Group) string {
 }
 
 // sloMisses says which of a group's objectives failed, with the values.
-func sloMisses(r *bench.SLOResult) []string {
+func sloMisses(r *summary.SLOResult) []string {
 	if r == nil {
 		return nil
 	}

@@ -10,14 +10,15 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 )
 
 // WriteTable prints one table per scenario (engines as rows) and the
 // fastest engine per metric with its margin over the runner-up.
-func WriteTable(w io.Writer, s bench.Summary) error {
+func WriteTable(w io.Writer, s verdict.Summary) error {
 	var scenarios []string
 	seen := map[string]bool{}
 	for _, g := range s.Groups {
@@ -122,7 +123,7 @@ func WriteTable(w io.Writer, s bench.Summary) error {
 	return nil
 }
 
-func writeNotes(w io.Writer, g bench.Group) {
+func writeNotes(w io.Writer, g summary.Group) {
 	for _, n := range groupNotes(g, true) {
 		fmt.Fprintf(w, "  %s: %s\n", g.Engine, n)
 	}
@@ -132,7 +133,7 @@ func writeNotes(w io.Writer, g bench.Group) {
 // terminal table and the reports state the same facts in the same words;
 // the reports show error examples in their own section, so they leave them
 // out here.
-func groupNotes(g bench.Group, examples bool) []string {
+func groupNotes(g summary.Group, examples bool) []string {
 	var notes []string
 	if g.Failed > 0 {
 		classes := make([]string, 0, len(g.Errors))
@@ -151,7 +152,7 @@ func groupNotes(g bench.Group, examples bool) []string {
 				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, Truncate(oneLine(ex), 200)))
 			}
 		}
-		if g.ErrorRate > bench.MaxErrorRateToRank {
+		if g.ErrorRate > verdict.MaxErrorRateToRank {
 			notes = append(notes, fmt.Sprintf("not ranked among the fastest: %.0f%% of its requests failed", g.ErrorRate*100))
 		}
 	}
@@ -173,7 +174,7 @@ func groupNotes(g bench.Group, examples bool) []string {
 // loadNotes are the facts about how a group's requests were sent and
 // counted that its latency columns do not show; the terminal, the
 // reports' details and their methodology say them in these words.
-func loadNotes(g bench.Group) []string {
+func loadNotes(g summary.Group) []string {
 	var notes []string
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
@@ -212,7 +213,7 @@ func msCell(s stats.Stats, p float64) string {
 }
 
 // unresolvedShown: does the scenario's table show a starred percentile?
-func unresolvedShown(s bench.Summary, sc string) bool {
+func unresolvedShown(s verdict.Summary, sc string) bool {
 	for _, g := range s.Groups {
 		if g.Scenario != sc {
 			continue
@@ -226,7 +227,7 @@ func unresolvedShown(s bench.Summary, sc string) bool {
 	return false
 }
 
-func targetCell(g bench.Group) string {
+func targetCell(g summary.Group) string {
 	if g.Target == nil {
 		return "–"
 	}
@@ -272,7 +273,7 @@ func Truncate(s string, n int) string {
 
 // ciLine gives the 95% intervals of the scenario's TTFT and E2E medians,
 // so a margin in the table can be read against the noise.
-func ciLine(s bench.Summary, sc string) string {
+func ciLine(s verdict.Summary, sc string) string {
 	var parts []string
 	for _, g := range s.Groups {
 		if g.Scenario != sc {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -28,7 +28,7 @@ func attachBaseline(run *export.Run, dir string) error {
 	if err != nil {
 		return fmt.Errorf("--baseline %s: %w", dir, err)
 	}
-	d := bench.CompareSummarizers(base.Samples(), run.Samples(), bench.RegressionOptions{})
+	d := verdict.CompareSummarizers(base.Samples(), run.Samples(), verdict.RegressionOptions{})
 	run.Baseline = &d
 	return nil
 }

@@ -6,9 +6,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -24,7 +24,7 @@ const (
 // capacityRun runs the search for every target, one after another, on the
 // shared runner (its sinks keep the journal), and returns the merged
 // result and the scenarios visited.
-func (o *RunOptions) capacityRun(ctx context.Context, runner *load.Runner, summarizer *bench.Summarizer, progress *progress, tmpl workload.Scenario) (load.RunResult, []workload.Scenario) {
+func (o *RunOptions) capacityRun(ctx context.Context, runner *load.Runner, summarizer *summary.Summarizer, progress *progress, tmpl workload.Scenario) (load.RunResult, []workload.Scenario) {
 	targets, timeout := runner.Targets, runner.Timeout
 	// A saturated level must not drain its backlog for minutes: requests
 	// still waiting well past every SLO limit time out and count as

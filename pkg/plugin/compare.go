@@ -9,10 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // CompareOptions is `kubectl llmbench compare`.
@@ -60,7 +61,7 @@ means the comparison itself failed: a missing run, a bad flag).`,
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder holding the run folders")
 	fs.StringVar(&o.format, "format", "table", "output format: "+strings.Join(export.DiffFormats, ", "))
 	fs.StringVar(&o.failOnRegression, "fail-on-regression", "", "exit 3 when a significant regression is worse than this percentage, e.g. 10% (0: any significant regression)")
-	fs.StringSliceVar(&o.metrics, "metric", nil, "only compare these metrics: "+strings.Join(bench.RegressionMetrics(), ", "))
+	fs.StringSliceVar(&o.metrics, "metric", nil, "only compare these metrics: "+strings.Join(verdict.RegressionMetrics(), ", "))
 	return cmd
 }
 
@@ -86,7 +87,7 @@ func (o *CompareOptions) Validate() error {
 	if !slices.Contains(export.DiffFormats, o.format) {
 		return fmt.Errorf("--format %q: use %s", o.format, strings.Join(export.DiffFormats, ", "))
 	}
-	known := bench.RegressionMetrics()
+	known := verdict.RegressionMetrics()
 	for _, m := range o.metrics {
 		if !slices.Contains(known, m) {
 			return fmt.Errorf("--metric %q: use %s", m, strings.Join(known, ", "))
@@ -109,7 +110,7 @@ func (o *CompareOptions) Run(_ context.Context) error {
 		}
 		runs[i] = run
 	}
-	d := bench.CompareSummarizers(runs[0].Samples(), runs[1].Samples(), bench.RegressionOptions{Metrics: o.metrics})
+	d := verdict.CompareSummarizers(runs[0].Samples(), runs[1].Samples(), verdict.RegressionOptions{Metrics: o.metrics})
 	if err := export.WriteDiff(o.Out, d, o.format); err != nil {
 		return err
 	}

@@ -13,9 +13,9 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
@@ -98,7 +98,7 @@ func TestCompareJSONAndMetricFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d bench.RunDiff
+	var d verdict.RunDiff
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

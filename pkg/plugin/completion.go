@@ -15,7 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
@@ -138,7 +138,7 @@ func flagCompletions() map[string]map[string]completeFunc {
 		"config":       benchFlags,
 		"discover":     {"output": tableJSONYAML},
 		"validate":     {"output": tableJSONYAML},
-		"compare":      {"format": fixedValues(export.DiffFormats...), "metric": commaSeparated(bench.RegressionMetrics()...)},
+		"compare":      {"format": fixedValues(export.DiffFormats...), "metric": commaSeparated(verdict.RegressionMetrics()...)},
 		"report":       {"baseline": runIDs},
 		"version":      {"output": fixedValues(versionFormats...)},
 		"race":         liveFlags,

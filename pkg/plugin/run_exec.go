@@ -10,9 +10,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -86,9 +87,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	obj := bench.ObjectivesOf(o.scenarios)
+	obj := summary.ObjectivesOf(o.scenarios)
 	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
-	summarizer := bench.NewSummarizer(runID, obj)
+	summarizer := summary.NewSummarizer(runID, obj)
 	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
 	runner := &load.Runner{
 		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
@@ -117,7 +118,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		log.Error("closing journal", "error", err)
 	}
 
-	summary := bench.SummaryOf(summarizer)
+	summary := verdict.SummaryOf(summarizer)
 	succeeded := 0
 	for _, g := range summary.Groups {
 		succeeded += g.Succeeded

@@ -27,9 +27,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -250,5 +250,5 @@ func hostileRun() *export.Run {
 			}
 		}
 	}
-	return &export.Run{Manifest: m, Records: recs, Summary: bench.Summarize(m.RunID, recs, m.Goals())}
+	return &export.Run{Manifest: m, Records: recs, Summary: verdict.Summarize(m.RunID, recs, m.Goals())}
 }

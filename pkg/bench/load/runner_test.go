@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/bench"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -237,7 +237,7 @@ func TestOpenLoopCapCountsWaitsAndDrops(t *testing.T) {
 			if policy == "drop" && (dropped == 0 || queued != 0) {
 				t.Errorf("drop: queued %d dropped %d; want dropped > 0 and none queued", queued, dropped)
 			}
-			s := bench.Summarize("t", recs, nil)
+			s := verdict.Summarize("t", recs, nil)
 			if policy == "drop" && s.Groups[0].Dropped != dropped {
 				t.Errorf("summary dropped %d, records %d", s.Groups[0].Dropped, dropped)
 			}

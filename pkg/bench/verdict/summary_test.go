@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math"
@@ -8,6 +8,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -129,7 +130,7 @@ func TestServerQueueingFinding(t *testing.T) {
 		recs = append(recs, ollamaRecord("users_4", ttfb, ttfb, 1, 1.1, 50, ttfb+50, 1e9+int64(i/4)*210e6))
 	}
 	s := Summarize("r", recs, nil)
-	var q []Finding
+	var q []summary.Finding
 	for _, fd := range s.Findings {
 		if fd.Kind == "server_queueing" {
 			q = append(q, fd)
@@ -156,11 +157,11 @@ func TestGoalCountsFailuresAsMisses(t *testing.T) {
 	for i := 1; i <= 99; i++ {
 		ok = append(ok, float64(i))
 	}
-	g := evaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok), 1)
+	g := summary.EvaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok), 1)
 	if g.Value == nil || !g.Met || math.Abs(*g.Value-95.05) > 1e-9 {
 		t.Errorf("1%% failures, p95 of 1..99+∞: %+v", g)
 	}
-	g = evaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok[:90]), 10)
+	g = summary.EvaluateGoal(workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}, stats.NewSampleOf(ok[:90]), 10)
 	if g.Value != nil || g.Met {
 		t.Errorf("10%% failures cannot meet p95: %+v", g)
 	}

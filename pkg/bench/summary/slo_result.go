@@ -1,4 +1,4 @@
-package bench
+package summary
 
 import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
@@ -62,7 +62,7 @@ func evaluateSLO(s workload.SLO, g *Group, samples map[string]*stats.Sample, t s
 		res.GoodputTokensPerS = float64(t.metTokens) / g.WindowS
 	}
 	for _, tg := range s.Targets {
-		gr := evaluateGoal(workload.Goal{Metric: tg.Metric, Percentile: tg.Percentile, LimitMS: tg.MaxMS}, samples[tg.Metric], g.Failed)
+		gr := EvaluateGoal(workload.Goal{Metric: tg.Metric, Percentile: tg.Percentile, LimitMS: tg.MaxMS}, samples[tg.Metric], g.Failed)
 		r := SLOTargetResult{SLOTarget: tg, Value: gr.Value, Met: gr.Met}
 		res.Met = res.Met && r.Met
 		res.Targets = append(res.Targets, r)

@@ -1,4 +1,4 @@
-package bench
+package summary
 
 import (
 	"fmt"
@@ -88,7 +88,7 @@ const (
 	queuePromptFactor = 1.5
 )
 
-func findings(groups []Group) []Finding {
+func Findings(groups []Group) []Finding {
 	var out []Finding
 	byEngine := map[string][]Group{}
 	var engines []string

@@ -1,10 +1,11 @@
-package bench
+package verdict
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -28,7 +29,7 @@ func TestDegenerateRunsStillEncode(t *testing.T) {
 	for name, recs := range cases {
 		t.Run(name, func(t *testing.T) {
 			levels := map[string]*workload.Level{"s": {Kind: workload.LevelRate, Value: 2}}
-			s := SummarizeWith("r", recs, Objectives{SLOs: map[string]*workload.SLO{"s": slo}, Levels: levels})
+			s := SummarizeWith("r", recs, summary.Objectives{SLOs: map[string]*workload.SLO{"s": slo}, Levels: levels})
 			if _, err := json.Marshal(s); err != nil {
 				t.Fatalf("summary.json would not encode: %v", err)
 			}

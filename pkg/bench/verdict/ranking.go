@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -43,14 +44,14 @@ type Standing struct {
 // has too few samples), each relative to the scenario's best engine,
 // weighs them, averages over scenarios, and orders engines that met
 // their SLOs first.
-func Rank(groups []Group, w workload.Weights) []Standing {
+func Rank(groups []summary.Group, w workload.Weights) []Standing {
 	if w.Total() == 0 {
 		w = workload.DefaultWeights
 	}
 	byEngine := map[string]*Standing{}
 	var order []string
 	for _, sc := range scenarioOrder(groups) {
-		var gs []Group
+		var gs []summary.Group
 		for _, g := range groups {
 			if g.Scenario == sc {
 				gs = append(gs, g)
@@ -136,7 +137,7 @@ func Rank(groups []Group, w workload.Weights) []Standing {
 }
 
 // scenarioComponents scores each engine of one scenario that answered.
-func scenarioComponents(gs []Group, w workload.Weights) map[string][]Component {
+func scenarioComponents(gs []summary.Group, w workload.Weights) map[string][]Component {
 	type raw struct {
 		ttft, tpot, tput, errRate, spread float64
 		spreadName                        string

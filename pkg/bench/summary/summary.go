@@ -1,4 +1,4 @@
-package bench
+package summary
 
 import (
 	"math"
@@ -64,10 +64,10 @@ type GoalResult struct {
 	Met   bool     `json:"met"`
 }
 
-// evaluateGoal reads the goal's percentile over every measured request, a
+// EvaluateGoal reads the goal's percentile over every measured request, a
 // failed one counting as infinitely slow: an engine that fails 10% of its
 // requests cannot meet a p95 target, however fast the rest were.
-func evaluateGoal(goal workload.Goal, ok *stats.Sample, failed int) *GoalResult {
+func EvaluateGoal(goal workload.Goal, ok *stats.Sample, failed int) *GoalResult {
 	res := &GoalResult{Goal: goal}
 	n := ok.Len()
 	all := n + failed

@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
 // comparedMetrics are the per-request latencies engines are compared on.
@@ -35,7 +36,7 @@ type Comparison struct {
 
 // compare runs the pairwise tests of a scenario's groups (in order) on
 // each compared metric; the medians are the groups' own p50.
-func compare(scenario string, groups []Group, samples []map[string]*stats.Sample) []Comparison {
+func compare(scenario string, groups []summary.Group, samples []map[string]*stats.Sample) []Comparison {
 	var out []Comparison
 	for _, metric := range comparedMetrics {
 		var cs []Comparison

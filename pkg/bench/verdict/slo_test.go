@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -59,7 +60,7 @@ func TestSLOAttainmentAndGoodput(t *testing.T) {
 		recs = append(recs, r)
 	}
 	slo, _ := workload.ParseSLO("ttft_p70=100ms,tpot_p95=20ms,error_rate=5%", "test")
-	g := SummarizeWith("r", recs, Objectives{SLOs: map[string]*workload.SLO{"s": slo}}).Groups[0]
+	g := SummarizeWith("r", recs, summary.Objectives{SLOs: map[string]*workload.SLO{"s": slo}}).Groups[0]
 	res := g.SLO
 	if res == nil {
 		t.Fatal("no SLO result")

@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math/rand/v2"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
 // A long run folded record by record: a million requests of 64 tokens
@@ -26,7 +27,7 @@ func BenchmarkSummarizer1M(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		sz := NewSummarizer("bench", Objectives{})
+		sz := summary.NewSummarizer("bench", summary.Objectives{})
 		for i := range 1_000_000 {
 			rec := &recs[i%3]
 			*rec.TTFTMS = 40 + r.ExpFloat64()*20

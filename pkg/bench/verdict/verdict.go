@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"sort"
@@ -6,14 +6,15 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Summary is every aggregate of a run, derived from its records alone.
 type Summary struct {
-	RunID   string    `json:"run_id"`
-	Groups  []Group   `json:"groups"`
-	Fastest []Fastest `json:"fastest"`
+	RunID   string          `json:"run_id"`
+	Groups  []summary.Group `json:"groups"`
+	Fastest []Fastest       `json:"fastest"`
 	// Comparisons test every pair of engines per scenario on TTFT, TPOT
 	// and E2E.
 	Comparisons []Comparison `json:"comparisons,omitempty"`
@@ -22,7 +23,7 @@ type Summary struct {
 	// Capacity reads a sweep: per engine, the highest level that held.
 	Capacity []Capacity `json:"capacity,omitempty"`
 	// Findings are plain-language observations with their numbers.
-	Findings []Finding `json:"findings,omitempty"`
+	Findings []summary.Finding `json:"findings,omitempty"`
 }
 
 // Fastest names the best engine of a scenario for one metric, and by how
@@ -59,13 +60,13 @@ const (
 // Summarize derives the summary from records. goals maps scenario names to
 // their targets. Group order follows first appearance in records.
 func Summarize(runID string, records []engine.Record, goals map[string]*workload.Goal) Summary {
-	return SummarizeWith(runID, records, Objectives{Goals: goals})
+	return SummarizeWith(runID, records, summary.Objectives{Goals: goals})
 }
 
 // SummarizeWith derives the summary, judging each scenario against its
 // objectives.
-func SummarizeWith(runID string, records []engine.Record, obj Objectives) Summary {
-	return SummaryOf(SummarizerOf(runID, records, obj))
+func SummarizeWith(runID string, records []engine.Record, obj summary.Objectives) Summary {
+	return SummaryOf(summary.SummarizerOf(runID, records, obj))
 }
 
 // MaxErrorRateToRank keeps an engine that fails more than this share of
@@ -86,7 +87,7 @@ var fastestMetrics = []struct {
 	{"throughput_output_tokens_per_s", "total", true},
 }
 
-func scenarioOrder(groups []Group) []string {
+func scenarioOrder(groups []summary.Group) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, g := range groups {
@@ -101,7 +102,7 @@ func scenarioOrder(groups []Group) []string {
 // judge says whether each winner beat its runner-up by more than noise:
 // medians by the pairwise rank test, p95 and ITL by non-overlapping 95%
 // intervals (conservative: overlapping intervals can still differ).
-func judge(fs []Fastest, groups []Group, cs []Comparison) []Fastest {
+func judge(fs []Fastest, groups []summary.Group, cs []Comparison) []Fastest {
 	stats := func(sc, engine, metric string) (stats.Stats, bool) {
 		for _, g := range groups {
 			if g.Scenario == sc && g.Engine == engine {
@@ -150,9 +151,9 @@ func judge(fs []Fastest, groups []Group, cs []Comparison) []Fastest {
 	return fs
 }
 
-func fastest(groups []Group) []Fastest {
+func fastest(groups []summary.Group) []Fastest {
 	var scenarios []string
-	byScenario := map[string][]Group{}
+	byScenario := map[string][]summary.Group{}
 	for _, g := range groups {
 		if _, ok := byScenario[g.Scenario]; !ok {
 			scenarios = append(scenarios, g.Scenario)
@@ -213,16 +214,16 @@ func fastest(groups []Group) []Fastest {
 
 // SummaryOf derives every aggregate from the records folded into sz so
 // far; more may be added afterwards.
-func SummaryOf(sz *Summarizer) Summary {
+func SummaryOf(sz *summary.Summarizer) Summary {
 	var sum Summary
-	sz.Inspect(func(runID string, obj Objectives, ms []Measured) {
-		groups := make([]Group, len(ms))
+	sz.Inspect(func(runID string, obj summary.Objectives, ms []summary.Measured) {
+		groups := make([]summary.Group, len(ms))
 		for i, m := range ms {
 			groups[i] = m.Group
 		}
 		var comparisons []Comparison
 		for _, sc := range scenarioOrder(groups) {
-			var gs []Group
+			var gs []summary.Group
 			var ss []map[string]*stats.Sample
 			for _, m := range ms {
 				if m.Group.Scenario == sc {
@@ -237,7 +238,7 @@ func SummaryOf(sz *Summarizer) Summary {
 			ranking = Rank(groups, obj.Weights)
 		}
 		sum = Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
-			Ranking: ranking, Capacity: capacities(groups, obj.Levels), Findings: findings(groups)}
+			Ranking: ranking, Capacity: capacities(groups, obj.Levels), Findings: summary.Findings(groups)}
 	})
 	return sum
 }

@@ -1,4 +1,4 @@
-package bench
+package summary
 
 import (
 	"maps"
@@ -195,7 +195,7 @@ func (a *groupAcc) finish(obj Objectives) Group {
 		g.OutputTokensPerS = float64(g.OutputTokensTotal) / w
 	}
 	if goal := obj.Goals[g.Scenario]; goal != nil {
-		g.Target = evaluateGoal(*goal, a.samples[goal.MetricName()], g.Failed)
+		g.Target = EvaluateGoal(*goal, a.samples[goal.MetricName()], g.Failed)
 	}
 	if slo := obj.SLOs[g.Scenario]; slo != nil {
 		g.SLO = evaluateSLO(*slo, &g, a.samples, a.tally)

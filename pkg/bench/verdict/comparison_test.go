@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"math/rand/v2"

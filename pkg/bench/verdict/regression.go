@@ -1,4 +1,4 @@
-package bench
+package verdict
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
 // MetricErrorRate is the share of measured, sent requests that failed, as
@@ -160,7 +161,7 @@ func CompareRuns(base, cur []engine.Record, o RegressionOptions) RunDiff {
 		}
 		return ""
 	}
-	return CompareSummarizers(SummarizerOf(id(base), base, Objectives{}), SummarizerOf(id(cur), cur, Objectives{}), o)
+	return CompareSummarizers(summary.SummarizerOf(id(base), base, summary.Objectives{}), summary.SummarizerOf(id(cur), cur, summary.Objectives{}), o)
 }
 
 // CompareSummarizers compares two runs, per engine × scenario present in
@@ -174,21 +175,21 @@ func CompareRuns(base, cur []engine.Record, o RegressionOptions) RunDiff {
 // over every tested row, so comparing many engines and metrics does not
 // manufacture regressions. A p95 is judged by the 95% interval of its
 // delta excluding zero.
-func CompareSummarizers(base, cur *Summarizer, o RegressionOptions) RunDiff {
+func CompareSummarizers(base, cur *summary.Summarizer, o RegressionOptions) RunDiff {
 	var d RunDiff
-	base.Inspect(func(baseID string, _ Objectives, bs []Measured) {
+	base.Inspect(func(baseID string, _ summary.Objectives, bs []summary.Measured) {
 		if cur == base {
 			d = compareMeasured(baseID, bs, baseID, bs, o)
 			return
 		}
-		cur.Inspect(func(curID string, _ Objectives, cs []Measured) {
+		cur.Inspect(func(curID string, _ summary.Objectives, cs []summary.Measured) {
 			d = compareMeasured(baseID, bs, curID, cs, o)
 		})
 	})
 	return d
 }
 
-func compareMeasured(baseID string, base []Measured, curID string, cur []Measured, o RegressionOptions) RunDiff {
+func compareMeasured(baseID string, base []summary.Measured, curID string, cur []summary.Measured, o RegressionOptions) RunDiff {
 	d := RunDiff{Alpha: stats.Alpha, Confidence: stats.Confidence, BaseRunID: baseID, CurrentRunID: curID}
 	want := map[string]bool{}
 	for _, m := range o.Metrics {
@@ -229,7 +230,7 @@ func compareMeasured(baseID string, base []Measured, curID string, cur []Measure
 
 // diffRow measures one statistic in both runs; ok is false when either
 // run has no sample of it.
-func diffRow(k GroupRef, metric, stat string, p float64, higher bool, b, c *Measured) (DiffRow, bool) {
+func diffRow(k GroupRef, metric, stat string, p float64, higher bool, b, c *summary.Measured) (DiffRow, bool) {
 	row := DiffRow{Engine: k.Engine, Scenario: k.Scenario, Metric: metric, Stat: stat, HigherIsBetter: higher}
 	if metric == MetricErrorRate {
 		row.BaseN, row.CurrentN = b.Group.Requests, c.Group.Requests
@@ -283,7 +284,7 @@ func diffRow(k GroupRef, metric, stat string, p float64, higher bool, b, c *Meas
 }
 
 // sent is the group of k if it sent any measured request.
-func sent(groups []Measured, k GroupRef) *Measured {
+func sent(groups []summary.Measured, k GroupRef) *summary.Measured {
 	for i := range groups {
 		if g := &groups[i].Group; g.Engine == k.Engine && g.Scenario == k.Scenario && g.Requests > 0 {
 			return &groups[i]
@@ -293,7 +294,7 @@ func sent(groups []Measured, k GroupRef) *Measured {
 }
 
 // failureBins is a group's sent requests as 0/1 failure indicators.
-func failureBins(g Group) []stats.Bin {
+func failureBins(g summary.Group) []stats.Bin {
 	var out []stats.Bin
 	if ok := g.Requests - g.Failed; ok > 0 {
 		out = append(out, stats.Bin{Value: 0, Count: ok})

@@ -1,9 +1,10 @@
-package bench
+package verdict
 
 import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
@@ -42,7 +43,7 @@ type LevelStats struct {
 
 // capacities reads the sweep's groups: one Capacity per engine, levels in
 // increasing order.
-func capacities(groups []Group, levels map[string]*workload.Level) []Capacity {
+func capacities(groups []summary.Group, levels map[string]*workload.Level) []Capacity {
 	idx := map[string]int{}
 	var out []Capacity
 	for _, g := range groups {
