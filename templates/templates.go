@@ -19,7 +19,7 @@ import "embed"
 var FS embed.FS
 
 // Scenarios holds scenarios/*.yaml: the conversations of demo, race,
-// inspect and conversation (bench.LoadStories reads them).
+// inspect and conversation (workload.LoadStories reads them).
 //
 //go:embed scenarios/*.yaml
 var Scenarios embed.FS

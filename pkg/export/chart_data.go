@@ -178,7 +178,7 @@ func (d *chartData) readTTFT(run *Run) error {
 	return nil
 }
 
-// sentAndMeasured mirrors bench.Summarize: warm-up requests, arrivals the
+// sentAndMeasured mirrors verdict.Summarize: warm-up requests, arrivals the
 // client dropped and requests the user cancelled are not part of a
 // group's window or statistics.
 func sentAndMeasured(r *engine.Record) bool { return r.Sent() }

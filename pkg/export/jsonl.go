@@ -32,7 +32,7 @@ func OpenJournal(path string) (*Journal, error) {
 	return &Journal{f: f}, nil
 }
 
-// Write appends a record; callers serialize calls (bench.MultiSink does).
+// Write appends a record; callers serialize calls (load.MultiSink does).
 func (j *Journal) Write(rec *engine.Record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {

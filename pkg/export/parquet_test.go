@@ -252,7 +252,7 @@ func TestChunksAreRebuiltWhenOffsetsWereDropped(t *testing.T) {
 	r := recs[1]
 	want := []float64{}
 	eachChunk(&r, func(c chunkRow) error { want = append(want, c.OffsetMS); return nil })
-	r.ChunkOffsetMS = nil // as bench.Collector keeps records
+	r.ChunkOffsetMS = nil // as load.Collector keeps records
 	var got []float64
 	eachChunk(&r, func(c chunkRow) error { got = append(got, c.OffsetMS); return nil })
 	if len(got) != r.Chunks {

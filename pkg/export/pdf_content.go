@@ -56,7 +56,7 @@ func buildBrief(run *Run) brief {
 	}
 	switch {
 	case winner == "":
-		b.Verdict = "No engine could be ranked: a comparison needs at least two engines that answered and failed at most 5% of their requests."
+		b.Verdict = fmt.Sprintf("No engine could be ranked: a comparison needs at least two engines that answered and failed at most %.0f%% of their requests.", verdict.MaxErrorRateToRank*100)
 		b.Recommendation = "Fix the failures listed under Risks and run the benchmark again before choosing."
 		if len(run.Summary.Fastest) > 0 {
 			b.Verdict = "No engine is measurably faster: every difference between them is within noise (no significant difference)."

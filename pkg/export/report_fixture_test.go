@@ -32,7 +32,7 @@ const (
 )
 
 // reportFixture is a fixed run shaped like a real one, built from records
-// and bench.Summarize so every number in the golden report is derived the
+// and verdict.Summarize so every number in the golden report is derived the
 // way a real run's are: three engines and three scenarios (sequential,
 // closed loop, capped open loop), an unreachable fourth target, warm-up,
 // an Ollama cold start with server timings and queueing, failures with

@@ -13,7 +13,7 @@ import (
 // Fuzz targets for every parser of network bytes. Seeds are the transcript
 // payloads plus hand-made edge cases. Run one with, for example:
 //
-//	go test ./pkg/bench -run '^$' -fuzz FuzzOpenAIParser -fuzztime 30s
+//	go test ./pkg/bench/engine -run '^$' -fuzz FuzzOpenAIParser -fuzztime 30s
 
 func FuzzOpenAIParser(f *testing.F) {
 	fuzzParser(f, APIChat, func(name string) bool { a := apiFor(name); return a == APIChat || a == APICompletions },

@@ -12,7 +12,7 @@ import (
 
 // Budget per chunk (see the brief of this package): ≤ 1 µs and ≤ 2 allocs.
 //
-//	go test ./pkg/bench -run '^$' -bench 'Parse|FrameReader|ClientStream|ClientReadStream' -benchmem
+//	go test ./pkg/bench/engine -run '^$' -bench 'Parse|FrameReader|ClientStream|ClientReadStream' -benchmem
 
 // BenchmarkParse parses one typical content chunk of each protocol per op.
 func BenchmarkParse(b *testing.B) {
