@@ -167,26 +167,28 @@ func diffLabel(r verdict.DiffRow) string {
 	return r.Metric + " " + r.Stat
 }
 
-func diffValue(r verdict.DiffRow, v float64) string {
-	switch r.Metric {
-	case verdict.MetricErrorRate:
-		return fmt.Sprintf("%.1f%%", v*100)
-	case metric.TokensPerS:
-		return fmt.Sprintf("%.1f tok/s", v)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
+func diffValue(r verdict.DiffRow, v float64) string { return diffText(r.Metric, v, false) }
 
 // diffDelta is a signed difference in the metric's unit; error rates in
 // percentage points.
-func diffDelta(r verdict.DiffRow, v float64) string {
-	switch r.Metric {
-	case verdict.MetricErrorRate:
-		return fmt.Sprintf("%+.1f pp", v*100)
-	case metric.TokensPerS:
-		return fmt.Sprintf("%+.1f tok/s", v)
+func diffDelta(r verdict.DiffRow, v float64) string { return diffText(r.Metric, v, true) }
+
+func diffText(m string, v float64, signed bool) string {
+	format, unit := "%.1f", " ms"
+	if signed {
+		format = "%+.1f"
 	}
-	return fmt.Sprintf("%+.1f ms", v)
+	switch m {
+	case verdict.MetricErrorRate:
+		v *= 100
+		unit = "%"
+		if signed {
+			unit = " pp"
+		}
+	case metric.TokensPerS:
+		unit = " tok/s"
+	}
+	return fmt.Sprintf(format, v) + unit
 }
 
 // diffChange shows the change as it reads (current minus base) with the
