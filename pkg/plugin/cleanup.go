@@ -6,9 +6,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // CleanupOptions is `kubectl llmbench cleanup`.

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // complete runs cobra's hidden __complete command, as the shell scripts

@@ -18,9 +18,8 @@ import (
 // terminal, plain lines elsewhere (CI logs, pipes) and whenever engines run
 // in parallel, where one bar cannot show several engines.
 type progress struct {
-	w        io.Writer
-	bars     bool
-	expected map[string]int
+	w    io.Writer
+	bars bool
 
 	mu    sync.Mutex
 	state map[string]*scenarioProgress // by target name
@@ -35,20 +34,12 @@ type scenarioProgress struct {
 	ok      int
 }
 
-func newProgress(w io.Writer, expected map[string]int, parallel bool) *progress {
+func newProgress(w io.Writer, parallel bool) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, bars: tty && !parallel, expected: expected, state: map[string]*scenarioProgress{}}
-}
-
-// expect tells the progress view how many requests a scenario added
-// during the run (a capacity level) will send.
-func (p *progress) expect(scenario string, n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.expected[scenario] = n
+	return &progress{w: w, bars: tty && !parallel, state: map[string]*scenarioProgress{}}
 }
 
 func (p *progress) ScenarioStarted(t engine.Target, s workload.Scenario) {
@@ -56,7 +47,7 @@ func (p *progress) ScenarioStarted(t engine.Target, s workload.Scenario) {
 	defer p.mu.Unlock()
 	st := &scenarioProgress{name: fmt.Sprintf("%s · %s", t.Name, s.Name), started: time.Now(), lastLog: time.Now()}
 	p.state[t.Name] = st
-	n := p.expected[s.Name]
+	n := s.ExpectedRequests()
 	if p.bars {
 		st.bar = progressbar.NewOptions(n,
 			progressbar.OptionSetWriter(p.w),

@@ -3,9 +3,10 @@ package plugin
 import (
 	"fmt"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
 
 // ReportOptions is `kubectl llmbench report`.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -37,13 +38,16 @@ type RunOptions struct {
 
 	findCapacity string  // "", rate or concurrency
 	capacityFrom float64 // first level of the search
-	capacityTmpl *workload.Scenario
 
 	// Filled by Complete.
 	cfg       workload.Config
 	scenarios []workload.Scenario
-	prompts   []engine.Request
-	formats   []export.Format
+	// capacity is --find-capacity's search, shaped like the first load
+	// scenario, which it takes out of scenarios.
+	capacity *load.CapacitySearch
+	weights  workload.Weights
+	prompts  []engine.Request
+	formats  []export.Format
 }
 
 func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -106,20 +110,45 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	if o.formats, err = export.SelectFormats(o.format); err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
+	if o.scenarios, err = o.cfg.Scenarios(o.flags.suite); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	if o.weights, err = o.cfg.RankWeights(); err != nil {
+		return err
+	}
+	if o.findCapacity != "" {
+		o.capacity = &load.CapacitySearch{Kind: o.findCapacity, From: o.capacityFrom}
+		o.scenarios = splitCapacity(o.scenarios, o.capacity)
+	}
+	if o.baseline != "" {
+		// Checked before anything is measured, not after.
+		if o.baselineDir, err = resolveBaseline(o.outputDir, o.baseline); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// splitCapacity takes the first load scenario out of scenarios as the
+// template of every capacity level.
+func splitCapacity(scenarios []workload.Scenario, c *load.CapacitySearch) []workload.Scenario {
+	var rest []workload.Scenario
+	found := false
+	for _, s := range scenarios {
+		if s.Suite == workload.SuiteLoad && !found {
+			c.Template, found = s, true
+			continue
+		}
+		if s.Suite != workload.SuiteLoad {
+			rest = append(rest, s)
+		}
+	}
+	return rest
 }
 
 // Validate checks everything that can be checked before sending.
 func (o *RunOptions) Validate() error {
 	if err := o.engineSel.validate("benchmark"); err != nil {
-		return err
-	}
-	scenarios, err := o.cfg.Scenarios(o.flags.suite)
-	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", indent(err))
-	}
-	o.scenarios = scenarios
-	if _, err := o.cfg.RankWeights(); err != nil {
 		return err
 	}
 	if err := o.cfg.Economics.Validate(); err != nil {
@@ -128,14 +157,8 @@ func (o *RunOptions) Validate() error {
 	if err := o.cfg.HumanImpact.Validate(); err != nil {
 		return err
 	}
-	if o.findCapacity != "" {
+	if o.capacity != nil {
 		if err := o.validateCapacity(); err != nil {
-			return err
-		}
-	}
-	if o.baseline != "" {
-		// Checked before anything is measured, not after.
-		if o.baselineDir, err = resolveBaseline(o.outputDir, o.baseline); err != nil {
 			return err
 		}
 	}
@@ -145,11 +168,11 @@ func (o *RunOptions) Validate() error {
 	return nil
 }
 
-// validateCapacity checks --find-capacity and sets the load scenario
-// aside as the template of every level.
+// validateCapacity checks --find-capacity and its template.
 func (o *RunOptions) validateCapacity() error {
-	if o.findCapacity != workload.LevelRate && o.findCapacity != workload.LevelConcurrency {
-		return fmt.Errorf("--find-capacity %q: use rate or concurrency", o.findCapacity)
+	c := o.capacity
+	if c.Kind != workload.LevelRate && c.Kind != workload.LevelConcurrency {
+		return fmt.Errorf("--find-capacity %q: use rate or concurrency", c.Kind)
 	}
 	if o.cfg.TestScenarios.Sweep != "" {
 		return errors.New("--find-capacity and --sweep both choose the load levels; use one")
@@ -157,28 +180,15 @@ func (o *RunOptions) validateCapacity() error {
 	if o.parallel {
 		return errors.New("--find-capacity runs engines one after another; drop --parallel")
 	}
-	if o.capacityFrom <= 0 || (o.findCapacity == workload.LevelConcurrency && o.capacityFrom != float64(int(o.capacityFrom))) {
-		return fmt.Errorf("--capacity-from %g: give a level > 0 (whole users for concurrency)", o.capacityFrom)
+	if c.From <= 0 || (c.Kind == workload.LevelConcurrency && c.From != float64(int(c.From))) {
+		return fmt.Errorf("--capacity-from %g: give a level > 0 (whole users for concurrency)", c.From)
 	}
-	var rest []workload.Scenario
-	for i, s := range o.scenarios {
-		if s.Suite == workload.SuiteLoad {
-			if o.capacityTmpl == nil {
-				o.capacityTmpl = &o.scenarios[i]
-			}
-			continue
-		}
-		rest = append(rest, s)
-	}
-	if o.capacityTmpl == nil {
+	if c.Template.Name == "" {
 		return errors.New("--find-capacity needs a load scenario to shape its levels: use a preset with one (quick, standard) and --suite all or load")
 	}
-	if o.capacityTmpl.SLO == nil {
+	if c.Template.SLO == nil {
 		return errors.New("--find-capacity needs an SLO to judge each level: pass --slo, e.g. --slo ttft_p95=500ms,tpot_p95=50ms,error_rate=1%")
 	}
-	tmpl := *o.capacityTmpl
-	o.capacityTmpl = &tmpl
-	o.scenarios = rest
 	return nil
 }
 

@@ -12,10 +12,10 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/run"
 )
 
 // graceAfterStop is how long in-flight requests may finish after Ctrl-C.
@@ -60,84 +60,18 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	defer closeSim()
 
-	clock := engine.NewClock()
-	dir, runID, err := createRunFolder(o.outputDir, o.cfg.Benchmark.Name, clock.Anchor())
-	if err != nil {
-		return err
-	}
-	logFile, err := os.OpenFile(filepath.Join(dir, "run.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("creating run.log: %w", err)
-	}
-	defer logFile.Close()
-	handlers := []slog.Handler{slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})}
-	if o.verbose {
-		handlers = append(handlers, slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	log := slog.New(slog.NewMultiHandler(handlers...))
-	clusterLog.set(log.Handler())
-
-	man := newManifest(runID, o, clock)
-	man.Cluster = clusterInfo
-	man.Baseline = o.baselineDir
-	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
-		return err
-	}
-	journal, err := export.OpenJournal(filepath.Join(dir, export.JournalFile))
-	if err != nil {
-		return err
-	}
-	obj := summary.ObjectivesOf(o.scenarios)
-	obj.Weights, _ = o.cfg.RankWeights() // checked by Validate
-	summarizer := summary.NewSummarizer(runID, obj)
-	progress := newProgress(o.ErrOut, o.expected(), o.parallel)
-	runner := &load.Runner{
-		Targets: o.resolved, Scenarios: o.scenarios, Prompts: o.prompts,
-		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
-		Timeout: o.timeout(), Clock: clock, RunID: runID,
-		Sink:     load.NewMultiSink(journal, summarizer, progress),
-		Observer: progress, Parallel: o.parallel, Grace: graceAfterStop, Seed: o.seed(), Log: log,
-		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
-	}
-	fmt.Fprintf(o.ErrOut, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(o.resolved), len(o.scenarios), dir)
-	var res load.RunResult
-	if o.capacityTmpl == nil {
-		res = runner.Run(ctx)
-	} else {
-		res = load.RunResult{Status: "complete"}
-		if len(o.scenarios) > 0 {
-			res = runner.Run(ctx)
-		}
-		capRes, levels := o.capacityRun(ctx, runner, summarizer, progress, *o.capacityTmpl)
-		mergeResult(&res, capRes)
-		o.scenarios = append(o.scenarios, levels...)
-		man.Scenarios = o.scenarios
-	}
+	progress := newProgress(o.ErrOut, o.parallel)
+	var log *slog.Logger
+	cfg := o.runConfig(clusterInfo, progress)
+	cfg.Started = func(_ string, l *slog.Logger) { log = l; clusterLog.set(l.Handler()) }
+	res, err := run.Run(ctx, cfg, progress)
 	progress.Done()
-	if err := journal.Close(); err != nil {
-		log.Error("closing journal", "error", err)
-	}
-
-	summary := verdict.SummaryOf(summarizer)
-	succeeded := 0
-	for _, g := range summary.Groups {
-		succeeded += g.Succeeded
-	}
-	if res.Status == "complete" && succeeded == 0 {
-		// Engines answered their probes but no measured request succeeded:
-		// there is nothing to compare.
-		res.Status = "failed"
-	}
-	finishManifest(man, res)
-	// The manifest is finished first (with it, `kubectl llmbench report`
-	// can rebuild everything from the journal), then the summary is
-	// written from memory, so it exists even if the reports fail; they
-	// are rebuilt from the journal, the same way `report` does.
-	if err := export.WriteJSON(filepath.Join(dir, export.ManifestFile), man); err != nil {
+	if res == nil {
 		return err
 	}
-	if err := export.WriteJSON(filepath.Join(dir, export.SummaryFile), summary); err != nil {
-		return fmt.Errorf("%w; the journal and manifest are complete: retry with kubectl llmbench report %s", err, dir)
+	dir := res.Dir
+	if err != nil {
+		return err
 	}
 	for _, t := range res.Targets {
 		if t.Error != "" {
@@ -148,7 +82,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		}
 	}
 	// A closed stdout (piped into head) must not cost the reports.
-	if err := export.WriteTable(o.Out, summary); err != nil {
+	if err := export.WriteTable(o.Out, res.Summary); err != nil {
 		log.Warn("printing the summary table", "error", err)
 	}
 	var reportErr error
@@ -156,7 +90,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		reportErr = o.writeReports(dir)
 	}
 	fmt.Fprintf(o.Out, "\nResults: %s (status %s)\n", dir, res.Status)
-	log.Info("run finished", "status", res.Status, "dir", dir)
 	if reportErr != nil {
 		fmt.Fprintf(o.ErrOut, "error: %v; the journal and summary.json are complete, retry with: kubectl llmbench report %s\n", reportErr, dir)
 	}
@@ -172,23 +105,42 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	return nil
 }
 
+// runConfig is the run the flags describe, on the engines resolved.
+func (o *RunOptions) runConfig(clusterInfo *cluster.Info, progress *progress) run.Config {
+	cfg := run.Config{
+		Name: o.cfg.Benchmark.Name, OutputDir: o.outputDir,
+		Targets: o.resolved, Scenarios: o.scenarios, Capacity: o.capacity, Prompts: o.prompts,
+		Weights: o.weights,
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
+		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(),
+		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
+		Manifest: export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), Command: redactArgs(os.Args),
+			Config: o.cfg, Cluster: clusterInfo, Baseline: o.baselineDir},
+		Out: o.ErrOut, Observer: progress,
+	}
+	if o.verbose {
+		cfg.Log = slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo})
+	}
+	return cfg
+}
+
 // writeReports loads the run back from its folder and writes the chosen
 // formats.
 func (o *RunOptions) writeReports(dir string) error {
-	run, err := export.LoadRun(dir)
+	r, err := export.LoadRun(dir)
 	if err != nil {
 		return err
 	}
 	if o.baselineDir != "" {
-		if err := attachBaseline(run, o.baselineDir); err != nil {
+		if err := attachBaseline(r, o.baselineDir); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Out, "\nCompared with %s: %s\n", filepath.Base(o.baselineDir), export.DiffVerdict(*run.Baseline))
+		fmt.Fprintf(o.Out, "\nCompared with %s: %s\n", filepath.Base(o.baselineDir), export.DiffVerdict(*r.Baseline))
 		if o.noReport {
-			return export.WriteJSON(filepath.Join(dir, export.ComparisonFile), run.Baseline)
+			return export.WriteJSON(filepath.Join(dir, export.ComparisonFile), r.Baseline)
 		}
 	}
-	return export.WriteFormats(dir, run, o.formats)
+	return export.WriteFormats(dir, r, o.formats)
 }
 
 func (o *RunOptions) seed() int64 {
@@ -196,15 +148,6 @@ func (o *RunOptions) seed() int64 {
 		return *o.cfg.Workload.Seed
 	}
 	return 42
-}
-
-// expected is the number of requests per scenario, or -1 when unknown.
-func (o *RunOptions) expected() map[string]int {
-	m := map[string]int{}
-	for _, s := range o.scenarios {
-		m[s.Name] = s.ExpectedRequests()
-	}
-	return m
 }
 
 // printPlan is --dry-run: what would be sent, and for how long.
@@ -257,9 +200,10 @@ func (o *RunOptions) printPlan() error {
 		}
 		fmt.Fprintf(w, "  %-16s %s; %s; %d output tokens; %s; %s\n", s.Name, shape, count, s.MaxTokens, dur, goal)
 	}
-	if t := o.capacityTmpl; t != nil {
+	if c := o.capacity; c != nil {
+		t := c.Template
 		fmt.Fprintf(w, "\nCapacity search per engine (%s): from %g, doubling until the SLO (%s) is missed, then bisecting to within %.0f%%; at most %d levels of %s each, shaped like %s\n",
-			o.findCapacity, o.capacityStart(), t.SLO, capacityPrecision*100, capacityMaxLevels, t.Duration, t.Name)
+			c.Kind, c.Start(), t.SLO, load.CapacityPrecision*100, load.CapacityMaxLevels, t.Duration, t.Name)
 	}
 	if !o.parallel {
 		total *= time.Duration(len(o.resolved))

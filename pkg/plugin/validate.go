@@ -6,12 +6,13 @@ import (
 	"io"
 	"strings"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
 // ValidateOptions is `kubectl llmbench validate`.

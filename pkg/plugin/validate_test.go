@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 )
 
 var validateReport = cluster.Report{

@@ -4,6 +4,7 @@
 // pace), the runner that drives every target × scenario through the
 // engine client and hands each finished Record to its sinks (runner.go,
 // sink.go), the SLO guard that ends a level which can no longer hold
-// (guard.go), and the interactive race and conversation (race.go,
+// (guard.go), the capacity search that grows and bisects levels until
+// the SLO is just met (capacity.go), and the interactive race and conversation (race.go,
 // conversation.go). A new load shape goes here.
 package load

@@ -86,6 +86,9 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
 	res := RunResult{StartUnixNS: r.Clock.UnixNS(time.Now())}
+	// A runner may run again (each level of a capacity search): a result
+	// counts only its own journal failures, so merged results add up.
+	sinkErrorsBefore := r.sinkErrors.Load()
 	// Requests outlive the stop signal by Grace so answers already on
 	// their way are measured rather than thrown away.
 	reqCtx, cancelReq := context.WithCancel(context.WithoutCancel(ctx))
@@ -165,7 +168,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		}
 	}
 	res.EndUnixNS = r.Clock.UnixNS(time.Now())
-	res.RecordErrors = r.sinkErrors.Load()
+	res.RecordErrors = r.sinkErrors.Load() - sinkErrorsBefore
 	if e, ok := r.firstSinkErr.Load().(string); ok {
 		res.FirstRecordError = e
 	}

@@ -1,46 +1,69 @@
-package plugin
+package load
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 // Capacity search: per engine, load levels grow geometrically (×2) from
 // the start until the SLO is missed, then bisect between the last level
-// met and the first missed until they are within capacityPrecision.
+// met and the first missed until they are within CapacityPrecision.
 const (
-	capacityMaxLevels = 10
-	capacityPrecision = 0.15 // stop when (missed-met)/missed is below this
+	CapacityMaxLevels = 10
+	CapacityPrecision = 0.15 // stop when (missed-met)/missed is below this
 	capacityMaxRate   = 4096
 )
 
-// capacityRun runs the search for every target, one after another, on the
-// shared runner (its sinks keep the journal), and returns the merged
-// result and the scenarios visited.
-func (o *RunOptions) capacityRun(ctx context.Context, runner *load.Runner, summarizer *summary.Summarizer, progress *progress, tmpl workload.Scenario) (load.RunResult, []workload.Scenario) {
-	targets, timeout := runner.Targets, runner.Timeout
+// CapacitySearch finds each engine's highest load level that still meets
+// the template's SLO.
+type CapacitySearch struct {
+	// Kind is workload.LevelRate or workload.LevelConcurrency.
+	Kind string
+	// From is the first level; 1 when not set.
+	From float64
+	// Template shapes every level and carries the SLO.
+	Template workload.Scenario
+	// Visit hears each level the first time any engine reaches it,
+	// before it runs, so its SLO can be judged.
+	Visit func(workload.Scenario)
+	// Met says whether target t met the SLO at level s, after s ran.
+	Met func(t engine.Target, s workload.Scenario) bool
+	// Judged, when set, hears every verdict as it is reached.
+	Judged func(t engine.Target, s workload.Scenario, met bool)
+}
+
+// Start is the first level of the search.
+func (c CapacitySearch) Start() float64 {
+	if c.From > 0 {
+		return c.From
+	}
+	return 1
+}
+
+// FindCapacity runs the search for every target, one after another, on
+// the runner's sinks (which keep the journal), and returns the merged
+// result and the scenarios visited in order.
+func (r *Runner) FindCapacity(ctx context.Context, c CapacitySearch) (RunResult, []workload.Scenario) {
+	targets, timeout, scenarios := r.Targets, r.Timeout, r.Scenarios
 	// A saturated level must not drain its backlog for minutes: requests
 	// still waiting well past every SLO limit time out and count as
 	// misses, so the level ends soon after its duration.
-	runner.Timeout = min(timeout, levelTimeout(tmpl.SLO))
+	r.Timeout = min(timeout, levelTimeout(c.Template.SLO))
 	// And a level ends as soon as its SLO can no longer hold.
-	runner.Guard = func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return load.SLOGuard(s) }
-	defer func() { runner.Targets, runner.Timeout, runner.Guard = targets, timeout, nil }()
-	merged := load.RunResult{Status: "complete"}
+	r.Guard = func(_ engine.Target, s workload.Scenario) func(*engine.Record) string { return SLOGuard(s) }
+	defer func() { r.Targets, r.Timeout, r.Scenarios, r.Guard = targets, timeout, scenarios, nil }()
+	merged := RunResult{Status: "complete"}
 	visited := map[string]workload.Scenario{}
 	var order []string
 	for _, t := range targets {
 		lo, hi := 0.0, math.Inf(1)
-		v := o.capacityStart()
-		for step := 0; step < capacityMaxLevels && ctx.Err() == nil; step++ {
-			s, err := (workload.Sweep{Kind: o.findCapacity, Values: []float64{v}}).Expand([]workload.Scenario{tmpl}, "--find-capacity")
+		v := c.Start()
+		for step := 0; step < CapacityMaxLevels && ctx.Err() == nil; step++ {
+			s, err := (workload.Sweep{Kind: c.Kind, Values: []float64{v}}).Expand([]workload.Scenario{c.Template}, "--find-capacity")
 			if err != nil {
 				break
 			}
@@ -48,35 +71,37 @@ func (o *RunOptions) capacityRun(ctx context.Context, runner *load.Runner, summa
 			if _, ok := visited[sc.Name]; !ok {
 				visited[sc.Name] = sc
 				order = append(order, sc.Name)
-				summarizer.Judge([]workload.Scenario{sc})
+				if c.Visit != nil {
+					c.Visit(sc)
+				}
 			}
-			progress.expect(sc.Name, sc.ExpectedRequests())
-			runner.Targets, runner.Scenarios = []engine.Target{t}, []workload.Scenario{sc}
-			res := runner.Run(ctx)
-			mergeResult(&merged, res)
+			r.Targets, r.Scenarios = []engine.Target{t}, []workload.Scenario{sc}
+			res := r.Run(ctx)
+			MergeResult(&merged, res)
 			if len(res.Targets) == 1 && res.Targets[0].Error != "" {
 				break // the engine did not answer its probe
 			}
-			g, ok := summarizer.Group(t.Name, sc.Name)
-			met := ok && g.SLO != nil && g.SLO.Met
-			fmt.Fprintf(o.ErrOut, "%s at %s: SLO %s\n", t.Name, sc.Level, map[bool]string{true: "met", false: "missed"}[met])
+			met := c.Met(t, sc)
+			if c.Judged != nil {
+				c.Judged(t, sc, met)
+			}
 			if met {
 				lo = v
 			} else {
 				hi = v
 			}
-			next, done := nextLevel(o.findCapacity, lo, hi, v)
+			next, done := nextLevel(c.Kind, lo, hi, v)
 			if done {
 				break
 			}
 			v = next
 		}
 	}
-	var scenarios []workload.Scenario
+	var levels []workload.Scenario
 	for _, name := range order {
-		scenarios = append(scenarios, visited[name])
+		levels = append(levels, visited[name])
 	}
-	return merged, scenarios
+	return merged, levels
 }
 
 // levelTimeout is max(10 s, 4 × the largest limit of the SLO).
@@ -88,13 +113,6 @@ func levelTimeout(slo *workload.SLO) time.Duration {
 		}
 	}
 	return max(10*time.Second, time.Duration(4*longest*float64(time.Millisecond)))
-}
-
-func (o *RunOptions) capacityStart() float64 {
-	if o.capacityFrom > 0 {
-		return o.capacityFrom
-	}
-	return 1
 }
 
 // nextLevel doubles until a miss, then bisects; done when the bracket is
@@ -109,7 +127,7 @@ func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
 	if lo == 0 {
 		return 0, true // even the first level missed
 	}
-	if (hi-lo)/hi < capacityPrecision {
+	if (hi-lo)/hi < CapacityPrecision {
 		return 0, true
 	}
 	mid := (lo + hi) / 2
@@ -124,7 +142,9 @@ func nextLevel(kind string, lo, hi, v float64) (float64, bool) {
 	return mid, false
 }
 
-func mergeResult(m *load.RunResult, r load.RunResult) {
+// MergeResult folds r into m: the worst status, the widest span, every
+// target once with all its aborted scenarios.
+func MergeResult(m *RunResult, r RunResult) {
 	if r.Status != "complete" && m.Status == "complete" {
 		m.Status = r.Status
 	}
