@@ -35,6 +35,3 @@ func pText(p float64) string {
 	return fmt.Sprintf("%.3f", p)
 }
 
-// counts says whether a Fastest is a win a verdict may rest on: a tie is
-// not.
-func counts(f verdict.Fastest) bool { return f.Evidence != verdict.EvidenceTie }

@@ -39,18 +39,14 @@ func headlineScenario(run *Run) string {
 
 func buildBrief(run *Run) brief {
 	var b brief
-	winner := Winner(run.Summary)
+	winner := run.Summary.Winner()
+	led := run.Summary.Wins()[winner]
 	sc := headlineScenario(run)
 	var reasons []string
-	led := 0
 	for _, f := range run.Summary.Fastest {
-		if f.Engine != winner || !counts(f) {
-			continue
-		}
-		led++
 		// The cover speaks for the headline scenario; the scorecard and
 		// the HTML report have the rest.
-		if f.Scenario == sc {
+		if f.Engine == winner && f.Won() && f.Scenario == sc {
 			reasons = append(reasons, fastestSentence(f))
 		}
 	}
@@ -68,7 +64,7 @@ func buildBrief(run *Run) brief {
 			if f.Engine == winner && f.Scenario == sc && f.Metric == metric.TTFT && f.Stat == "p50" && f.RunnerUp != "" {
 				b.Verdict = fmt.Sprintf("%s serves your chat users fastest: in %s its median time to first token was %.1f ms, %.0f%% lower than %s.",
 					winner, sc, f.Value, f.MarginPct, f.RunnerUp)
-				if !counts(f) {
+				if !f.Won() {
 					b.Verdict = fmt.Sprintf("%s serves your chat users fastest overall; in %s its median time to first token (%.1f ms) is not significantly different from %s's.",
 						winner, sc, f.Value, f.RunnerUp)
 				}

@@ -139,22 +139,15 @@ func groupsOf(run *Run, scenario string) []summary.Group {
 	return out
 }
 
-// ranked mirrors bench's rule for "fastest": an engine that failed too
-// often is not called best at anything.
-func ranked(g summary.Group) bool {
-	return g.Succeeded > 0 && g.ErrorRate <= verdict.MaxErrorRateToRank
-}
-
 var metricLabels = map[string]string{
 	metric.TTFT: "TTFT", metric.TPOT: "TPOT", metric.ITL: "ITL", metric.E2E: "E2E",
 }
 
 func buildVerdict(run *Run) verdictView {
 	var v verdictView
-	wins := map[string]int{}
 	for _, f := range run.Summary.Fastest {
 		w := winView{Scenario: mdEscape(f.Scenario), Winner: "**" + mdEscape(f.Engine) + "**", RunnerUp: "–", Margin: "–", Evidence: mdEscape(evidenceText(f))}
-		if !counts(f) {
+		if !f.Won() {
 			w.Winner = mdEscape(f.Engine) // a tie is no win: not in bold
 		}
 		if f.HigherIsBetter {
@@ -171,13 +164,10 @@ func buildVerdict(run *Run) verdictView {
 			w.Margin = fmt.Sprintf("%.1f%% %s", f.MarginPct, dir)
 		}
 		v.Wins = append(v.Wins, w)
-		if counts(f) {
-			wins[f.Engine]++
-		}
 	}
-	v.Headline = headline(run, wins)
+	v.Headline = headline(run, run.Summary.Wins())
 	for _, g := range run.Summary.Groups {
-		if g.Requests > 0 && !ranked(g) {
+		if g.Requests > 0 && !verdict.Rankable(g) {
 			v.Unranked = append(v.Unranked, fmt.Sprintf("**%s** is not ranked in %s: %.0f%% of its requests failed (more than %.0f%%), so its speed on the rest is no win.",
 				mdEscape(g.Engine), mdEscape(g.Scenario), g.ErrorRate*100, verdict.MaxErrorRateToRank*100))
 		}
@@ -342,7 +332,7 @@ func bestRow(label string, gs []summary.Group, higher bool, value func(summary.G
 			continue
 		}
 		r.Cells[i] = format(v)
-		if !ranked(g) {
+		if !verdict.Rankable(g) {
 			continue
 		}
 		n++

@@ -74,7 +74,7 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 				info.Requests += g.Requests
 				info.Succeeded += g.Succeeded
 			}
-			info.Winner = Winner(s)
+			info.Winner = s.Winner()
 		}
 		runs = append(runs, info)
 	}
@@ -87,30 +87,3 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 	return runs, nil
 }
 
-// Winner is the first of the overall ranking when two or more engines
-// were ranked; otherwise the engine that leads most comparisons in
-// s.Fastest that are not statistical ties. Empty when nothing was won.
-func Winner(s verdict.Summary) string {
-	ranked := 0
-	for _, st := range s.Ranking {
-		if st.Unranked == "" {
-			ranked++
-		}
-	}
-	if ranked > 1 {
-		return s.Ranking[0].Engine
-	}
-	wins := map[string]int{}
-	for _, f := range s.Fastest {
-		if counts(f) {
-			wins[f.Engine]++
-		}
-	}
-	best, bestN := "", 0
-	for _, g := range s.Groups {
-		if n := wins[g.Engine]; n > bestN {
-			best, bestN = g.Engine, n
-		}
-	}
-	return best
-}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 )
@@ -145,25 +146,11 @@ func slopeCell(e engineTalk) string {
 			ys = append(ys, *r.TTFTMS)
 		}
 	}
-	if len(xs) < 2 {
+	slope, ok := stats.Slope(xs, ys)
+	if !ok {
 		return "-"
 	}
-	var mx, my float64
-	for i := range xs {
-		mx += xs[i]
-		my += ys[i]
-	}
-	mx /= float64(len(xs))
-	my /= float64(len(xs))
-	var sxy, sxx float64
-	for i := range xs {
-		sxy += (xs[i] - mx) * (ys[i] - my)
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-	}
-	if sxx == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%+.1f", sxy/sxx*1000)
+	return fmt.Sprintf("%+.1f", slope*1000)
 }
 
 func writeRetention(w io.Writer, s workload.Story, talks []engineTalk) {

@@ -170,7 +170,7 @@ func fastest(groups []summary.Group) []Fastest {
 			}
 			var cs []cand
 			for _, g := range gs {
-				if g.Succeeded == 0 || g.ErrorRate > MaxErrorRateToRank {
+				if !Rankable(g) {
 					continue
 				}
 				var v float64
