@@ -11,40 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
-
-// Method is how the operator's machine reaches an engine.
-type Method string
-
-const (
-	MethodAuto        Method = "auto"
-	MethodRoute       Method = "route"
-	MethodIngress     Method = "ingress"
-	MethodNodePort    Method = "nodeport"
-	MethodPortForward Method = "port-forward"
-	MethodProxy       Method = "proxy"
-)
-
-// AutoOrder is the order --access auto tries: the ways a user's traffic
-// takes first (closest to what chat users meet), the tunnels last.
-var AutoOrder = []Method{MethodRoute, MethodIngress, MethodNodePort, MethodPortForward, MethodProxy}
-
-// ParseMethod reads --access.
-func ParseMethod(s string) (Method, error) {
-	for _, m := range append([]Method{MethodAuto}, AutoOrder...) {
-		if strings.EqualFold(s, string(m)) {
-			return m, nil
-		}
-	}
-	return "", fmt.Errorf("unknown access method %q: use auto, route, ingress, nodeport, port-forward or proxy", s)
-}
 
 // Way is one way in to an engine. URL is empty for port-forward until the
 // tunnel is open.
 type Way struct {
-	Method Method `json:"method"`
-	URL    string `json:"url,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	Method placement.Method `json:"method"`
+	URL    string           `json:"url,omitempty"`
+	Detail string           `json:"detail,omitempty"`
 }
 
 // Ways lists every way in to an engine the snapshot shows, in AutoOrder.
@@ -55,20 +31,20 @@ func (s *Snapshot) Ways(e *Engine, apiServer string) []Way {
 	out = append(out, s.ingressWays(e)...)
 	out = append(out, s.nodePortWays(e)...)
 	if pod, port, err := s.forwardTarget(e); err == nil {
-		out = append(out, Way{Method: MethodPortForward, Detail: fmt.Sprintf("pod %s port %d", pod.Name, port)})
+		out = append(out, Way{Method: placement.MethodPortForward, Detail: fmt.Sprintf("pod %s port %d", pod.Name, port)})
 	}
 	if apiServer != "" {
-		out = append(out, Way{Method: MethodProxy, URL: ProxyURL(apiServer, e.Namespace, e.Service, e.port), Detail: "API server service proxy"})
+		out = append(out, Way{Method: placement.MethodProxy, URL: ProxyURL(apiServer, e.Namespace, e.Service, e.port), Detail: "API server service proxy"})
 	}
 	return out
 }
 
 // WaysVia are the ways in that method allows (auto or "": all), in
 // AutoOrder: what Reach tries, one by one.
-func (s *Snapshot) WaysVia(e *Engine, apiServer string, method Method) []Way {
+func (s *Snapshot) WaysVia(e *Engine, apiServer string, method placement.Method) []Way {
 	var out []Way
 	for _, w := range s.Ways(e, apiServer) {
-		if method == MethodAuto || method == "" || w.Method == method {
+		if method == placement.MethodAuto || method == "" || w.Method == method {
 			out = append(out, w)
 		}
 	}
@@ -100,7 +76,7 @@ func (s *Snapshot) routeWays(e *Engine) []Way {
 			scheme = "https"
 		}
 		path, _, _ := unstructured.NestedString(r.Object, "spec", "path")
-		out = append(out, Way{Method: MethodRoute, URL: joinURL(scheme, host, path), Detail: "route " + r.GetName()})
+		out = append(out, Way{Method: placement.MethodRoute, URL: joinURL(scheme, host, path), Detail: "route " + r.GetName()})
 	}
 	return out
 }
@@ -166,11 +142,11 @@ func (s *Snapshot) ingressWays(e *Engine) []Way {
 				if strings.ContainsAny(path, "()[]*$^") {
 					continue // a regex path has no single URL to send to
 				}
-				out = append(out, Way{Method: MethodIngress, URL: joinURL(ingressScheme(&ing, rule.Host), host, path), Detail: "ingress " + ing.Name})
+				out = append(out, Way{Method: placement.MethodIngress, URL: joinURL(ingressScheme(&ing, rule.Host), host, path), Detail: "ingress " + ing.Name})
 			}
 		}
 		if b := ing.Spec.DefaultBackend; b != nil && backendIs(*b, e) && lb != "" {
-			out = append(out, Way{Method: MethodIngress, URL: joinURL(ingressScheme(&ing, ""), lb, ""), Detail: "ingress " + ing.Name + " (default backend)"})
+			out = append(out, Way{Method: placement.MethodIngress, URL: joinURL(ingressScheme(&ing, ""), lb, ""), Detail: "ingress " + ing.Name + " (default backend)"})
 		}
 	}
 	return out
@@ -250,7 +226,7 @@ func (s *Snapshot) nodePortWays(e *Engine) []Way {
 		if i == 2 {
 			break // two nodes are enough to get past one that is unreachable
 		}
-		out = append(out, Way{Method: MethodNodePort, URL: scheme + "://" + net.JoinHostPort(c.addr, strconv.Itoa(int(e.port.NodePort))), Detail: "node " + c.node})
+		out = append(out, Way{Method: placement.MethodNodePort, URL: scheme + "://" + net.JoinHostPort(c.addr, strconv.Itoa(int(e.port.NodePort))), Detail: "node " + c.node})
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 func readyPod(name, node string, labels map[string]string, port int32) corev1.Pod {
@@ -85,14 +87,14 @@ func TestWaysInAutoOrder(t *testing.T) {
 	}
 	got := s.Ways(es[0], "https://api.example.com:6443")
 	want := []Way{
-		{MethodRoute, "https://vllm.apps.example.com", "route secure"},
-		{MethodIngress, "https://llm.example.com/vllm", "ingress llm"},
-		{MethodIngress, "http://198.51.100.7", "ingress llm"},
+		{placement.MethodRoute, "https://vllm.apps.example.com", "route secure"},
+		{placement.MethodIngress, "https://llm.example.com/vllm", "ingress llm"},
+		{placement.MethodIngress, "http://198.51.100.7", "ingress llm"},
 		// The node running the Pod, by its ExternalIP, before another node.
-		{MethodNodePort, "http://203.0.113.2:30080", "node n2"},
-		{MethodNodePort, "http://10.0.0.1:30080", "node n1"},
-		{MethodPortForward, "", "pod vllm-0 port 8000"},
-		{MethodProxy, "https://api.example.com:6443/api/v1/namespaces/ns/services/vllm:8000/proxy", "API server service proxy"},
+		{placement.MethodNodePort, "http://203.0.113.2:30080", "node n2"},
+		{placement.MethodNodePort, "http://10.0.0.1:30080", "node n1"},
+		{placement.MethodPortForward, "", "pod vllm-0 port 8000"},
+		{placement.MethodProxy, "https://api.example.com:6443/api/v1/namespaces/ns/services/vllm:8000/proxy", "API server service proxy"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ways:\n got %+v\nwant %+v", got, want)
@@ -104,7 +106,7 @@ func TestNodePortLocalPolicyOnlyNodesWithPods(t *testing.T) {
 	s.Services[0].Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 	var nodePorts []string
 	for _, w := range s.Ways(s.Engines()[0], "") {
-		if w.Method == MethodNodePort {
+		if w.Method == placement.MethodNodePort {
 			nodePorts = append(nodePorts, w.URL)
 		}
 	}
@@ -117,7 +119,7 @@ func TestNoReadyPodNoPortForward(t *testing.T) {
 	s := accessLayout()
 	s.Pods[0].Status.Conditions[0].Status = corev1.ConditionFalse
 	for _, w := range s.Ways(s.Engines()[0], "") {
-		if w.Method == MethodPortForward {
+		if w.Method == placement.MethodPortForward {
 			t.Fatalf("port-forward offered to a Pod that is not Ready: %+v", w)
 		}
 	}
@@ -126,22 +128,11 @@ func TestNoReadyPodNoPortForward(t *testing.T) {
 	}
 }
 
-func TestParseMethod(t *testing.T) {
-	for _, s := range []string{"auto", "route", "ingress", "nodeport", "port-forward", "proxy", "Port-Forward"} {
-		if _, err := ParseMethod(s); err != nil {
-			t.Errorf("%s: %v", s, err)
-		}
-	}
-	if _, err := ParseMethod("loadbalancer"); err == nil || !strings.Contains(err.Error(), "port-forward") {
-		t.Errorf("unknown method error %v should list the methods", err)
-	}
-}
-
 func TestSelect(t *testing.T) {
-	mk := func(ns, name string, ev Evidence) *Engine {
+	mk := func(ns, name string, ev placement.Evidence) *Engine {
 		return &Engine{Type: "vllm", Namespace: ns, Service: name, Evidence: ev}
 	}
-	a, b, c := mk("ns", "vllm-a", ByLabel), mk("ns", "vllm-b", ByLabel), mk("ns", "vllm-name", ByName)
+	a, b, c := mk("ns", "vllm-a", placement.ByLabel), mk("ns", "vllm-b", placement.ByLabel), mk("ns", "vllm-name", placement.ByName)
 	if _, _, err := Select([]*Engine{a, b}, nil); err == nil || !strings.Contains(err.Error(), "--service") || !strings.Contains(err.Error(), "ns/vllm-a") {
 		t.Fatalf("two equally trusted vLLMs: err %v, want one naming both and --service", err)
 	}

@@ -9,19 +9,20 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // Engine is one Service recognised as an inference engine, with the Pods
 // behind it.
 type Engine struct {
-	Type      engine.EngineType `json:"engine"`
-	Namespace string            `json:"namespace"`
-	Service   string            `json:"service"`
-	Port      int32             `json:"port"`
-	PortName  string            `json:"port_name,omitempty"`
-	Evidence  Evidence          `json:"evidence"`
-	ReadyPods int               `json:"ready_pods"`
-	TotalPods int               `json:"total_pods"`
+	Type      engine.EngineType  `json:"engine"`
+	Namespace string             `json:"namespace"`
+	Service   string             `json:"service"`
+	Port      int32              `json:"port"`
+	PortName  string             `json:"port_name,omitempty"`
+	Evidence  placement.Evidence `json:"evidence"`
+	ReadyPods int                `json:"ready_pods"`
+	TotalPods int                `json:"total_pods"`
 
 	svc  *corev1.Service
 	port corev1.ServicePort

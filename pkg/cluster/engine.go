@@ -6,32 +6,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // EngineLabel is set on Services and Pods by this project's Helm charts.
 const EngineLabel = "llmbench.io/engine"
-
-// Evidence says how a Service was recognised, most trusted first. A
-// weaker kind is only used when no stronger one matched.
-type Evidence string
-
-const (
-	ByLabel      Evidence = "label"       // llmbench.io/engine
-	ByChartLabel Evidence = "chart-label" // well-known engine chart labels
-	ByKServe     Evidence = "kserve"      // KServe InferenceService predictor
-	ByImage      Evidence = "image"       // container image of a backing Pod
-	ByName       Evidence = "name"        // Service name or port
-)
-
-var evidenceRank = map[Evidence]int{ByLabel: 0, ByChartLabel: 1, ByKServe: 2, ByImage: 3, ByName: 4}
-
-// Trust orders evidence: lower is more trusted.
-func (e Evidence) Trust() int {
-	if r, ok := evidenceRank[e]; ok {
-		return r
-	}
-	return len(evidenceRank)
-}
 
 // defaultPorts are where each engine listens unless told otherwise.
 var defaultPorts = map[engine.EngineType][]int32{
@@ -72,28 +51,28 @@ func engineFromImage(image string) (engine.EngineType, bool) {
 // Identify recognises a Service as an engine from its labels, then the
 // Pods behind it, then its name and ports. ok is false when nothing points
 // at an engine.
-func Identify(svc *corev1.Service, pods []corev1.Pod) (engine.EngineType, Evidence, bool) {
+func Identify(svc *corev1.Service, pods []corev1.Pod) (engine.EngineType, placement.Evidence, bool) {
 	labels := svc.Labels
 	if v := labels[EngineLabel]; v != "" {
 		if t, err := engine.ParseEngineType(v); err == nil {
-			return t, ByLabel, true
+			return t, placement.ByLabel, true
 		}
 	}
 	for _, p := range pods {
 		if v := p.Labels[EngineLabel]; v != "" {
 			if t, err := engine.ParseEngineType(v); err == nil {
-				return t, ByLabel, true
+				return t, placement.ByLabel, true
 			}
 		}
 	}
 	// vLLM production-stack marks its engines serving-engine; other charts
 	// name the engine in app.kubernetes.io/name or app.
 	if labels["app.kubernetes.io/component"] == "serving-engine" {
-		return engine.EngineVLLM, ByChartLabel, true
+		return engine.EngineVLLM, placement.ByChartLabel, true
 	}
 	for _, k := range []string{"app.kubernetes.io/name", "app"} {
 		if t, ok := engineFromText(labels[k]); ok {
-			return t, ByChartLabel, true
+			return t, placement.ByChartLabel, true
 		}
 	}
 	if labels["serving.kserve.io/inferenceservice"] != "" {
@@ -102,25 +81,25 @@ func Identify(svc *corev1.Service, pods []corev1.Pod) (engine.EngineType, Eviden
 		for _, p := range pods {
 			for _, c := range p.Spec.Containers {
 				if t, ok := engineFromImage(c.Image); ok {
-					return t, ByKServe, true
+					return t, placement.ByKServe, true
 				}
 			}
 		}
-		return engine.EngineOpenAI, ByKServe, true
+		return engine.EngineOpenAI, placement.ByKServe, true
 	}
 	for _, p := range pods {
 		for _, c := range p.Spec.Containers {
 			if t, ok := engineFromImage(c.Image); ok {
-				return t, ByImage, true
+				return t, placement.ByImage, true
 			}
 		}
 	}
 	if t, ok := engineFromText(svc.Name); ok {
-		return t, ByName, true
+		return t, placement.ByName, true
 	}
 	for _, sp := range svc.Spec.Ports {
 		if sp.Port == 11434 || sp.TargetPort.IntValue() == 11434 {
-			return engine.EngineOllama, ByName, true
+			return engine.EngineOllama, placement.ByName, true
 		}
 	}
 	return "", "", false

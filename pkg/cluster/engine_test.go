@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 func svc(name string, labels map[string]string, ports ...corev1.ServicePort) *corev1.Service {
@@ -27,20 +28,20 @@ func TestIdentifyOrderOfTrust(t *testing.T) {
 		svc      *corev1.Service
 		pods     []corev1.Pod
 		want     engine.EngineType
-		evidence Evidence
+		evidence placement.Evidence
 		ok       bool
 	}{
-		{"our label beats a misleading image", svc("x", map[string]string{EngineLabel: "tgi"}), []corev1.Pod{podWithImage("vllm/vllm-openai:v0.11.0", nil)}, engine.EngineTGI, ByLabel, true},
-		{"our label on the Pod", svc("x", nil), []corev1.Pod{podWithImage("busybox", map[string]string{EngineLabel: "ollama"})}, engine.EngineOllama, ByLabel, true},
-		{"an unknown label value falls through", svc("x", map[string]string{EngineLabel: "sglang"}), []corev1.Pod{podWithImage("ollama/ollama:0.11.4", nil)}, engine.EngineOllama, ByImage, true},
-		{"vLLM production-stack", svc("x", map[string]string{"app.kubernetes.io/component": "serving-engine"}), nil, engine.EngineVLLM, ByChartLabel, true},
-		{"ollama-helm chart name", svc("x", map[string]string{"app.kubernetes.io/name": "ollama"}), nil, engine.EngineOllama, ByChartLabel, true},
-		{"KServe predictor on vLLM", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("docker.io/vllm/vllm-openai@sha256:abc", nil)}, engine.EngineVLLM, ByKServe, true},
-		{"KServe with an unknown runtime speaks OpenAI", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("kserve/huggingfaceserver:v0.15", nil)}, engine.EngineOpenAI, ByKServe, true},
-		{"TGI image", svc("chat", nil), []corev1.Pod{podWithImage("ghcr.io/huggingface/text-generation-inference:3.3.4", nil)}, engine.EngineTGI, ByImage, true},
+		{"our label beats a misleading image", svc("x", map[string]string{EngineLabel: "tgi"}), []corev1.Pod{podWithImage("vllm/vllm-openai:v0.11.0", nil)}, engine.EngineTGI, placement.ByLabel, true},
+		{"our label on the Pod", svc("x", nil), []corev1.Pod{podWithImage("busybox", map[string]string{EngineLabel: "ollama"})}, engine.EngineOllama, placement.ByLabel, true},
+		{"an unknown label value falls through", svc("x", map[string]string{EngineLabel: "sglang"}), []corev1.Pod{podWithImage("ollama/ollama:0.11.4", nil)}, engine.EngineOllama, placement.ByImage, true},
+		{"vLLM production-stack", svc("x", map[string]string{"app.kubernetes.io/component": "serving-engine"}), nil, engine.EngineVLLM, placement.ByChartLabel, true},
+		{"ollama-helm chart name", svc("x", map[string]string{"app.kubernetes.io/name": "ollama"}), nil, engine.EngineOllama, placement.ByChartLabel, true},
+		{"KServe predictor on vLLM", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("docker.io/vllm/vllm-openai@sha256:abc", nil)}, engine.EngineVLLM, placement.ByKServe, true},
+		{"KServe with an unknown runtime speaks OpenAI", svc("x", map[string]string{"serving.kserve.io/inferenceservice": "llama"}), []corev1.Pod{podWithImage("kserve/huggingfaceserver:v0.15", nil)}, engine.EngineOpenAI, placement.ByKServe, true},
+		{"TGI image", svc("chat", nil), []corev1.Pod{podWithImage("ghcr.io/huggingface/text-generation-inference:3.3.4", nil)}, engine.EngineTGI, placement.ByImage, true},
 		{"a tag naming another engine does not count", svc("chat", nil), []corev1.Pod{podWithImage("registry:5000/llm/server:vllm-compat", nil)}, "", "", false},
-		{"name", svc("my-vllm", nil), nil, engine.EngineVLLM, ByName, true},
-		{"Ollama's port", svc("llm", nil, corev1.ServicePort{Port: 80, TargetPort: intstr.FromInt32(11434)}), nil, engine.EngineOllama, ByName, true},
+		{"name", svc("my-vllm", nil), nil, engine.EngineVLLM, placement.ByName, true},
+		{"Ollama's port", svc("llm", nil, corev1.ServicePort{Port: 80, TargetPort: intstr.FromInt32(11434)}), nil, engine.EngineOllama, placement.ByName, true},
 		{"nothing", svc("postgres", nil, corev1.ServicePort{Port: 5432}), []corev1.Pod{podWithImage("postgres:16", nil)}, "", "", false},
 	}
 	for _, c := range cases {

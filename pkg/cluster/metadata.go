@@ -8,43 +8,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
-// Info is the cluster context of a run, for its manifest: a laptop
-// measuring through a port-forward sees more latency than an in-cluster
-// client, and a report must say which it was.
-type Info struct {
-	Context       string       `json:"context,omitempty"`
-	Server        string       `json:"server,omitempty"`
-	ServerVersion string       `json:"server_version,omitempty"`
-	Namespace     string       `json:"namespace"`
-	Engines       []EngineMeta `json:"engines"`
-	Notes         []string     `json:"notes,omitempty"`
-}
-
-// EngineMeta is one benchmarked engine as deployed.
-type EngineMeta struct {
-	Target       string            `json:"target"`
-	Engine       engine.EngineType `json:"engine"`
-	Namespace    string            `json:"namespace"`
-	Service      string            `json:"service"`
-	Evidence     Evidence          `json:"evidence"`
-	Access       Method            `json:"access"`
-	AccessDetail string            `json:"access_detail,omitempty"`
-	Image        string            `json:"image,omitempty"`
-	Args         []string          `json:"args,omitempty"`
-	ReadyPods    int               `json:"ready_pods"`
-	TotalPods    int               `json:"total_pods"`
-	Nodes        []string          `json:"nodes,omitempty"`
-	GPUProduct   string            `json:"gpu_product,omitempty"`
-	GPUCount     int64             `json:"gpu_count"`
-	Tried        []string          `json:"tried,omitempty"`
-}
-
 // Describe records how an engine is deployed and was reached.
-func (s *Snapshot) Describe(target string, r *Reached, gpuResource string) EngineMeta {
+func (s *Snapshot) Describe(target string, r *Reached, gpuResource string) placement.EngineMeta {
 	e := r.Engine
-	m := EngineMeta{Target: target, Engine: e.Type, Namespace: e.Namespace, Service: e.Service, Evidence: e.Evidence,
+	m := placement.EngineMeta{Target: target, Engine: e.Type, Namespace: e.Namespace, Service: e.Service, Evidence: e.Evidence,
 		Access: r.Way.Method, AccessDetail: r.Way.Detail, ReadyPods: e.ReadyPods, TotalPods: e.TotalPods, Tried: r.Tried}
 	nodes := map[string]bool{}
 	for i := range e.pods {

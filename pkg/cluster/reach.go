@@ -13,11 +13,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // ReachOptions say how to reach engines.
 type ReachOptions struct {
-	Method Method
+	Method placement.Method
 	// HTTP is the client for direct URLs (Routes, Ingresses, NodePorts,
 	// port-forwards); its TLS settings apply.
 	HTTP *http.Client
@@ -73,7 +74,7 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 		hc := o.HTTP
 		var fwd *Forward
 		switch w.Method {
-		case MethodPortForward:
+		case placement.MethodPortForward:
 			f, err := c.PortForward(context.WithoutCancel(ctx), e.Namespace, c.forwardTarget(e), o.Log)
 			if err != nil {
 				r.Tried = append(r.Tried, fmt.Sprintf("port-forward: %v", err))
@@ -82,7 +83,7 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 			fwd = f
 			w.URL = fmt.Sprintf("http://127.0.0.1:%d", f.LocalPort)
 			w.Detail = fmt.Sprintf("pod %s, local port %d", f.Pod.Load(), f.LocalPort)
-		case MethodProxy:
+		case placement.MethodProxy:
 			tr, err := rest.TransportFor(c.REST)
 			if err != nil {
 				r.Tried = append(r.Tried, fmt.Sprintf("proxy: %v", err))
@@ -103,7 +104,7 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 			continue
 		}
 		r.Way, r.Info, r.Forward = w, info, fwd
-		if w.Method == MethodProxy {
+		if w.Method == placement.MethodProxy {
 			r.HTTP = hc
 		}
 		return r, nil

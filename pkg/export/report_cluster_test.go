@@ -4,27 +4,27 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 func TestAccessNotes(t *testing.T) {
-	info := func(methods ...cluster.Method) *cluster.Info {
-		c := &cluster.Info{Namespace: "llm"}
+	info := func(methods ...placement.Method) *placement.Info {
+		c := &placement.Info{Namespace: "llm"}
 		for i, m := range methods {
-			c.Engines = append(c.Engines, cluster.EngineMeta{Target: []string{"vllm", "tgi", "ollama"}[i], Access: m})
+			c.Engines = append(c.Engines, placement.EngineMeta{Target: []string{"vllm", "tgi", "ollama"}[i], Access: m})
 		}
 		return c
 	}
 	cases := []struct {
 		name    string
-		c       *cluster.Info
+		c       *placement.Info
 		want    []string
 		notWant []string
 	}{
-		{"all through routes: nothing to say", info(cluster.MethodRoute, cluster.MethodRoute), nil, []string{"outside", "different ways"}},
-		{"all port-forwarded", info(cluster.MethodPortForward, cluster.MethodPortForward, cluster.MethodPortForward),
+		{"all through routes: nothing to say", info(placement.MethodRoute, placement.MethodRoute), nil, []string{"outside", "different ways"}},
+		{"all port-forwarded", info(placement.MethodPortForward, placement.MethodPortForward, placement.MethodPortForward),
 			[]string{"vllm (port-forward), tgi (port-forward), ollama (port-forward)", "same way"}, []string{"different ways"}},
-		{"mixed", info(cluster.MethodRoute, cluster.MethodPortForward, cluster.MethodPortForward),
+		{"mixed", info(placement.MethodRoute, placement.MethodPortForward, placement.MethodPortForward),
 			[]string{"tgi (port-forward)", "different ways (route: vllm; port-forward: tgi, ollama)", "--access"}, []string{"vllm (port-forward)", "still hold"}},
 	}
 	for _, c := range cases {

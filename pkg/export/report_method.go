@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 type methodView struct {
@@ -161,7 +161,7 @@ func ShellQuote(s string) string {
 }
 
 // clusterView says where the engines ran and how they were reached.
-func clusterView(c *cluster.Info) ([]string, gridView) {
+func clusterView(c *placement.Info) ([]string, gridView) {
 	lines := []string{fmt.Sprintf("Cluster: context %s, API server %s (%s), namespace %s.",
 		dash(mdEscape(c.Context)), dash(mdEscape(c.Server)), dash(mdEscape(c.ServerVersion)), mdEscape(c.Namespace))}
 	g := gridView{Header: []string{"Engine", "Service", "Found by", "Reached via", "Image", "Pods ready", "Node", "GPU"}}
@@ -176,7 +176,7 @@ func clusterView(c *cluster.Info) ([]string, gridView) {
 	return lines, g
 }
 
-func gpuText(e cluster.EngineMeta) string {
+func gpuText(e placement.EngineMeta) string {
 	if e.GPUCount == 0 {
 		return "none"
 	}
@@ -189,12 +189,12 @@ func gpuText(e cluster.EngineMeta) string {
 // accessNotes (plain text) warn that a tunnel from the operator's machine
 // adds latency an in-cluster client would not see, and that engines
 // reached different ways are not compared on equal terms.
-func accessNotes(c *cluster.Info) []string {
+func accessNotes(c *placement.Info) []string {
 	var out, tunnelled []string
-	methods := map[cluster.Method][]string{}
+	methods := map[placement.Method][]string{}
 	for _, e := range c.Engines {
 		methods[e.Access] = append(methods[e.Access], e.Target)
-		if e.Access == cluster.MethodPortForward || e.Access == cluster.MethodProxy {
+		if e.Access == placement.MethodPortForward || e.Access == placement.MethodProxy {
 			tunnelled = append(tunnelled, e.Target+" ("+string(e.Access)+")")
 		}
 	}
@@ -204,7 +204,7 @@ func accessNotes(c *cluster.Info) []string {
 	}
 	if len(methods) > 1 {
 		var parts []string
-		for _, m := range cluster.AutoOrder {
+		for _, m := range placement.AutoOrder {
 			if ts := methods[m]; len(ts) > 0 {
 				parts = append(parts, string(m)+": "+strings.Join(ts, ", "))
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // Files of a run folder.
@@ -41,7 +41,7 @@ type Manifest struct {
 	Parallel      bool                `json:"parallel"`
 	// Cluster is where discovered engines ran and how they were reached;
 	// absent for explicit URLs and the simulator.
-	Cluster *cluster.Info `json:"cluster,omitempty"`
+	Cluster *placement.Info `json:"cluster,omitempty"`
 	// Baseline is the run folder given with --baseline; report compares
 	// with it again unless told otherwise.
 	Baseline string `json:"baseline,omitempty"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // clusterFlags are the discovery and access flags of run and discover.
@@ -35,8 +36,8 @@ func (f *clusterFlags) add(fs *pflag.FlagSet, withAllNamespaces bool) {
 	}
 }
 
-func (f *clusterFlags) method() (cluster.Method, error) {
-	m, err := cluster.ParseMethod(f.access)
+func (f *clusterFlags) method() (placement.Method, error) {
+	m, err := placement.ParseMethod(f.access)
 	if err != nil {
 		return "", fmt.Errorf("--access: %w", err)
 	}
@@ -213,8 +214,8 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 }
 
 // info is the cluster part of the run manifest.
-func (d *discovered) info(ks *kubeSession, gpuResource string) *cluster.Info {
-	in := &cluster.Info{Context: ks.context, Server: ks.server, ServerVersion: ks.client.ServerVersion(), Namespace: ks.namespace}
+func (d *discovered) info(ks *kubeSession, gpuResource string) *placement.Info {
+	in := &placement.Info{Context: ks.context, Server: ks.server, ServerVersion: ks.client.ServerVersion(), Namespace: ks.namespace}
 	in.Notes = append(in.Notes, d.snap.Notes...)
 	in.Notes = append(in.Notes, d.notes...)
 	for i, r := range d.reached {
@@ -246,7 +247,7 @@ func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string
 
 // plannedTargets are the engines with the way in that would be tried
 // first, for a dry run: nothing is probed and no tunnel opened.
-func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method cluster.Method, d *discovered, warn io.Writer) ([]engine.Target, *discovered, error) {
+func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.Engine, method placement.Method, d *discovered, warn io.Writer) ([]engine.Target, *discovered, error) {
 	var targets []engine.Target
 	for i, e := range picked {
 		// The first way Reach would try.

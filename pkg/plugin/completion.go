@@ -17,8 +17,8 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 	"github.com/llmbench/kubectl-llmbench/templates"
 )
 
@@ -169,8 +169,8 @@ var argCompletions = map[string]completeFunc{
 }
 
 func accessMethods() []string {
-	out := []string{string(cluster.MethodAuto)}
-	for _, m := range cluster.AutoOrder {
+	out := []string{string(placement.MethodAuto)}
+	for _, m := range placement.AutoOrder {
 		out = append(out, string(m))
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // complete runs cobra's hidden __complete command, as the shell scripts
@@ -86,7 +87,7 @@ func TestCompletionOfAccessEverywhere(t *testing.T) {
 func TestCompletedValuesAreAccepted(t *testing.T) {
 	t.Parallel()
 	for _, m := range accessMethods() {
-		if _, err := cluster.ParseMethod(m); err != nil {
+		if _, err := placement.ParseMethod(m); err != nil {
 			t.Errorf("--access %s: %v", m, err)
 		}
 	}

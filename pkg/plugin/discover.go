@@ -15,6 +15,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // DiscoverOptions is `kubectl llmbench discover`.
@@ -27,19 +28,19 @@ type DiscoverOptions struct {
 	noProbe  bool
 	insecure bool
 
-	method cluster.Method
+	method placement.Method
 }
 
 // DiscoveredEngine is one row of discover's output.
 type DiscoveredEngine struct {
 	cluster.Engine
-	Access        cluster.Method `json:"access,omitempty"`
-	URL           string         `json:"url,omitempty"`
-	AccessDetail  string         `json:"access_detail,omitempty"`
-	Health        string         `json:"health"`
-	Models        []string       `json:"models,omitempty"`
-	EngineVersion string         `json:"engine_version,omitempty"`
-	Ways          []cluster.Way  `json:"ways"`
+	Access        placement.Method `json:"access,omitempty"`
+	URL           string           `json:"url,omitempty"`
+	AccessDetail  string           `json:"access_detail,omitempty"`
+	Health        string           `json:"health"`
+	Models        []string         `json:"models,omitempty"`
+	EngineVersion string           `json:"engine_version,omitempty"`
+	Ways          []cluster.Way    `json:"ways"`
 }
 
 func NewCmdDiscover(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -107,7 +108,7 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 		if o.noProbe {
 			row.Health = "not probed"
 			for _, w := range row.Ways {
-				if o.method == cluster.MethodAuto || w.Method == o.method {
+				if o.method == placement.MethodAuto || w.Method == o.method {
 					row.Access, row.URL, row.AccessDetail = w.Method, w.URL, w.Detail
 					break
 				}
@@ -120,7 +121,7 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 				row.Health = "ok"
 				row.Access, row.URL, row.AccessDetail = r.Way.Method, r.Way.URL, r.Way.Detail
 				row.Models, row.EngineVersion = r.Info.Models, r.Info.Version
-				if r.Way.Method == cluster.MethodPortForward {
+				if r.Way.Method == placement.MethodPortForward {
 					// The tunnel closes when discover ends; run opens its own.
 					row.URL, row.AccessDetail = "", fmt.Sprintf("tunnel to pod %v", r.Forward.Pod.Load())
 				}
@@ -148,7 +149,7 @@ func writeDiscovered(w io.Writer, rows []DiscoveredEngine, format string) error 
 	t.Header("Engine", "Namespace", "Service", "Found by", "Access", "URL", "Health", "Model", "Version", "Ready")
 	for _, r := range rows {
 		url := r.URL
-		if url == "" && r.Access == cluster.MethodPortForward {
+		if url == "" && r.Access == placement.MethodPortForward {
 			url = "(" + r.AccessDetail + ")"
 		}
 		if err := t.Append(string(r.Type), r.Namespace, r.Service, string(r.Evidence), dashIfEmpty(string(r.Access)), dashIfEmpty(url),

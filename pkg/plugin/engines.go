@@ -15,7 +15,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // engineSel is how a command picks its engines: the built-in simulators,
@@ -129,7 +129,7 @@ func (e *engineSel) startSimulators(ctx context.Context, seed int64) (func(), er
 // fromCluster discovers and reaches the engines when no target was
 // given, and reads --api-key-secret; the returned func closes the
 // port-forwards.
-func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.ConfigFlags, namespace string, errOut io.Writer, log *slog.Logger) (*cluster.Info, func(), error) {
+func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.ConfigFlags, namespace string, errOut io.Writer, log *slog.Logger) (*placement.Info, func(), error) {
 	nothing := func() {}
 	if !e.useCluster && e.cf.apiKeySecret == "" {
 		return nil, nothing, nil
@@ -171,7 +171,7 @@ func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.Con
 	}
 	info := d.info(ks, e.cf.gpuResource)
 	for _, en := range info.Engines {
-		if en.Access == cluster.MethodPortForward || en.Access == cluster.MethodProxy {
+		if en.Access == placement.MethodPortForward || en.Access == placement.MethodProxy {
 			fmt.Fprintf(errOut, "note: %s is measured through a %s from this machine: latencies include the tunnel through the API server; an in-cluster client would see less\n", en.Target, en.Access)
 		}
 	}

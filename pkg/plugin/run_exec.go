@@ -13,8 +13,8 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 	"github.com/llmbench/kubectl-llmbench/pkg/run"
 )
 
@@ -106,7 +106,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 }
 
 // runConfig is the run the flags describe, on the engines resolved.
-func (o *RunOptions) runConfig(clusterInfo *cluster.Info, progress *progress) run.Config {
+func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) run.Config {
 	cfg := run.Config{
 		Name: o.cfg.Benchmark.Name, OutputDir: o.outputDir,
 		Targets: o.resolved, Scenarios: o.scenarios, Capacity: o.capacity, Prompts: o.prompts,

@@ -26,6 +26,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
 )
 
@@ -106,7 +107,7 @@ func TestWaysFromRealObjects(t *testing.T) {
 		}
 	}
 	last := ways[len(ways)-1]
-	if last.Method != cluster.MethodProxy || last.URL != strings.TrimRight(world.cfg.Host, "/")+"/api/v1/namespaces/ways/services/vllm:8000/proxy" {
+	if last.Method != placement.MethodProxy || last.URL != strings.TrimRight(world.cfg.Host, "/")+"/api/v1/namespaces/ways/services/vllm:8000/proxy" {
 		t.Fatalf("proxy way: %+v", last)
 	}
 }
@@ -146,7 +147,7 @@ func TestAutoPrefersNodePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if len(rows) != 1 || rows[0].Access != cluster.MethodNodePort || rows[0].URL != want || rows[0].Health != "ok" {
+	if len(rows) != 1 || rows[0].Access != placement.MethodNodePort || rows[0].URL != want || rows[0].Health != "ok" {
 		t.Fatalf("want ok via nodeport %s, got %+v", want, rows)
 	}
 	// Asked for a port-forward, it gets one.
@@ -158,7 +159,7 @@ func TestAutoPrefersNodePort(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Access != cluster.MethodPortForward || rows[0].Health != "ok" {
+	if len(rows) != 1 || rows[0].Access != placement.MethodPortForward || rows[0].Health != "ok" {
 		t.Fatalf("--access port-forward: %+v", rows)
 	}
 	// Asked for a Route where there is none, it says what exists.
@@ -184,7 +185,7 @@ func TestPortForwardStreamsAndSurvivesDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.Reach(ctx, snap, snap.Engines()[0], cluster.ReachOptions{Method: cluster.MethodPortForward})
+	r, err := c.Reach(ctx, snap, snap.Engines()[0], cluster.ReachOptions{Method: placement.MethodPortForward})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +383,7 @@ func TestServiceProxyIntoNetns(t *testing.T) {
 		t.Fatalf("engines: %s", out)
 	}
 	for _, r := range rows {
-		if r.Health != "ok" || r.Access != cluster.MethodProxy || !strings.Contains(r.URL, "/api/v1/namespaces/proxy/services/") {
+		if r.Health != "ok" || r.Access != placement.MethodProxy || !strings.Contains(r.URL, "/api/v1/namespaces/proxy/services/") {
 			t.Errorf("%s: %q via %s %s", r.Service, r.Health, r.Access, r.URL)
 		}
 	}
@@ -414,7 +415,7 @@ func TestServiceProxyIntoNetns(t *testing.T) {
 		}
 	}
 	for _, e := range run.Manifest.Cluster.Engines {
-		if e.Access != cluster.MethodProxy {
+		if e.Access != placement.MethodProxy {
 			t.Errorf("%s reached via %s", e.Target, e.Access)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
 )
 
@@ -60,11 +61,11 @@ func TestDiscoverFindsAllThreeThroughPortForward(t *testing.T) {
 	}
 	want := map[string]struct {
 		engine   engine.EngineType
-		evidence cluster.Evidence
+		evidence placement.Evidence
 	}{
-		"vllm-llama": {engine.EngineVLLM, cluster.ByLabel},
-		"hf-textgen": {engine.EngineTGI, cluster.ByImage},
-		"ollama":     {engine.EngineOllama, cluster.ByName},
+		"vllm-llama": {engine.EngineVLLM, placement.ByLabel},
+		"hf-textgen": {engine.EngineTGI, placement.ByImage},
+		"ollama":     {engine.EngineOllama, placement.ByName},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("found %d engines, want 3: %s", len(rows), out)
@@ -79,7 +80,7 @@ func TestDiscoverFindsAllThreeThroughPortForward(t *testing.T) {
 			t.Errorf("%s: engine %s by %s, want %s by %s", r.Service, r.Type, r.Evidence, w.engine, w.evidence)
 		}
 		// No Route, Ingress or NodePort: auto falls through to the tunnel.
-		if r.Health != "ok" || r.Access != cluster.MethodPortForward {
+		if r.Health != "ok" || r.Access != placement.MethodPortForward {
 			t.Errorf("%s: health %q via %q, want ok via port-forward", r.Service, r.Health, r.Access)
 		}
 		if len(r.Models) == 0 || r.EngineVersion == "" {
@@ -149,7 +150,7 @@ func checkRun(t *testing.T, run *export.Run, ns string) {
 		t.Fatalf("cluster engines: %d, want 3", len(c.Engines))
 	}
 	for _, e := range c.Engines {
-		if e.Access != cluster.MethodPortForward || e.Image == "" || len(e.Nodes) != 1 || e.GPUCount != 1 || e.GPUProduct != "NVIDIA-H100-80GB-HBM3" {
+		if e.Access != placement.MethodPortForward || e.Image == "" || len(e.Nodes) != 1 || e.GPUCount != 1 || e.GPUProduct != "NVIDIA-H100-80GB-HBM3" {
 			t.Errorf("engine metadata incomplete: %+v", e)
 		}
 		for _, a := range e.Args {

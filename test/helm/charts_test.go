@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // The charts as CI checks them: helm lint --strict, then helm template
@@ -244,7 +246,7 @@ func TestUmbrellaDeploysThreeEnginesThatCannotShareANode(t *testing.T) {
 	}
 	for _, f := range found {
 		e := string(f.Type)
-		if f.Evidence != cluster.ByLabel || f.PortName != "http" || f.TotalPods != 1 {
+		if f.Evidence != placement.ByLabel || f.PortName != "http" || f.TotalPods != 1 {
 			t.Errorf("%s: found by %s on port %q with %d Pods; want by label, on http, 1 Pod", f.Service, f.Evidence, f.PortName, f.TotalPods)
 		}
 		if f.Service != "bench-"+e {
@@ -402,7 +404,7 @@ func TestEngineChartsStandAlone(t *testing.T) {
 		}
 		typ, ev, ok := cluster.Identify(&svcs[0], nil)
 		port, pok := cluster.EnginePort(&svcs[0], typ)
-		if !ok || string(typ) != e || ev != cluster.ByLabel || !pok || port.Name != "http" {
+		if !ok || string(typ) != e || ev != placement.ByLabel || !pok || port.Name != "http" {
 			t.Errorf("%s alone: identified as %s by %s (%v), port %q", e, typ, ev, ok, port.Name)
 		}
 	}

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
+	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
 // The optional parts of the charts (schema, Routes, metrics, helm test,
@@ -76,7 +78,7 @@ func TestOpenShiftRoutesReachEachEngine(t *testing.T) {
 	for _, e := range snap.Engines() {
 		ways := snap.Ways(e, "")
 		want := "https://" + string(e.Type) + ".apps.example.com"
-		if len(ways) == 0 || ways[0].Method != cluster.MethodRoute || ways[0].URL != want {
+		if len(ways) == 0 || ways[0].Method != placement.MethodRoute || ways[0].URL != want {
 			t.Errorf("%s: first way %+v, want the Route %s", e.Service, ways, want)
 		}
 	}

@@ -77,3 +77,44 @@ func TestBenchPackagesImportOneWay(t *testing.T) {
 		t.Errorf("found %d of the %d ranked packages under pkg/bench", seen, len(rank))
 	}
 }
+
+// above maps the packages over pkg/bench to what each must not import:
+// the writers render data and never reach for Kubernetes or the commands;
+// a run is a library the commands call; the placement data knows no
+// Kubernetes.
+var above = map[string][]string{
+	"pkg/export":    {module + "pkg/plugin", module + "pkg/run", module + "pkg/cluster", "github.com/spf13/cobra", "k8s.io/"},
+	"pkg/run":       {module + "pkg/plugin", module + "pkg/cluster", "github.com/spf13/", "k8s.io/"},
+	"pkg/placement": {module + "pkg/", "k8s.io/"},
+	"pkg/cluster":   {module + "pkg/plugin", module + "pkg/run", module + "pkg/export", "github.com/spf13/cobra"},
+}
+
+// allowed are the exceptions to above: placement reads the engine types.
+var allowed = map[string][]string{"pkg/placement": {module + "pkg/bench/engine"}}
+
+func TestTopPackagesImportOneWay(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, bans := range above {
+		pkg, err := build.ImportDir(filepath.Join(root, rel), 0)
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			continue
+		}
+	imports:
+		for _, imp := range pkg.Imports {
+			for _, ok := range allowed[rel] {
+				if imp == ok {
+					continue imports
+				}
+			}
+			for _, b := range bans {
+				if strings.HasPrefix(imp, b) {
+					t.Errorf("%s imports %s; it must not (see the README's Layout)", rel, imp)
+				}
+			}
+		}
+	}
+}
