@@ -174,21 +174,22 @@ func diffValue(r verdict.DiffRow, v float64) string { return diffText(r.Metric, 
 func diffDelta(r verdict.DiffRow, v float64) string { return diffText(r.Metric, v, true) }
 
 func diffText(m string, v float64, signed bool) string {
-	format, unit := "%.1f", " ms"
+	format := "%.1f"
 	if signed {
 		format = "%+.1f"
 	}
-	switch m {
-	case verdict.MetricErrorRate:
-		v *= 100
-		unit = "%"
+	if m == verdict.MetricErrorRate {
+		unit := "%"
 		if signed {
 			unit = " pp"
 		}
-	case metric.TokensPerS:
-		unit = " tok/s"
+		return fmt.Sprintf(format, v*100) + unit
 	}
-	return fmt.Sprintf(format, v) + unit
+	unit := metric.UnitMS
+	if d, ok := metric.Lookup(m); ok {
+		unit = d.Unit
+	}
+	return fmt.Sprintf(format, v) + " " + unit
 }
 
 // diffChange shows the change as it reads (current minus base) with the

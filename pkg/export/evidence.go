@@ -34,4 +34,3 @@ func pText(p float64) string {
 	}
 	return fmt.Sprintf("%.3f", p)
 }
-

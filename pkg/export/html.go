@@ -8,13 +8,14 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/llmbench/kubectl-llmbench/templates"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
+
+	"github.com/llmbench/kubectl-llmbench/templates"
 )
 
 // HTMLFile is the self-contained report page.

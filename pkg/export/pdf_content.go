@@ -95,7 +95,7 @@ func fastestSentence(f verdict.Fastest) string {
 		}
 		return s
 	}
-	s := fmt.Sprintf("%s: lowest %s %s, %.1f ms", f.Scenario, strings.ToUpper(strings.TrimSuffix(f.Metric, "_ms")), f.Stat, f.Value)
+	s := fmt.Sprintf("%s: lowest %s %s, %.1f ms", f.Scenario, metric.Label(f.Metric), f.Stat, f.Value)
 	if f.RunnerUp != "" {
 		s += fmt.Sprintf(" (%.0f%% below %s; %s)", f.MarginPct, f.RunnerUp, evidenceText(f))
 	}

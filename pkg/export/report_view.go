@@ -139,10 +139,6 @@ func groupsOf(run *Run, scenario string) []summary.Group {
 	return out
 }
 
-var metricLabels = map[string]string{
-	metric.TTFT: "TTFT", metric.TPOT: "TPOT", metric.ITL: "ITL", metric.E2E: "E2E",
-}
-
 func buildVerdict(run *Run) verdictView {
 	var v verdictView
 	for _, f := range run.Summary.Fastest {
@@ -153,7 +149,7 @@ func buildVerdict(run *Run) verdictView {
 		if f.HigherIsBetter {
 			w.Metric, w.Value = "Output throughput", fmt.Sprintf("%.1f tok/s", f.Value)
 		} else {
-			w.Metric, w.Value = metricLabels[f.Metric]+" "+f.Stat, fmt.Sprintf("%.1f ms", f.Value)
+			w.Metric, w.Value = metric.Label(f.Metric)+" "+f.Stat, fmt.Sprintf("%.1f ms", f.Value)
 		}
 		if f.RunnerUp != "" {
 			w.RunnerUp = mdEscape(f.RunnerUp)
@@ -266,7 +262,7 @@ func kpiTable(run *Run, sc string, gs []summary.Group) section {
 	})
 	for _, m := range []string{metric.TTFT, metric.TPOT, metric.ITL, metric.E2E} {
 		for _, p := range []float64{50, 95, 99} {
-			r := bestRow(fmt.Sprintf("%s p%g", metricLabels[m], p), gs, false,
+			r := bestRow(fmt.Sprintf("%s p%g", metric.Label(m), p), gs, false,
 				func(g summary.Group) (float64, bool) { st := g.Metrics[m]; return st.At(p), st.Count > 0 },
 				func(v float64) string { return fmt.Sprintf("%.1f ms", v) })
 			for i, g := range gs {

@@ -86,4 +86,3 @@ func ListRuns(outputDir string) ([]RunInfo, error) {
 	})
 	return runs, nil
 }
-

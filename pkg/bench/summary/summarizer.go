@@ -145,27 +145,17 @@ func (a *groupAcc) add(r *engine.Record, slo *workload.SLO) {
 			a.sample(name).Add(*v)
 		}
 	}
-	add(metric.TTFB, r.TTFBMS)
-	add(metric.TTFT, r.TTFTMS)
+	for i := range metric.Defs {
+		if d := &metric.Defs[i]; d.Of != nil {
+			add(d.Name, d.Of(r))
+		}
+	}
 	if r.TTFTMS != nil {
 		a.sample(metric.TTFTFromArrival).Add(r.ScheduleLagMS + *r.TTFTMS)
 	}
 	if r.E2EMS != nil {
 		a.sample(metric.E2EFromArrival).Add(r.ScheduleLagMS + *r.E2EMS)
 	}
-	add(metric.TTFTContent, r.TTFTContentMS)
-	add(metric.TPOT, r.TPOTMS)
-	add(metric.E2E, r.E2EMS)
-	add(metric.NTPOT, r.NTPOTMS)
-	add(metric.TokensPerS, r.OutputTokensPerS)
-	add(metric.ServerLoad, r.ServerLoadMS)
-	add(metric.ServerPrompt, r.ServerPromptEvalMS)
-	add(metric.ServerEval, r.ServerEvalMS)
-	add(metric.ServerTTFT, r.ServerTTFTMS)
-	add(metric.TTFTResidual, r.TTFTResidualMS)
-	add(metric.ServerWait, r.ServerWaitMS)
-	add(metric.ServerDecodeTPS, r.ServerDecodeTokensPerS)
-	add(metric.ClientDecodeTPS, r.ClientDecodeTokensPerS)
 	if len(r.ITLMS) > 0 {
 		itl := a.sample(metric.ITL)
 		for _, v := range r.ITLMS {

@@ -23,16 +23,15 @@ const StatRate = "rate"
 var regressionStats = []struct {
 	metric, stat string
 	p            float64
-	higher       bool
 }{
-	{metric.TTFT, "p50", 50, false},
-	{metric.TTFT, "p95", 95, false},
-	{metric.TPOT, "p50", 50, false},
-	{metric.TPOT, "p95", 95, false},
-	{metric.E2E, "p50", 50, false},
-	{metric.E2E, "p95", 95, false},
-	{metric.TokensPerS, "p50", 50, true},
-	{MetricErrorRate, StatRate, 0, false},
+	{metric.TTFT, "p50", 50},
+	{metric.TTFT, "p95", 95},
+	{metric.TPOT, "p50", 50},
+	{metric.TPOT, "p95", 95},
+	{metric.E2E, "p50", 50},
+	{metric.E2E, "p95", 95},
+	{metric.TokensPerS, "p50", 50},
+	{MetricErrorRate, StatRate, 0},
 }
 
 // RegressionMetrics are the metric names a run comparison knows, for
@@ -213,7 +212,7 @@ func compareMeasured(baseID string, base []summary.Measured, curID string, cur [
 			if len(want) > 0 && !want[s.metric] {
 				continue
 			}
-			if row, ok := diffRow(k, s.metric, s.stat, s.p, s.higher, b, c); ok {
+			if row, ok := diffRow(k, s.metric, s.stat, s.p, metric.HigherIsBetter(s.metric), b, c); ok {
 				d.Rows = append(d.Rows, row)
 			}
 		}

@@ -75,16 +75,13 @@ func SummarizeWith(runID string, records []engine.Record, obj summary.Objectives
 const MaxErrorRateToRank = 0.05
 
 // fastestMetrics are the comparisons the terminal and reports lead with.
-var fastestMetrics = []struct {
-	metric, stat string
-	higher       bool
-}{
-	{metric.TTFT, "p50", false},
-	{metric.TTFT, "p95", false},
-	{metric.TPOT, "p50", false},
-	{metric.ITL, "p50", false},
-	{metric.E2E, "p50", false},
-	{"throughput_output_tokens_per_s", "total", true},
+var fastestMetrics = []struct{ metric, stat string }{
+	{metric.TTFT, "p50"},
+	{metric.TTFT, "p95"},
+	{metric.TPOT, "p50"},
+	{metric.ITL, "p50"},
+	{metric.E2E, "p50"},
+	{metric.Throughput, "total"},
 }
 
 func scenarioOrder(groups []summary.Group) []string {
@@ -164,6 +161,7 @@ func fastest(groups []summary.Group) []Fastest {
 	for _, sc := range scenarios {
 		gs := byScenario[sc]
 		for _, m := range fastestMetrics {
+			higher := metric.HigherIsBetter(m.metric)
 			type cand struct {
 				engine string
 				v      float64
@@ -174,7 +172,7 @@ func fastest(groups []summary.Group) []Fastest {
 					continue
 				}
 				var v float64
-				if m.higher {
+				if higher {
 					v = g.OutputTokensPerS
 				} else {
 					st, ok := g.Metrics[m.metric]
@@ -192,15 +190,15 @@ func fastest(groups []summary.Group) []Fastest {
 				continue // a comparison needs two engines
 			}
 			sort.SliceStable(cs, func(i, j int) bool {
-				if m.higher {
+				if higher {
 					return cs[i].v > cs[j].v
 				}
 				return cs[i].v < cs[j].v
 			})
-			f := Fastest{Scenario: sc, Metric: m.metric, Stat: m.stat, Engine: cs[0].engine, Value: cs[0].v, HigherIsBetter: m.higher}
+			f := Fastest{Scenario: sc, Metric: m.metric, Stat: m.stat, Engine: cs[0].engine, Value: cs[0].v, HigherIsBetter: higher}
 			if len(cs) > 1 && cs[1].v != 0 {
 				f.RunnerUp = cs[1].engine
-				if m.higher {
+				if higher {
 					f.MarginPct = (cs[0].v - cs[1].v) / cs[1].v * 100
 				} else {
 					f.MarginPct = (cs[1].v - cs[0].v) / cs[1].v * 100
