@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -35,8 +36,11 @@ type engineSel struct {
 	// planOnly discovers without probing or opening tunnels (run
 	// --dry-run).
 	planOnly bool
-	// resolved are the engines, once complete (and, for discovery,
-	// fromCluster) ran.
+	// candidates are the engines the flags name, before they are reached:
+	// the explicit targets, or the simulators' placeholders.
+	candidates []engine.Target
+	// resolved are the engines once reach ran, final: every later stage
+	// reads them and none changes them.
 	resolved []engine.Target
 }
 
@@ -53,8 +57,8 @@ func (e *engineSel) addFlags(fs *pflag.FlagSet, verb string) {
 	fs.BoolVar(&e.insecure, "insecure-skip-engine-tls-verify", false, "do not verify the engines' TLS certificates (self-signed routes; kubectl's --insecure-skip-tls-verify implies it); insecure")
 }
 
-// complete resolves what the flags and the config name; discovery waits
-// for fromCluster.
+// complete reads what the flags and the config name and checks it;
+// reach turns it into the final engines.
 func (e *engineSel) complete(cfg workload.Config, kube *genericclioptions.ConfigFlags, errOut io.Writer) error {
 	if e.apiKey == "" {
 		e.apiKey = os.Getenv(apiKeyEnv)
@@ -68,26 +72,30 @@ func (e *engineSel) complete(cfg workload.Config, kube *genericclioptions.Config
 		}
 		// Placeholders; the simulator's ports are known once it starts.
 		for _, t := range []engine.EngineType{engine.EngineVLLM, engine.EngineTGI, engine.EngineOllama} {
-			e.resolved = append(e.resolved, engine.Target{Name: string(t), Type: t, API: engine.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
+			e.candidates = append(e.candidates, engine.Target{Name: string(t), Type: t, API: engine.DefaultAPI(t), BaseURL: "http://127.0.0.1:0", Access: "simulator"})
 		}
 	} else {
 		var err error
-		if e.resolved, err = targetsFrom(e.targets, cfg); err != nil {
+		if e.candidates, err = targetsFrom(e.targets, cfg); err != nil {
 			return err
 		}
-		e.useCluster = len(e.resolved) == 0
+		e.useCluster = len(e.candidates) == 0
 	}
 	if _, err := e.cf.method(); err != nil {
 		return err
 	}
 	if !e.useCluster {
-		return e.finishTargets(errOut)
+		// --engines and --model are checked now, before anything is
+		// reached; reach applies them for good.
+		if _, err := finishTargets(e.candidates, e.engines, e.models, e.apiKey, io.Discard); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 func (e *engineSel) validate(verb string) error {
-	if len(e.resolved) == 0 && !e.useCluster {
+	if len(e.candidates) == 0 && !e.useCluster {
 		return fmt.Errorf("no engines to %s: pass --target NAME=URL (e.g. --target vllm=http://127.0.0.1:8000), -n NAMESPACE to discover them, set services.manual_urls in a -f config file, or try --simulate", verb)
 	}
 	if e.simulate && len(e.cf.services) > 0 {
@@ -96,76 +104,79 @@ func (e *engineSel) validate(verb string) error {
 	return nil
 }
 
-// finishTargets applies --engines, --model and --api-key to the targets.
-func (e *engineSel) finishTargets(errOut io.Writer) error {
-	var err error
-	if e.resolved, err = filterTargets(e.resolved, e.engines); err != nil {
-		return err
-	}
-	if err := applyModels(e.resolved, e.models); err != nil {
-		return err
-	}
-	return applyAPIKeys(e.resolved, e.apiKey, errOut)
-}
-
-// startSimulators serves the simulators on loopback for --simulate and
-// points the targets at them; the returned func stops them.
-func (e *engineSel) startSimulators(ctx context.Context, seed int64) (func(), error) {
-	if !e.simulate {
-		return func() {}, nil
-	}
-	s := sim.New(sim.Options{Seed: seed})
-	urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
+// finishTargets applies --engines, --model and the API key to copies of
+// the targets.
+func finishTargets(ts []engine.Target, engines, models []string, apiKey string, errOut io.Writer) ([]engine.Target, error) {
+	ts, err := filterTargets(slices.Clone(ts), engines)
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("starting the simulators: %w", err)
+		return nil, err
 	}
-	for i := range e.resolved {
-		e.resolved[i].BaseURL = urls[e.resolved[i].Type]
+	if err := applyModels(ts, models); err != nil {
+		return nil, err
 	}
-	return func() { s.Close() }, nil
+	if err := applyAPIKeys(ts, apiKey, errOut); err != nil {
+		return nil, err
+	}
+	return ts, nil
 }
 
-// fromCluster discovers and reaches the engines when no target was
-// given, and reads --api-key-secret; the returned func closes the
-// port-forwards.
-func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.ConfigFlags, namespace string, errOut io.Writer, log *slog.Logger) (*placement.Info, func(), error) {
+// reach is the one place the engines become final: the explicit targets,
+// the simulators started on loopback (--simulate) or the Services found
+// in the namespace, then --engines, --model and the API key (from the
+// flag or --api-key-secret). It sets resolved; the returned func stops
+// the simulators and closes the port-forwards. The cluster's account is
+// nil without discovery, and in a plan (nothing is reached then).
+func (e *engineSel) reach(ctx context.Context, kube *genericclioptions.ConfigFlags, namespace string, seed int64, errOut io.Writer, log *slog.Logger) (*placement.Info, func(), error) {
 	nothing := func() {}
-	if !e.useCluster && e.cf.apiKeySecret == "" {
-		return nil, nothing, nil
-	}
-	ks, err := openKube(kube, namespace)
-	if err != nil {
-		return nil, nothing, err
-	}
-	if e.cf.apiKeySecret != "" {
-		key, err := apiKeyFromSecret(ctx, ks, e.cf.apiKeySecret)
-		if err != nil {
+	ts, key := e.candidates, e.apiKey
+	var ks *kubeSession
+	if e.useCluster || e.cf.apiKeySecret != "" {
+		var err error
+		if ks, err = openKube(kube, namespace); err != nil {
 			return nil, nothing, err
 		}
-		e.apiKey = key
-		if !e.useCluster {
-			if err := applyAPIKeys(e.resolved, e.apiKey, errOut); err != nil {
-				return nil, nothing, err
-			}
+	}
+	if e.cf.apiKeySecret != "" {
+		var err error
+		if key, err = apiKeyFromSecret(ctx, ks, e.cf.apiKeySecret); err != nil {
+			return nil, nothing, err
 		}
 	}
 	if !e.useCluster {
-		return nil, nothing, nil
+		closeSim := nothing
+		if e.simulate && !e.planOnly {
+			var urls map[engine.EngineType]string
+			var err error
+			if urls, closeSim, err = startSimulators(ctx, seed); err != nil {
+				return nil, nothing, err
+			}
+			ts = slices.Clone(ts)
+			for i := range ts {
+				ts[i].BaseURL = urls[ts[i].Type]
+			}
+		}
+		final, err := finishTargets(ts, e.engines, e.models, key, errOut)
+		if err != nil {
+			closeSim()
+			return nil, nothing, err
+		}
+		e.resolved = final
+		return nil, closeSim, nil
 	}
 	// klog (port-forward errors from client-go) joins the command's log
 	// instead of printing over its output.
 	klog.SetSlogLogger(log)
 	fmt.Fprintf(errOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
-	targets, d, err := discoverTargets(ctx, ks, e.cf, e.apiKey, engine.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut, !e.planOnly)
+	found, d, err := discoverTargets(ctx, ks, e.cf, key, engine.HTTPOptions{InsecureSkipVerify: e.insecure}, log, errOut, !e.planOnly)
 	if err != nil {
 		return nil, nothing, err
 	}
-	e.resolved = targets
-	if err := e.finishTargets(errOut); err != nil {
+	final, err := finishTargets(found, e.engines, e.models, key, errOut)
+	if err != nil {
 		d.Close()
 		return nil, nothing, err
 	}
+	e.resolved = final
 	if e.planOnly {
 		return nil, d.Close, nil
 	}
@@ -176,4 +187,16 @@ func (e *engineSel) fromCluster(ctx context.Context, kube *genericclioptions.Con
 		}
 	}
 	return info, d.Close, nil
+}
+
+// startSimulators serves the simulators on loopback for --simulate; the
+// returned func stops them.
+func startSimulators(ctx context.Context, seed int64) (map[engine.EngineType]string, func(), error) {
+	s := sim.New(sim.Options{Seed: seed})
+	urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("starting the simulators: %w", err)
+	}
+	return urls, func() { s.Close() }, nil
 }

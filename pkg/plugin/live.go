@@ -78,16 +78,10 @@ func (o *liveOptions) complete() error {
 // each answers, and returns one client per engine; done releases them.
 func (o *liveOptions) open(ctx context.Context) ([]*engine.Client, func(), error) {
 	log := slog.New(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	_, closeCluster, err := o.fromCluster(ctx, o.kube, o.cfg.Services.Namespace, o.ErrOut, log)
+	_, done, err := o.reach(ctx, o.kube, o.cfg.Services.Namespace, 42, o.ErrOut, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	closeSim, err := o.startSimulators(ctx, 42)
-	if err != nil {
-		closeCluster()
-		return nil, nil, err
-	}
-	done := func() { closeSim(); closeCluster() }
 	hc := engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure})
 	var clients []*engine.Client
 	for _, t := range o.resolved {

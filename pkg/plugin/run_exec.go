@@ -46,19 +46,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// moves to run.log (and stderr with -v) once the run folder exists.
 	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
 	o.planOnly = o.dryRun
-	clusterInfo, closeCluster, err := o.fromCluster(ctx, o.kube, o.cfg.Services.Namespace, o.ErrOut, slog.New(clusterLog))
+	clusterInfo, release, err := o.reach(ctx, o.kube, o.cfg.Services.Namespace, o.seed(), o.ErrOut, slog.New(clusterLog))
 	if err != nil {
 		return err
 	}
-	defer closeCluster()
+	defer release()
 	if o.dryRun {
 		return o.printPlan()
 	}
-	closeSim, err := o.startSimulators(ctx, o.seed())
-	if err != nil {
-		return err
-	}
-	defer closeSim()
 
 	progress := newProgress(o.ErrOut, o.parallel)
 	var log *slog.Logger
