@@ -17,10 +17,9 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, src arriv
 	parser, fr, ev := st.parser, &st.fr, &st.ev
 	defer func() { rec.ResponseBytes = fr.n }()
 	var (
-		last        time.Duration
-		tokenEvents int
-		done        bool
-		end         time.Time
+		f    = timingFold{api: c.Target.API}
+		done bool
+		end  time.Time
 	)
 	for {
 		payload, at, err := fr.next()
@@ -73,20 +72,8 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, src arriv
 			}
 			break
 		}
-		if len(ev.Text) > 0 || len(ev.Reasoning) > 0 {
-			off := at.Sub(start)
-			if rec.TTFTMS == nil {
-				rec.TTFTMS = msPtr(off)
-			} else {
-				rec.ITLMS = append(rec.ITLMS, ms(off-last))
-			}
-			if len(ev.Text) > 0 && rec.TTFTContentMS == nil {
-				rec.TTFTContentMS = msPtr(off)
-			}
-			if len(ev.Text) == 0 {
-				rec.ReasoningChunks++
-			}
-			rec.ChunkOffsetMS = append(rec.ChunkOffsetMS, ms(off))
+		off := at.Sub(start)
+		if f.fold(rec, ev, off) {
 			if w := c.Watch; w != nil {
 				if len(ev.Reasoning) > 0 && w.Reasoning != nil {
 					w.Reasoning(off, string(ev.Reasoning))
@@ -95,48 +82,86 @@ func (c *Client) readStream(ctx, rctx context.Context, body io.Reader, src arriv
 					w.Text(off, string(ev.Text))
 				}
 			}
-			last = off
-			rec.Chunks++
-		}
-		tokenEvents += ev.Tokens
-		if len(ev.FinishReason) > 0 {
-			rec.FinishReason = string(ev.FinishReason)
-		}
-		if ev.HasUsage {
-			rec.PromptTokens, rec.OutputTokens = ev.PromptTokens, ev.OutputTokens
-			rec.OutputTokensSource = usageSource(c.Target.API)
-		}
-		if ev.Ollama != nil {
-			o := ev.Ollama
-			rec.ServerTotalMS = msPtr(time.Duration(o.TotalNS))
-			rec.ServerLoadMS = msPtr(time.Duration(o.LoadNS))
-			rec.ServerPromptEvalMS = msPtr(time.Duration(o.PromptEvalNS))
-			rec.ServerEvalMS = msPtr(time.Duration(o.EvalNS))
 		}
 		if ev.Done {
 			end, done = at, true
 			break
 		}
 	}
+	f.finish(rec, done, end.Sub(start))
+	return end
+}
+
+// timingFold turns a stream's events, each with the offset from the send
+// at which its bytes arrived, into the record's timings and counts. It
+// reads no clock: the stream's reader stamps, the fold only adds up, so a
+// test can feed it events at exact offsets and expect exact figures.
+type timingFold struct {
+	api         API
+	last        time.Duration
+	tokenEvents int
+}
+
+// fold adds one parsed event that arrived off after the send; it reports
+// whether the event carried generated text (a chunk).
+func (f *timingFold) fold(rec *Record, ev *Event, off time.Duration) bool {
+	chunk := len(ev.Text) > 0 || len(ev.Reasoning) > 0
+	if chunk {
+		if rec.TTFTMS == nil {
+			rec.TTFTMS = msPtr(off)
+		} else {
+			rec.ITLMS = append(rec.ITLMS, ms(off-f.last))
+		}
+		if len(ev.Text) > 0 && rec.TTFTContentMS == nil {
+			rec.TTFTContentMS = msPtr(off)
+		}
+		if len(ev.Text) == 0 {
+			rec.ReasoningChunks++
+		}
+		rec.ChunkOffsetMS = append(rec.ChunkOffsetMS, ms(off))
+		f.last = off
+		rec.Chunks++
+	}
+	f.tokenEvents += ev.Tokens
+	if len(ev.FinishReason) > 0 {
+		rec.FinishReason = string(ev.FinishReason)
+	}
+	if ev.HasUsage {
+		rec.PromptTokens, rec.OutputTokens = ev.PromptTokens, ev.OutputTokens
+		rec.OutputTokensSource = usageSource(f.api)
+	}
+	if ev.Ollama != nil {
+		o := ev.Ollama
+		rec.ServerTotalMS = msPtr(time.Duration(o.TotalNS))
+		rec.ServerLoadMS = msPtr(time.Duration(o.LoadNS))
+		rec.ServerPromptEvalMS = msPtr(time.Duration(o.PromptEvalNS))
+		rec.ServerEvalMS = msPtr(time.Duration(o.EvalNS))
+	}
+	return chunk
+}
+
+// finish closes the record once the stream ended, e2e after the send:
+// the output count falls back to chunks (or the events' own token
+// counts) when the server reported none, and a completed stream with
+// text is a success with its derived metrics.
+func (f *timingFold) finish(rec *Record, done bool, e2e time.Duration) {
 	if rec.OutputTokensSource == "" {
 		rec.OutputTokens = rec.Chunks
-		if tokenEvents > 0 {
-			rec.OutputTokens = tokenEvents
+		if f.tokenEvents > 0 {
+			rec.OutputTokens = f.tokenEvents
 		}
 		rec.OutputTokensSource = TokensFromChunks
 	}
 	if !done {
-		return end
+		return
 	}
-	e2e := end.Sub(start)
 	rec.E2EMS = msPtr(e2e)
 	if rec.TTFTMS == nil {
 		rec.ErrorClass, rec.Error = ErrNoGenerated, "the stream completed without any generated text"
-		return end
+		return
 	}
 	rec.OK = true
 	FinishDerived(rec)
-	return end
 }
 
 // streamState is what reading one stream takes. It is pooled per API so
