@@ -5,7 +5,6 @@ package main
 // true emission time of every token.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 var binary string
@@ -28,9 +29,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "kubectl-llmbench")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the binary: %v\n%s", err, out)
+	if binary, err = plugintest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -45,29 +45,12 @@ type result struct {
 
 func run(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	r := plugintest.Run(t, binary, plugintest.Options{}, args...)
+	return result{r.Stdout, r.Stderr, r.Code}
 }
 
 // runFolder returns the single run folder under dir.
-func runFolder(t *testing.T, dir string) string {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(dir, "test_*"))
-	if len(m) != 1 {
-		t.Fatalf("want one run folder in %s, got %v", dir, m)
-	}
-	return m[0]
-}
+func runFolder(t *testing.T, dir string) string { t.Helper(); return plugintest.RunFolder(t, dir) }
 
 type journalLine struct {
 	Engine     string   `json:"engine"`
@@ -84,34 +67,10 @@ type journalLine struct {
 
 func readJournal(t *testing.T, dir string) []journalLine {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "requests.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []journalLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var l journalLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("journal line is not JSON: %v", err)
-		}
-		out = append(out, l)
-	}
-	return out
+	return plugintest.ReadJournal[journalLine](t, dir)
 }
 
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
+func readJSON(t *testing.T, path string, v any) { t.Helper(); plugintest.ReadJSON(t, path, v) }
 
 func TestSimulateQuickPresetCoversThreeEngines(t *testing.T) {
 	out := t.TempDir()

@@ -4,11 +4,8 @@ package cluster_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,31 +18,16 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 	"github.com/llmbench/kubectl-llmbench/pkg/plugin"
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 // runPlugin runs the real binary with a kubeconfig; it returns stdout,
 // stderr and the exit code.
 func runPlugin(t *testing.T, kubeconfig string, timeout time.Duration, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, world.bin, append(args, "--kubeconfig", kubeconfig)...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "HOME="+cmd.Dir)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %v: %v", args, err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%v timed out after %s\nstderr:\n%s", args, timeout, errb.String())
-	}
-	return out.String(), errb.String(), code
+	dir := t.TempDir()
+	r := plugintest.Run(t, world.bin, plugintest.Options{Dir: dir, Env: []string{"NO_COLOR=1", "HOME=" + dir}, Limit: timeout}, append(args, "--kubeconfig", kubeconfig)...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 func TestDiscoverFindsAllThreeThroughPortForward(t *testing.T) {

@@ -17,9 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 // world is the shared API server, fake kubelet and simulators.
@@ -103,11 +102,8 @@ func setup(m *testing.M) (int, error) {
 	// netns.sh builds the binary before entering a namespace without
 	// the module proxy.
 	if world.bin = os.Getenv("LLMBENCH_PLUGIN_BIN"); world.bin == "" {
-		world.bin = filepath.Join(tmp, "kubectl-llmbench")
-		build := exec.Command("go", "build", "-o", world.bin, "./cmd/kubectl-llmbench")
-		build.Dir = repoRoot()
-		if out, err := build.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("building the plugin: %v\n%s", err, out)
+		if world.bin, err = plugintest.Build(tmp); err != nil {
+			return 0, err
 		}
 	}
 	return m.Run(), nil
@@ -135,11 +131,6 @@ func writeKubeconfig(u *envtest.AuthenticatedUser, name string) (string, error) 
 	}
 	p := filepath.Join(world.tmp, name+".kubeconfig")
 	return p, os.WriteFile(p, b, 0o600)
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // routeCRD is the minimal OpenShift Route API: enough for API discovery

@@ -9,8 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 // TestFindCapacityLandsNearTheSimulatorsSaturation: the simulated Ollama
@@ -58,13 +59,9 @@ func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
 // buildBinary builds the plugin as a user gets it, once per test.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "kubectl-llmbench")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kubectl-llmbench")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	bin, err := plugintest.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -14,24 +14,21 @@ package ollama_test
 // Checks are on shapes and counts, never speeds: CI shares 2 cores.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
 	"github.com/llmbench/kubectl-llmbench/test/ollama"
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 var binary string
@@ -45,10 +42,8 @@ func TestMain(m *testing.M) {
 	}
 	binary = os.Getenv("LLMBENCH_E2E_BINARY")
 	if binary == "" {
-		binary = filepath.Join(dir, "kubectl-llmbench")
-		build := exec.Command("go", "build", "-o", binary, "../../cmd/kubectl-llmbench")
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building kubectl-llmbench: %v\n%s", err, out)
+		if binary, err = plugintest.Build(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}
@@ -140,23 +135,8 @@ type result struct {
 // runBinary runs kubectl-llmbench with a time limit.
 func runBinary(t *testing.T, limit time.Duration, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("kubectl-llmbench %s: still running after %s\n%s", strings.Join(args, " "), limit, errb.String())
-	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	r := plugintest.Run(t, binary, plugintest.Options{Limit: limit}, args...)
+	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
 // The workload of every run: one system and one user prompt, so that the
@@ -201,14 +181,7 @@ func runOK(t *testing.T, b *backend, ep endpoint, model string, extra ...string)
 	return r, readJournal(t, r.dir)
 }
 
-func runFolder(t *testing.T, out string) string {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(out, "test_*"))
-	if len(m) != 1 {
-		t.Fatalf("want one run folder in %s, got %v", out, m)
-	}
-	return m[0]
-}
+func runFolder(t *testing.T, out string) string { t.Helper(); return plugintest.RunFolder(t, out) }
 
 // record holds the journal fields the checks read.
 type record struct {
@@ -237,25 +210,7 @@ type record struct {
 // readJournal parses requests.jsonl; every line must be one JSON object.
 func readJournal(t *testing.T, dir string) []record {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "requests.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for n := 1; sc.Scan(); n++ {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("requests.jsonl line %d is not JSON: %v\n%.300s", n, err, sc.Bytes())
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return plugintest.ReadJournal[record](t, dir)
 }
 
 // checkFinished checks that manifest.json ended with status and that
@@ -275,16 +230,7 @@ func checkFinished(t *testing.T, dir, status string) {
 	readJSON(t, filepath.Join(dir, "summary.json"), &sum)
 }
 
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
+func readJSON(t *testing.T, path string, v any) { t.Helper(); plugintest.ReadJSON(t, path, v) }
 
 // request is what the binary sends for the configured workload with
 // --same-prompts.
