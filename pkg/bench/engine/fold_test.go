@@ -30,16 +30,10 @@ func TestTimingFoldIsExactForEventsAtGivenOffsets(t *testing.T) {
 		}
 	}
 	f.finish(&rec, true, 50*ms)
-	want := func(name string, got *float64, v float64) {
-		t.Helper()
-		if got == nil || *got != v {
-			t.Errorf("%s = %s, want %g", name, ptrText(got), v)
-		}
-	}
-	want("ttft", rec.TTFTMS, 10)
-	want("ttft to content", rec.TTFTContentMS, 25)
-	want("e2e", rec.E2EMS, 50)
-	want("tpot", rec.TPOTMS, 20) // (50 - 10) / (3 - 1)
+	exactMS(t, "ttft", rec.TTFTMS, 10)
+	exactMS(t, "ttft to content", rec.TTFTContentMS, 25)
+	exactMS(t, "e2e", rec.E2EMS, 50)
+	exactMS(t, "tpot", rec.TPOTMS, 20) // (50 - 10) / (3 - 1)
 	if !rec.OK || chunks != 3 || rec.Chunks != 3 || rec.ReasoningChunks != 1 {
 		t.Errorf("ok %v, %d chunks folded, record %d chunks (%d reasoning)", rec.OK, chunks, rec.Chunks, rec.ReasoningChunks)
 	}
@@ -81,9 +75,12 @@ func TestTimingFoldCountsWithoutUsageAndFailsWithoutText(t *testing.T) {
 	}
 }
 
-func ptrText(p *float64) string {
-	if p == nil {
-		return "nil"
+// exactMS fails unless a timing is set and exactly want milliseconds.
+func exactMS(t *testing.T, name string, got *float64, want float64) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s not set, want exactly %g ms", name, want)
+	} else if *got != want {
+		t.Errorf("%s = %s ms, want exactly %g", name, strconv.FormatFloat(*got, 'g', -1, 64), want)
 	}
-	return strconv.FormatFloat(*p, 'g', -1, 64)
 }

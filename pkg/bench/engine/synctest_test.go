@@ -87,18 +87,10 @@ func TestClientTimingsAreExactOnAFakeClock(t *testing.T) {
 		if !rec.OK {
 			t.Fatalf("request failed: %s: %s", rec.ErrorClass, rec.Error)
 		}
-		exact := func(name string, got *float64, want float64) {
-			t.Helper()
-			if got == nil || *got != want {
-				t.Errorf("%s = %s ms, want exactly %g", name, ptrText(got), want)
-			}
-		}
-		exact("ttft", rec.TTFTMS, 30)
-		exact("e2e", rec.E2EMS, 55)
-		exact("tpot", rec.TPOTMS, 12.5) // (55 - 30) / (3 - 1)
-		if rec.TTFBMS == nil || *rec.TTFBMS != 0 {
-			t.Errorf("ttfb = %v, want 0: the headers were flushed at once", rec.TTFBMS)
-		}
+		exactMS(t, "ttft", rec.TTFTMS, 30)
+		exactMS(t, "e2e", rec.E2EMS, 55)
+		exactMS(t, "tpot", rec.TPOTMS, 12.5) // (55 - 30) / (3 - 1)
+		exactMS(t, "ttfb", rec.TTFBMS, 0)    // the headers were flushed at once
 		if !slices.Equal(rec.ITLMS, []float64{10, 10}) || !slices.Equal(rec.ChunkOffsetMS, []float64{30, 40, 50}) {
 			t.Errorf("itl %v, chunk offsets %v", rec.ITLMS, rec.ChunkOffsetMS)
 		}
