@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// Chart is one figure of a report: SVG for the self-contained HTML page,
+// chart is one figure of a report: SVG for the self-contained HTML page,
 // PNG for report.md (and the PDF). The same run always gives the same
 // bytes: nothing in a chart depends on the clock or on map order.
-type Chart struct {
+type chart struct {
 	// ID names the figure and its file: charts/<ID>.png.
 	ID      string
 	Title   string
@@ -18,11 +18,11 @@ type Chart struct {
 }
 
 // File is where WriteMarkdown puts the PNG, relative to report.md.
-func (c Chart) File() string { return ChartsDir + "/" + c.ID + ".png" }
+func (c chart) File() string { return ChartsDir + "/" + c.ID + ".png" }
 
 // Chart IDs, in the order reports show them.
 const (
-	ChartTTFTBox          = "ttft_box"
+	chartTTFTBox          = "ttft_box"
 	ChartTTFTHistogram    = "ttft_histogram"
 	ChartPercentiles      = "latency_percentiles"
 	ChartTTFTOverTime     = "ttft_over_time"
@@ -33,14 +33,14 @@ const (
 
 // chartBuilder makes one figure, or nothing when the run has no data for
 // it (no successful request, a single scenario for a load curve).
-type chartBuilder func(d *chartData) (*figure, Chart, error)
+type chartBuilder func(d *chartData) (*figure, chart, error)
 
-// Charts renders every figure the run has data for. Engines keep one
+// charts renders every figure the run has data for. Engines keep one
 // colour across all figures and all outputs (EngineColor, by manifest
 // order). A figure that fails to draw is left out and named in the error,
 // and the others are still returned: one broken chart must not cost a
 // report.
-func Charts(run *Run) ([]Chart, error) {
+func charts(run *Run) ([]chart, error) {
 	d, err := newChartData(run)
 	if err != nil {
 		// The figures of the summary alone can still be drawn.
@@ -48,7 +48,7 @@ func Charts(run *Run) ([]Chart, error) {
 	}
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
 		ttftOverTimeChart, throughputVsLoadChart, capacityChart, comparisonChart}
-	var out []Chart
+	var out []chart
 	errs := []error{err}
 	for _, build := range builders {
 		fig, c, err := build(d)
@@ -70,7 +70,7 @@ func Charts(run *Run) ([]Chart, error) {
 
 // runCharts draws a run's charts on first use and returns the same ones to
 // every later writer: drawing is the slow part of writing the reports.
-func runCharts(run *Run) ([]Chart, error) {
-	run.chartsOnce.Do(func() { run.charts, run.chartsErr = Charts(run) })
+func runCharts(run *Run) ([]chart, error) {
+	run.chartsOnce.Do(func() { run.charts, run.chartsErr = charts(run) })
 	return run.charts, run.chartsErr
 }

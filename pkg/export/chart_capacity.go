@@ -12,8 +12,8 @@ import (
 // (requests within the SLO per second; completed requests when there is
 // no SLO) against the load level, one line per engine, levels met as
 // filled dots and missed as crosses.
-func capacityChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartCapacity, Title: "Latency and goodput by load level",
+func capacityChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartCapacity, Title: "Latency and goodput by load level",
 		Caption: "Each engine at each load level of the sweep: TTFT p95, and the requests per second that met every SLO (goodput). A cross marks a level where the engine missed its objectives."}
 	if len(d.capacity) == 0 {
 		return nil, c, nil

@@ -27,14 +27,14 @@ var palette = []color.RGBA{
 	{0x99, 0x99, 0x99, 0xFF}, // grey
 }
 
-// EngineColor is the colour of the i-th engine of EngineOrder in every
+// engineColor is the colour of the i-th engine of EngineOrder in every
 // chart of every output, so a reader learns it once.
-func EngineColor(i int) color.RGBA { return palette[i%len(palette)] }
+func engineColor(i int) color.RGBA { return palette[i%len(palette)] }
 
-// EngineOrder lists the run's engines as the manifest names its targets
+// engineOrder lists the run's engines as the manifest names its targets
 // (a target that could not be reached keeps its place, so colours do not
 // shift when one fails), then any engine only the journal knows.
-func EngineOrder(run *Run) []string {
+func engineOrder(run *Run) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(e string) {
@@ -101,8 +101,8 @@ func newChartData(run *Run) (*chartData, error) {
 		d.groups[seriesKey{g.Engine, g.Scenario}] = g
 		hasGroup[g.Engine] = true
 	}
-	for i, e := range EngineOrder(run) {
-		d.colors[e] = EngineColor(i)
+	for i, e := range engineOrder(run) {
+		d.colors[e] = engineColor(i)
 		if hasGroup[e] {
 			d.engines = append(d.engines, e)
 		}

@@ -16,8 +16,8 @@ import (
 
 // ttftBoxChart: one panel per scenario, one box per engine, the target as
 // a dashed line.
-func ttftBoxChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartTTFTBox, Title: "TTFT distribution per engine",
+func ttftBoxChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: chartTTFTBox, Title: "TTFT distribution per engine",
 		Caption: "Each box spans the middle half of the requests (25th to 75th percentile) with a line at the median; whiskers reach the furthest request within 1.5 × that range, dots are requests beyond it. Successful measured requests only; cold starts excluded. The scenario's TTFT target is the dashed red line, or is named at the top when it lies far above every request."}
 	scenarios := d.scenariosWithTTFT()
 	if len(scenarios) == 0 {
@@ -113,8 +113,8 @@ const offScale = 1.6
 // ttftHistogramChart overlays the engines' TTFT histograms per scenario,
 // on shared bins and as shares of each engine's requests, so engines with
 // different request counts compare.
-func ttftHistogramChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartTTFTHistogram, Title: "TTFT histogram",
+func ttftHistogramChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartTTFTHistogram, Title: "TTFT histogram",
 		Caption: "Share of each engine's successful measured requests per TTFT bin (bins shared by all engines of a scenario); cold starts excluded."}
 	scenarios := d.scenariosWithTTFT()
 	if len(scenarios) == 0 {
@@ -160,8 +160,8 @@ func ttftHistogramChart(d *chartData) (*figure, Chart, error) {
 
 // percentileChart: for each scenario, p50/p95/p99 of TTFT, TPOT and E2E
 // per engine, straight from the summary.
-func percentileChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartPercentiles, Title: "Latency percentiles",
+func percentileChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartPercentiles, Title: "Latency percentiles",
 		Caption: "p50, p95 and p99 of TTFT, TPOT and end-to-end latency per engine and scenario, as in the tables (successful measured requests, cold starts excluded). An engine without successful requests has no bars."}
 	metrics := []struct{ key, label string }{{metric.TTFT, "TTFT"}, {metric.TPOT, "TPOT"}, {metric.E2E, "E2E"}}
 	pcts := []float64{50, 95, 99}
@@ -207,8 +207,8 @@ func percentileChart(d *chartData) (*figure, Chart, error) {
 
 // ttftOverTimeChart plots each request's TTFT at the moment it was sent,
 // so warm-up effects, drift and queueing during load show.
-func ttftOverTimeChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartTTFTOverTime, Title: "TTFT over time",
+func ttftOverTimeChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartTTFTOverTime, Title: "TTFT over time",
 		Caption: "TTFT of each successful measured request against when it was sent, in seconds since that engine's first measured request of the scenario; cold starts excluded. The scenario's TTFT target is the dashed red line, or is named at the top when it lies far above every request."}
 	scenarios := d.scenariosWithTTFT()
 	if len(scenarios) == 0 {

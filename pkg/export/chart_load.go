@@ -35,8 +35,8 @@ func loadLevel(s workload.Scenario) string {
 
 // throughputVsLoadChart needs two scenarios or more: output throughput
 // and TTFT p95 at each load level, one line per engine.
-func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartThroughputVsLoad, Title: "Throughput and TTFT by load level",
+func throughputVsLoadChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartThroughputVsLoad, Title: "Throughput and TTFT by load level",
 		Caption: "Total output tokens per second and TTFT p95 in each scenario, in the order they ran; each scenario's load is named under it."}
 	var levels []string
 	for _, sc := range d.scenarios {
@@ -97,8 +97,8 @@ func throughputVsLoadChart(d *chartData) (*figure, Chart, error) {
 
 // comparisonChart puts the headline numbers side by side: one small
 // panel per metric, scenarios along x, one bar per engine.
-func comparisonChart(d *chartData) (*figure, Chart, error) {
-	c := Chart{ID: ChartComparison, Title: "Engines compared",
+func comparisonChart(d *chartData) (*figure, chart, error) {
+	c := chart{ID: ChartComparison, Title: "Engines compared",
 		Caption: "The headline numbers of every scenario side by side: median latencies (lower is better), total output throughput and success rate (higher is better). An engine with no successful request in a scenario has no bar there: that is missing data, not a fast engine."}
 	type panel struct {
 		title, unit string

@@ -16,7 +16,7 @@ import (
 
 func TestChartsAreValidSVGAndPNG(t *testing.T) {
 	charts := mustFixtureCharts(t)
-	want := []string{ChartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputVsLoad, ChartComparison}
+	want := []string{chartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputVsLoad, ChartComparison}
 	if len(charts) != len(want) {
 		t.Fatalf("got %d charts, want %v", len(charts), want)
 	}
@@ -55,13 +55,13 @@ func TestChartsAreValidSVGAndPNG(t *testing.T) {
 // Each engine keeps its manifest-order colour in every chart.
 func TestEnginesKeepOneColourEverywhere(t *testing.T) {
 	run, charts := reportFixture(), mustFixtureCharts(t)
-	order := EngineOrder(run)
+	order := engineOrder(run)
 	if strings.Join(order, ",") != "vllm,tgi,ollama,offline" {
 		t.Fatalf("engine order %v does not follow the manifest", order)
 	}
 	for _, c := range charts {
 		for i, e := range order[:3] {
-			col := EngineColor(i)
+			col := engineColor(i)
 			rgb := fmt.Sprintf("#%02X%02X%02X", col.R, col.G, col.B)
 			if !bytes.Contains(c.SVG, []byte(rgb)) {
 				t.Errorf("%s: no %s for %s", c.ID, rgb, e)
@@ -72,7 +72,7 @@ func TestEnginesKeepOneColourEverywhere(t *testing.T) {
 
 func TestChartsAreDeterministic(t *testing.T) {
 	a := mustFixtureCharts(t)
-	b, err := Charts(reportFixture())
+	b, err := charts(reportFixture())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestChartsOfSparseRuns(t *testing.T) {
 	}
 	run.Records, run.Manifest.Scenarios = recs, run.Manifest.Scenarios[:1]
 	run.Summary = verdict.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
-	charts, err := Charts(run)
+	charts, err := charts(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +113,10 @@ func TestChartsOfSparseRuns(t *testing.T) {
 	}
 	run.Summary = verdict.Summarize(run.Manifest.RunID, recs, run.Manifest.Goals())
 	dir := t.TempDir()
-	if err := WriteReports(dir, run); err != nil {
+	if err := writeReports(dir, run); err != nil {
 		t.Fatalf("a run where every request failed: %v", err)
 	}
-	for _, f := range []string{MarkdownFile, HTMLFile} {
+	for _, f := range []string{markdownFile, HTMLFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("a run where every request failed got no %s: %v", f, err)
 		}
@@ -127,7 +127,7 @@ func TestChartsOfSparseRuns(t *testing.T) {
 func TestCapacityChart(t *testing.T) {
 	run := reportFixture()
 	has := func() bool {
-		charts, err := Charts(run)
+		charts, err := charts(run)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,17 +18,17 @@ var DiffFormats = []string{"table", "json", "md"}
 func WriteDiff(w io.Writer, d verdict.RunDiff, format string) error {
 	switch format {
 	case "table":
-		return WriteDiffTable(w, d)
+		return writeDiffTable(w, d)
 	case "json":
-		return WriteDiffJSON(w, d)
+		return writeDiffJSON(w, d)
 	case "md":
-		return WriteDiffMarkdown(w, d)
+		return writeDiffMarkdown(w, d)
 	}
 	return fmt.Errorf("unknown comparison format %q: use %s", format, strings.Join(DiffFormats, ", "))
 }
 
-// WriteDiffJSON writes the comparison as indented JSON.
-func WriteDiffJSON(w io.Writer, d verdict.RunDiff) error {
+// writeDiffJSON writes the comparison as indented JSON.
+func writeDiffJSON(w io.Writer, d verdict.RunDiff) error {
 	if d.Rows == nil {
 		d.Rows = []verdict.DiffRow{} // an empty list, not null, for jq
 	}
@@ -40,9 +40,9 @@ func WriteDiffJSON(w io.Writer, d verdict.RunDiff) error {
 	return err
 }
 
-// WriteDiffTable prints one table per scenario, engines and metrics as
+// writeDiffTable prints one table per scenario, engines and metrics as
 // rows, regressions marked REGRESSION.
-func WriteDiffTable(w io.Writer, d verdict.RunDiff) error {
+func writeDiffTable(w io.Writer, d verdict.RunDiff) error {
 	fmt.Fprintf(w, "Comparing %s (base) with %s (current)\n", dash(oneLine(d.BaseRunID)), dash(oneLine(d.CurrentRunID)))
 	for _, sc := range diffScenarios(d) {
 		// Names come from the journal: no control characters reach the
@@ -70,10 +70,10 @@ func WriteDiffTable(w io.Writer, d verdict.RunDiff) error {
 	return nil
 }
 
-// WriteDiffMarkdown writes the comparison as a GitHub-flavoured Markdown
+// writeDiffMarkdown writes the comparison as a GitHub-flavoured Markdown
 // section, for a pull request comment or a CI summary. Every name is
 // untrusted text and escaped.
-func WriteDiffMarkdown(w io.Writer, d verdict.RunDiff) error {
+func writeDiffMarkdown(w io.Writer, d verdict.RunDiff) error {
 	fmt.Fprintf(w, "## Comparison of %s (base) with %s (current)\n\n", mdEscape(dash(d.BaseRunID)), mdEscape(dash(d.CurrentRunID)))
 	fmt.Fprintf(w, "%s\n", mdEscape(diffVerdictLine(d)))
 	for _, sc := range diffScenarios(d) {

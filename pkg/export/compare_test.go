@@ -92,7 +92,7 @@ func TestDiffJSONRoundTrips(t *testing.T) {
 		}
 	}
 	b.Reset()
-	if err := WriteDiffJSON(&b, verdict.RunDiff{}); err != nil || !strings.Contains(b.String(), `"rows": []`) {
+	if err := writeDiffJSON(&b, verdict.RunDiff{}); err != nil || !strings.Contains(b.String(), `"rows": []`) {
 		t.Errorf("empty comparison: %v %s", err, b.String())
 	}
 	if err := WriteDiff(&b, d, "pdf"); err == nil || !strings.Contains(err.Error(), "table, json, md") {

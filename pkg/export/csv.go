@@ -18,7 +18,7 @@ import (
 // CSV files of a run folder: the Parquet files' rows and column names, for
 // spreadsheets and tools without a Parquet reader.
 const (
-	RequestsCSVFile = "requests.csv"
+	requestsCSVFile = "requests.csv"
 	ChunksCSVFile   = "chunks.csv"
 	SummaryCSVFile  = "summary.csv"
 )
@@ -36,30 +36,30 @@ func WriteCSV(dir string, run *Run) error {
 		return err
 	}
 	defer done()
-	if err := writeFile(filepath.Join(dir, RequestsCSVFile), func(w io.Writer) error {
-		return WriteRequestsCSV(w, next)
+	if err := writeFile(filepath.Join(dir, requestsCSVFile), func(w io.Writer) error {
+		return writeRequestsCSV(w, next)
 	}); err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(dir, SummaryCSVFile), func(w io.Writer) error {
-		return WriteSummaryCSV(w, run.Summary)
+		return writeSummaryCSV(w, run.Summary)
 	})
 }
 
-// WriteRequestsCSV writes requests.csv: requests.parquet's columns.
-func WriteRequestsCSV(w io.Writer, next NextRecord) error {
+// writeRequestsCSV writes requests.csv: requests.parquet's columns.
+func writeRequestsCSV(w io.Writer, next nextRecord) error {
 	out := newCSVWriter[requestRow](w)
 	return forEachRecord(next, func(r *engine.Record) error { return out.write(requestRowOf(r)) }, out.close)
 }
 
-// WriteChunksCSV writes chunks.csv: chunks.parquet's columns.
-func WriteChunksCSV(w io.Writer, next NextRecord) error {
+// writeChunksCSV writes chunks.csv: chunks.parquet's columns.
+func writeChunksCSV(w io.Writer, next nextRecord) error {
 	out := newCSVWriter[chunkRow](w)
 	return forEachRecord(next, func(r *engine.Record) error { return eachChunk(r, out.write) }, out.close)
 }
 
-// WriteSummaryCSV writes summary.csv: summary.parquet's columns.
-func WriteSummaryCSV(w io.Writer, s verdict.Summary) error {
+// writeSummaryCSV writes summary.csv: summary.parquet's columns.
+func writeSummaryCSV(w io.Writer, s verdict.Summary) error {
 	out := newCSVWriter[summaryRow](w)
 	for _, r := range summaryRows(s) {
 		if err := out.write(r); err != nil {
@@ -69,7 +69,7 @@ func WriteSummaryCSV(w io.Writer, s verdict.Summary) error {
 	return out.close()
 }
 
-func forEachRecord(next NextRecord, do func(*engine.Record) error, finish func() error) error {
+func forEachRecord(next nextRecord, do func(*engine.Record) error, finish func() error) error {
 	for {
 		rec, err := next()
 		if errors.Is(err, io.EOF) {

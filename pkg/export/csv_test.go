@@ -39,7 +39,7 @@ func TestCSVHasTheParquetColumnsAndValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	var chunks bytes.Buffer
-	if err := WriteChunksCSV(&chunks, RecordsOf(run.Records)); err != nil {
+	if err := writeChunksCSV(&chunks, recordsOf(run.Records)); err != nil {
 		t.Fatal(err)
 	}
 	read := func(name string) [][]string {
@@ -54,7 +54,7 @@ func TestCSVHasTheParquetColumnsAndValues(t *testing.T) {
 		parquet string
 		rows    int
 	}{
-		{read(RequestsCSVFile), RequestsParquetFile, len(run.Records)},
+		{read(requestsCSVFile), requestsParquetFile, len(run.Records)},
 		{readCSV(t, chunks.Bytes()), ChunksParquetFile, 28},
 		{read(SummaryCSVFile), SummaryParquetFile, len(summaryRows(run.Summary))},
 	}
@@ -93,7 +93,7 @@ func TestCSVHasTheParquetColumnsAndValues(t *testing.T) {
 
 func TestCSVOfNoRecordsIsAHeader(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteRequestsCSV(&b, RecordsOf(nil)); err != nil {
+	if err := writeRequestsCSV(&b, recordsOf(nil)); err != nil {
 		t.Fatal(err)
 	}
 	rows := readCSV(t, b.Bytes())

@@ -10,10 +10,10 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 )
 
-// Costs prices each engine at the highest output throughput it reached
+// costs prices each engine at the highest output throughput it reached
 // in the run (its most loaded scenario): what its GPUs cost per unit of
 // work when it runs as fast as it was measured to.
-func Costs(run *Run) []economics.Cost {
+func costs(run *Run) []economics.Cost {
 	best := map[string]summary.Group{}
 	for _, g := range run.Summary.Groups {
 		if g.Succeeded == 0 || g.WindowS <= 0 {
@@ -24,7 +24,7 @@ func Costs(run *Run) []economics.Cost {
 		}
 	}
 	var out []economics.Cost
-	for _, e := range EngineOrder(run) {
+	for _, e := range engineOrder(run) {
 		g, ok := best[e]
 		if !ok {
 			continue
@@ -35,10 +35,10 @@ func Costs(run *Run) []economics.Cost {
 	return out
 }
 
-// Waits are each engine's median time to first word and to whole answer
+// waits are each engine's median time to first word and to whole answer
 // in the run's first scenario that measured them (the idle-engine TTFT
 // suite when it ran: what one person asking one question feels).
-func Waits(run *Run) ([]economics.Wait, string) {
+func waits(run *Run) ([]economics.Wait, string) {
 	for _, sc := range scenarioOrder(run) {
 		var out []economics.Wait
 		for _, g := range groupsOf(run, sc) {
@@ -60,7 +60,7 @@ func CostRows(costs []economics.Cost, esc func(string) string) ([]string, [][]st
 	header := []string{"Engine", "GPU price", "At (scenario)", "Req/s", "Output tok/s", "USD per 1,000 requests", "USD per 1M output tokens"}
 	var rows [][]string
 	for _, c := range costs {
-		rows = append(rows, []string{esc(c.Engine), PriceText(c.Price, c.Assumed), esc(c.Basis), fmt.Sprintf("%.2f", c.RequestsPerS),
+		rows = append(rows, []string{esc(c.Engine), priceText(c.Price, c.Assumed), esc(c.Basis), fmt.Sprintf("%.2f", c.RequestsPerS),
 			fmt.Sprintf("%.1f", c.OutputTokensPerS), usdPtr(c.PerThousandRequestsUSD), usdPtr(c.PerMillionTokensUSD)})
 	}
 	return header, rows
@@ -78,7 +78,7 @@ func CostNote(costs []economics.Cost) string {
 	if len(assumed) > 0 {
 		sort.Strings(assumed)
 		note += fmt.Sprintf(" * No price was configured for %s: an illustrative %s per GPU-hour is assumed; set economics (e.g. economics: {vllm: {gpu_hour_usd: 4.10, gpus: 1}}) in the config.",
-			strings.Join(assumed, ", "), USD(economics.DefaultPrice.GPUHourUSD))
+			strings.Join(assumed, ", "), usd(economics.DefaultPrice.GPUHourUSD))
 	}
 	return note
 }
@@ -89,7 +89,7 @@ func ImpactRows(impacts []economics.Impact, esc func(string) string) ([]string, 
 	var rows [][]string
 	for _, im := range impacts {
 		rows = append(rows, []string{esc(im.Engine), MSText(im.FirstWordMS), MSText(im.AnswerMS), fmt.Sprintf("%.1f", im.MinutesPerDay),
-			fmt.Sprintf("%.1f", im.ExtraMinutesPerDay), USD(im.ExtraCostPerYearUSD)})
+			fmt.Sprintf("%.1f", im.ExtraMinutesPerDay), usd(im.ExtraCostPerYearUSD)})
 	}
 	return header, rows
 }
@@ -103,16 +103,16 @@ func ImpactNote(h economics.HumanImpact, basis string) string {
 		who = "person"
 	}
 	s := fmt.Sprintf("An estimate, not a measurement: %g %s × %g AI-assisted interactions a day, each waiting for a whole answer, at %s an hour over %g working days a year (set human_impact in the config).",
-		h.People, who, h.InteractionsPerDay, USD(h.HourlyCostUSD), h.WorkingDaysPerYear)
+		h.People, who, h.InteractionsPerDay, usd(h.HourlyCostUSD), h.WorkingDaysPerYear)
 	if basis != "" {
 		s += " Waits are the medians of scenario " + basis + "."
 	}
 	return s
 }
 
-// USD formats dollars: cents below $100, whole dollars with thousands
+// usd formats dollars: cents below $100, whole dollars with thousands
 // separators above, four decimals below $1.
-func USD(v float64) string {
+func usd(v float64) string {
 	switch {
 	case v == 0:
 		return "$0"
@@ -128,12 +128,12 @@ func usdPtr(v *float64) string {
 	if v == nil {
 		return "–"
 	}
-	return USD(*v)
+	return usd(*v)
 }
 
-// PriceText is "$2.50 × 1 GPU", starred when assumed.
-func PriceText(p economics.Price, assumed bool) string {
-	s := fmt.Sprintf("%s × %g GPU", USD(p.GPUHourUSD), p.GPUs)
+// priceText is "$2.50 × 1 GPU", starred when assumed.
+func priceText(p economics.Price, assumed bool) string {
+	s := fmt.Sprintf("%s × %g GPU", usd(p.GPUHourUSD), p.GPUs)
 	if assumed {
 		s += " *"
 	}
@@ -169,12 +169,12 @@ type economicsView struct {
 
 func buildEconomics(run *Run) economicsView {
 	var v economicsView
-	if costs := Costs(run); len(costs) > 0 {
+	if costs := costs(run); len(costs) > 0 {
 		h, rows := CostRows(costs, mdEscape)
 		v.Costs = gridView{Header: h, Right: []bool{false, false, false, true, true, true, true}, Rows: rows}
 		v.CostNote = mdEscape(CostNote(costs))
 	}
-	if waits, basis := Waits(run); len(waits) > 1 {
+	if waits, basis := waits(run); len(waits) > 1 {
 		h, rows := ImpactRows(run.Manifest.Config.HumanImpact.Of(waits), mdEscape)
 		v.Impact = gridView{Header: h, Right: []bool{false, true, true, true, true, true}, Rows: rows}
 		v.ImpactNote = mdEscape(ImpactNote(run.Manifest.Config.HumanImpact, basis))

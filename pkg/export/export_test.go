@@ -38,7 +38,7 @@ func TestJournalAppendsEachRecordAndSurvivesATornLine(t *testing.T) {
 	f.Close()
 	r, _ := os.Open(path)
 	defer r.Close()
-	recs, err := ReadJournal(r)
+	recs, err := readJournal(r)
 	if len(recs) != 3 || recs[2].RequestID != 3 || *recs[0].TTFTMS != 12.5 {
 		t.Errorf("read back %+v", recs)
 	}
@@ -140,7 +140,7 @@ func TestIsRunFolderMatchesOnlyRunsOfThisTool(t *testing.T) {
 
 func TestReadJournalNamesTheFirstOfSeveralBadLines(t *testing.T) {
 	in := "{\"request_id\":1}\ngarbage\n{\"request_id\":2}\n{\"request_id\":3,\"tt"
-	recs, err := ReadJournal(strings.NewReader(in))
+	recs, err := readJournal(strings.NewReader(in))
 	if len(recs) != 2 || err == nil || !strings.Contains(err.Error(), "2 journal lines") || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("%d records, error %v", len(recs), err)
 	}

@@ -21,7 +21,7 @@ var Formats = []Format{
 	{Name: "csv", Help: "requests.csv and summary.csv", Write: WriteCSV},
 	{Name: "md", Help: "report.md and its charts/", Write: WriteMarkdown},
 	{Name: "html", Help: "report.html (self-contained)", Write: WriteHTML},
-	{Name: "pdf", Help: "report.pdf", Write: WritePDF},
+	{Name: "pdf", Help: "report.pdf", Write: writePDF},
 }
 
 // FormatNames is the list for flag help and errors.

@@ -39,7 +39,7 @@ func WriteHTML(dir string, run *Run) error {
 	return chartErr
 }
 
-func writeHTML(dir string, run *Run, charts []Chart) error {
+func writeHTML(dir string, run *Run, charts []chart) error {
 	page, err := renderHTML(run, charts)
 	if err != nil {
 		return err
@@ -47,12 +47,12 @@ func writeHTML(dir string, run *Run, charts []Chart) error {
 	return writeFileAtomic(filepath.Join(dir, HTMLFile), page)
 }
 
-func renderHTML(run *Run, charts []Chart) ([]byte, error) {
+func renderHTML(run *Run, charts []chart) ([]byte, error) {
 	md, err := renderMarkdown(run, charts)
 	if err != nil {
 		return nil, err
 	}
-	byFile := map[string]Chart{}
+	byFile := map[string]chart{}
 	for _, c := range charts {
 		byFile[c.File()] = c
 	}
@@ -99,7 +99,7 @@ func renderHTML(run *Run, charts []Chart) ([]byte, error) {
 // inlineCharts renders the Markdown image of a chart PNG as that chart's
 // inline SVG. Any other image becomes its alt text: the page never
 // references a file or URL.
-type inlineCharts map[string]Chart
+type inlineCharts map[string]chart
 
 func (r inlineCharts) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindImage, r.renderImage)

@@ -54,19 +54,19 @@ func (j *Journal) Close() error {
 	return j.f.Close()
 }
 
-// ReadJournal reads every record of a journal. A torn last line (a crash
+// readJournal reads every record of a journal. A torn last line (a crash
 // mid-write) is skipped and reported, not fatal.
-func ReadJournal(r io.Reader) ([]engine.Record, error) {
+func readJournal(r io.Reader) ([]engine.Record, error) {
 	var recs []engine.Record
-	err := ScanJournal(r, func(rec *engine.Record) { recs = append(recs, *rec) })
+	err := scanJournal(r, func(rec *engine.Record) { recs = append(recs, *rec) })
 	return recs, err
 }
 
-// ScanJournal calls fn with each record of a journal, in order, without
+// scanJournal calls fn with each record of a journal, in order, without
 // holding more than one; fn must not keep the pointer. Damaged lines are
 // skipped and reported as ReadJournal reports them; a *JournalReadError
 // means the journal could not be read to its end.
-func ScanJournal(r io.Reader, fn func(*engine.Record)) error {
+func scanJournal(r io.Reader, fn func(*engine.Record)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line, bad, firstBad := 0, 0, 0
@@ -89,7 +89,7 @@ func ScanJournal(r io.Reader, fn func(*engine.Record)) error {
 		fn(&rec)
 	}
 	if err := sc.Err(); err != nil {
-		return &JournalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
+		return &journalReadError{err: fmt.Errorf("reading journal after line %d: %w", line, err)}
 	}
 	switch {
 	case bad == 1:
@@ -100,9 +100,9 @@ func ScanJournal(r io.Reader, fn func(*engine.Record)) error {
 	return nil
 }
 
-// JournalReadError is a journal that could not be read at all, as opposed
+// journalReadError is a journal that could not be read at all, as opposed
 // to one damaged line.
-type JournalReadError struct{ err error }
+type journalReadError struct{ err error }
 
-func (e *JournalReadError) Error() string { return e.err.Error() }
-func (e *JournalReadError) Unwrap() error { return e.err }
+func (e *journalReadError) Error() string { return e.err.Error() }
+func (e *journalReadError) Unwrap() error { return e.err }

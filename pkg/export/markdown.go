@@ -14,7 +14,7 @@ import (
 
 // Report files.
 const (
-	MarkdownFile = "report.md"
+	markdownFile = "report.md"
 	ChartsDir    = "charts"
 )
 
@@ -36,7 +36,7 @@ func WriteMarkdown(dir string, run *Run) error {
 	return chartErr
 }
 
-func writeMarkdown(dir string, run *Run, charts []Chart) error {
+func writeMarkdown(dir string, run *Run, charts []chart) error {
 	md, err := renderMarkdown(run, charts)
 	if err != nil {
 		return err
@@ -49,11 +49,11 @@ func writeMarkdown(dir string, run *Run, charts []Chart) error {
 			return err
 		}
 	}
-	return writeFileAtomic(filepath.Join(dir, MarkdownFile), md)
+	return writeFileAtomic(filepath.Join(dir, markdownFile), md)
 }
 
 // renderMarkdown is report.md's text; report.html is rendered from it.
-func renderMarkdown(run *Run, charts []Chart) ([]byte, error) {
+func renderMarkdown(run *Run, charts []chart) ([]byte, error) {
 	t, err := markdownTemplate()
 	if err != nil {
 		return nil, fmt.Errorf("parsing the embedded report template: %w", err)

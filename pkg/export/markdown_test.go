@@ -24,7 +24,7 @@ func TestGoldenReportMarkdown(t *testing.T) {
 	if err := writeMarkdown(dir, reportFixture(), mustFixtureCharts(t)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	got, err := os.ReadFile(filepath.Join(dir, markdownFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestGoldenReportMarkdown(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("report.md differs from %s (rerun with -update if the change is intended):\n%s", markdownGolden, firstDiff(string(want), string(got)))
 	}
-	for _, c := range []string{ChartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputVsLoad, ChartComparison} {
+	for _, c := range []string{chartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputVsLoad, ChartComparison} {
 		ref := "](charts/" + c + ".png)"
 		if !strings.Contains(string(got), ref) {
 			t.Errorf("report.md does not reference %s", ref)

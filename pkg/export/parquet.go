@@ -13,36 +13,36 @@ import (
 // Parquet files of a run folder, for DuckDB, pandas, Polars or Spark. Every
 // column is documented in docs/parquet-schema.md.
 const (
-	RequestsParquetFile = "requests.parquet"
+	requestsParquetFile = "requests.parquet"
 	ChunksParquetFile   = "chunks.parquet"
 	SummaryParquetFile  = "summary.parquet"
 )
 
-// ParquetSchemaVersion is stored in every Parquet file's key/value metadata.
+// parquetSchemaVersion is stored in every Parquet file's key/value metadata.
 // Bump it when a column is renamed, retyped, removed or changes meaning, so
 // notebooks written against an older layout can tell.
-const ParquetSchemaVersion = "1"
+const parquetSchemaVersion = "1"
 
 // Keys of the file metadata every Parquet file carries.
 const (
-	MetaSchemaVersion = "llmbench.schema_version"
+	metaSchemaVersion = "llmbench.schema_version"
 	MetaToolVersion   = "llmbench.tool_version"
 	MetaRunID         = "llmbench.run_id"
 )
 
-// Meta is what an exported file says about where it came from.
-type Meta struct {
+// meta is what an exported file says about where it came from.
+type meta struct {
 	RunID       string
 	ToolVersion string
 }
 
-// MetaOf takes a run's identity from its manifest.
-func MetaOf(run *Run) Meta {
+// metaOf takes a run's identity from its manifest.
+func metaOf(run *Run) meta {
 	id := run.Manifest.RunID
 	if id == "" {
 		id = run.Summary.RunID
 	}
-	return Meta{RunID: id, ToolVersion: run.Manifest.ToolVersion}
+	return meta{RunID: id, ToolVersion: run.Manifest.ToolVersion}
 }
 
 // rowGroupRows bounds how many rows a writer buffers before it flushes a
@@ -54,13 +54,13 @@ const rowGroupRows = 64 * 1024
 // row would spend more time in the call than in encoding.
 const batchRows = 1024
 
-func parquetOptions(meta Meta) []parquet.WriterOption {
+func parquetOptions(meta meta) []parquet.WriterOption {
 	return []parquet.WriterOption{
 		parquet.Compression(&parquet.Zstd),
 		parquet.MaxRowsPerRowGroup(rowGroupRows),
 		// parquet-go sorts these keys when it writes the footer, so the
 		// output does not depend on map order.
-		parquet.KeyValueMetadata(MetaSchemaVersion, ParquetSchemaVersion),
+		parquet.KeyValueMetadata(metaSchemaVersion, parquetSchemaVersion),
 		parquet.KeyValueMetadata(MetaToolVersion, meta.ToolVersion),
 		parquet.KeyValueMetadata(MetaRunID, meta.RunID),
 	}
@@ -72,7 +72,7 @@ type rowWriter[T any] struct {
 	buf []T
 }
 
-func newRowWriter[T any](w io.Writer, meta Meta) *rowWriter[T] {
+func newRowWriter[T any](w io.Writer, meta meta) *rowWriter[T] {
 	return &rowWriter[T]{w: parquet.NewGenericWriter[T](w, parquetOptions(meta)...), buf: make([]T, 0, batchRows)}
 }
 
@@ -107,31 +107,31 @@ func (rw *rowWriter[T]) close() error {
 // (chunk offsets live only there: the in-memory collector drops them), else
 // from run.Records. Each file appears whole or not at all.
 func WriteParquet(dir string, run *Run) error {
-	meta := MetaOf(run)
+	meta := metaOf(run)
 	next, done, err := runRecords(run)
 	if err != nil {
 		return err
 	}
 	defer done()
-	files, err := createFiles(dir, RequestsParquetFile, ChunksParquetFile)
+	files, err := createFiles(dir, requestsParquetFile, ChunksParquetFile)
 	if err != nil {
 		return err
 	}
 	defer files.abort()
 	if err := writeRequestsAndChunksParquet(files.w[0], files.w[1], meta, next); err != nil {
-		return fmt.Errorf("writing %s and %s in %s: %w", RequestsParquetFile, ChunksParquetFile, dir, err)
+		return fmt.Errorf("writing %s and %s in %s: %w", requestsParquetFile, ChunksParquetFile, dir, err)
 	}
 	if err := files.commit(); err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(dir, SummaryParquetFile), func(w io.Writer) error {
-		return WriteSummaryParquet(w, meta, run.Summary)
+		return writeSummaryParquet(w, meta, run.Summary)
 	})
 }
 
 // writeRequestsAndChunksParquet reads the records once and feeds both
 // files, so a journal is decoded a single time.
-func writeRequestsAndChunksParquet(reqOut, chunkOut io.Writer, meta Meta, next NextRecord) error {
+func writeRequestsAndChunksParquet(reqOut, chunkOut io.Writer, meta meta, next nextRecord) error {
 	reqs := newRowWriter[requestRow](reqOut, meta)
 	chunks := newRowWriter[chunkRow](chunkOut, meta)
 	for {

@@ -65,9 +65,9 @@ func eachChunk(r *engine.Record, emit func(chunkRow) error) error {
 	return nil
 }
 
-// WriteChunksParquet writes chunks.parquet, one row per token-bearing
+// writeChunksParquet writes chunks.parquet, one row per token-bearing
 // chunk of every record, in row groups of 64k rows as the records come.
-func WriteChunksParquet(w io.Writer, meta Meta, next NextRecord) error {
+func writeChunksParquet(w io.Writer, meta meta, next nextRecord) error {
 	rows := newRowWriter[chunkRow](w, meta)
 	for {
 		rec, err := next()

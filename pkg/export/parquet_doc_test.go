@@ -67,7 +67,7 @@ func TestDocsDescribeEveryParquetColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := docColumns(t)
-	for _, name := range []string{RequestsParquetFile, ChunksParquetFile, SummaryParquetFile} {
+	for _, name := range []string{requestsParquetFile, ChunksParquetFile, SummaryParquetFile} {
 		var got []docColumn
 		for _, f := range openParquet(t, filepath.Join(dir, name)).Schema().Fields() {
 			null := "no"

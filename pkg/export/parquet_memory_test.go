@@ -13,7 +13,7 @@ import (
 
 // syntheticRecords yields n successful requests of a long load run, each
 // with chunks chunks, made on the fly so the input itself holds no memory.
-func syntheticRecords(n, chunks int) NextRecord {
+func syntheticRecords(n, chunks int) nextRecord {
 	i := 0
 	return func() (*engine.Record, error) {
 		if i == n {
@@ -81,7 +81,7 @@ func peakHeapWhile(write func()) uint64 {
 }
 
 func writeSyntheticParquet(tb testing.TB, n, chunks int) {
-	meta := Meta{RunID: "test_load_20260101_000000", ToolVersion: "test"}
+	meta := meta{RunID: "test_load_20260101_000000", ToolVersion: "test"}
 	if err := writeRequestsAndChunksParquet(io.Discard, io.Discard, meta, syntheticRecords(n, chunks)); err != nil {
 		tb.Fatal(err)
 	}

@@ -104,9 +104,9 @@ func requestRowOf(r *engine.Record) requestRow {
 	}
 }
 
-// WriteRequestsParquet writes requests.parquet, one row per record, in
+// writeRequestsParquet writes requests.parquet, one row per record, in
 // row groups of 64k rows as the records come.
-func WriteRequestsParquet(w io.Writer, meta Meta, next NextRecord) error {
+func writeRequestsParquet(w io.Writer, meta meta, next nextRecord) error {
 	rows := newRowWriter[requestRow](w, meta)
 	for {
 		rec, err := next()

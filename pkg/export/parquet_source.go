@@ -13,13 +13,13 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
-// NextRecord yields a run's records one at a time and io.EOF after the
+// nextRecord yields a run's records one at a time and io.EOF after the
 // last, so an export never needs the whole run in memory. The record it
 // returns is only valid until the next call.
-type NextRecord func() (*engine.Record, error)
+type nextRecord func() (*engine.Record, error)
 
-// RecordsOf yields records already in memory.
-func RecordsOf(recs []engine.Record) NextRecord {
+// recordsOf yields records already in memory.
+func recordsOf(recs []engine.Record) nextRecord {
 	i := 0
 	return func() (*engine.Record, error) {
 		if i == len(recs) {
@@ -30,10 +30,10 @@ func RecordsOf(recs []engine.Record) NextRecord {
 	}
 }
 
-// JournalRecords decodes a journal line by line. Like ReadJournal it skips
+// journalRecords decodes a journal line by line. Like ReadJournal it skips
 // a damaged line (a crash mid-write) instead of failing the export; LoadRun
 // has already reported it.
-func JournalRecords(r io.Reader) NextRecord {
+func journalRecords(r io.Reader) nextRecord {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
@@ -60,15 +60,15 @@ func JournalRecords(r io.Reader) NextRecord {
 
 // runRecords streams the run's journal when its folder has one, else its
 // records in memory. done closes the journal.
-func runRecords(run *Run) (next NextRecord, done func(), err error) {
+func runRecords(run *Run) (next nextRecord, done func(), err error) {
 	if run.Dir != "" {
 		f, err := os.Open(filepath.Join(run.Dir, JournalFile))
 		if err == nil {
-			return JournalRecords(f), func() { f.Close() }, nil
+			return journalRecords(f), func() { f.Close() }, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("opening the journal of %s: %w", run.Dir, err)
 		}
 	}
-	return RecordsOf(run.Records), func() {}, nil
+	return recordsOf(run.Records), func() {}, nil
 }

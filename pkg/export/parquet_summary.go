@@ -29,8 +29,8 @@ type summaryRow struct {
 	Value *float64 `parquet:"value,optional"`
 }
 
-// StatValue is the statistic used for a plain number.
-const StatValue = "value"
+// statValue is the statistic used for a plain number.
+const statValue = "value"
 
 // statNames are the Stats fields, in summary.json's order.
 var statNames = []string{"count", "min", "mean", "stddev", "p50", "p90", "p95", "p99", "max"}
@@ -45,7 +45,7 @@ func summaryRows(s verdict.Summary) []summaryRow {
 			rows = append(rows, summaryRow{RunID: s.RunID, Engine: g.Engine, EngineType: string(g.EngineType),
 				Model: g.Model, Suite: g.Suite, Scenario: g.Scenario, Metric: metric, Statistic: stat, Value: v})
 		}
-		num := func(metric string, v float64) { add(metric, StatValue, &v) }
+		num := func(metric string, v float64) { add(metric, statValue, &v) }
 		stats := func(metric string, st stats.Stats) {
 			vals := []float64{float64(st.Count), st.Min, st.Mean, st.StdDev, st.P50, st.P90, st.P95, st.P99, st.Max}
 			for i, name := range statNames {
@@ -86,7 +86,7 @@ func summaryRows(s verdict.Summary) []summaryRow {
 			name := "target." + goalMetric(t.Goal)
 			add(name, "percentile", &t.Percentile)
 			add(name, "limit_ms", &t.LimitMS)
-			add(name, StatValue, t.Value)
+			add(name, statValue, t.Value)
 			met := boolNum(t.Met)
 			add(name, "met", &met)
 		}
@@ -133,9 +133,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// WriteSummaryParquet writes summary.parquet, every aggregate of the
+// writeSummaryParquet writes summary.parquet, every aggregate of the
 // summary in long form.
-func WriteSummaryParquet(w io.Writer, meta Meta, s verdict.Summary) error {
+func writeSummaryParquet(w io.Writer, meta meta, s verdict.Summary) error {
 	rows := newRowWriter[summaryRow](w, meta)
 	for _, r := range summaryRows(s) {
 		if err := rows.add(r); err != nil {

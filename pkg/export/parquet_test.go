@@ -65,7 +65,7 @@ func TestWriteParquetRoundTrips(t *testing.T) {
 		want = append(want, requestRowOf(&run.Records[i]))
 		eachChunk(&run.Records[i], func(c chunkRow) error { wantChunks = append(wantChunks, c); return nil })
 	}
-	got := readRows[requestRow](t, filepath.Join(dir, RequestsParquetFile))
+	got := readRows[requestRow](t, filepath.Join(dir, requestsParquetFile))
 	sameTimes(got)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("requests.parquet read back differs:\n got %+v\nwant %+v", got, want)
@@ -137,31 +137,31 @@ func TestSummaryRowsCoverEveryBlock(t *testing.T) {
 		engine, metric, stat string
 		want                 float64
 	}{
-		{"vllm", "requests", StatValue, 4},
-		{"vllm", "failed", StatValue, 1},
-		{"vllm", "error_rate", StatValue, 0.25},
-		{"vllm", "errors_by_class.http_5xx", StatValue, 1},
-		{"vllm", "warmup_requests", StatValue, 1},
-		{"vllm", "throughput_output_tokens_per_s", StatValue, vllm.OutputTokensPerS},
+		{"vllm", "requests", statValue, 4},
+		{"vllm", "failed", statValue, 1},
+		{"vllm", "error_rate", statValue, 0.25},
+		{"vllm", "errors_by_class.http_5xx", statValue, 1},
+		{"vllm", "warmup_requests", statValue, 1},
+		{"vllm", "throughput_output_tokens_per_s", statValue, vllm.OutputTokensPerS},
 		{"vllm", "ttft_ms", "count", 3},
 		{"vllm", "ttft_ms", "p50", vllm.Metrics["ttft_ms"].P50},
 		{"vllm", "itl_ms", "p99", vllm.Metrics["itl_ms"].P99},
 		{"vllm", "target.ttft_ms", "percentile", 95},
 		{"vllm", "target.ttft_ms", "limit_ms", 500},
 		{"vllm", "target.ttft_ms", "met", 0}, // a p95 among 25% failures
-		{"tgi", "dropped_by_client", StatValue, 1},
-		{"ollama", "cold_start.count", StatValue, 1},
+		{"tgi", "dropped_by_client", statValue, 1},
+		{"ollama", "cold_start.count", statValue, 1},
 		{"ollama", "cold_start.server_load_ms", "max", 2300},
-		{"ollama", "reconciliation.requests", StatValue, 2},
+		{"ollama", "reconciliation.requests", statValue, 2},
 		{"ollama", "reconciliation.server_ttft_ms", "mean", 50.625},
-		{"ollama", "reconciliation.decode_rate_ratio", StatValue, 65.2 / 66.6},
+		{"ollama", "reconciliation.decode_rate_ratio", statValue, 65.2 / 66.6},
 	}
 	for _, c := range checks {
 		if v := find(c.engine, c.metric, c.stat); v == nil || math.Abs(*v-c.want) > 1e-12 {
 			t.Errorf("%s %s %s = %v, want %v", c.engine, c.metric, c.stat, v, c.want)
 		}
 	}
-	if v := find("vllm", "target.ttft_ms", StatValue); v != nil {
+	if v := find("vllm", "target.ttft_ms", statValue); v != nil {
 		t.Errorf("a percentile among failed requests has no value, got %v", *v)
 	}
 	// A statistic of no samples is null, not Describe's zero.
@@ -182,12 +182,12 @@ func TestParquetFilesCarryMetadataDictionariesAndZstd(t *testing.T) {
 	dict := map[string]bool{"run_id": true, "engine": true, "engine_type": true, "api": true, "model": true,
 		"suite": true, "scenario": true, "phase": true, "output_tokens_source": true, "finish_reason": true,
 		"error_class": true, "metric": true, "statistic": true}
-	for name, rows := range map[string]int64{RequestsParquetFile: 9, ChunksParquetFile: 28, SummaryParquetFile: int64(len(summaryRows(run.Summary)))} {
+	for name, rows := range map[string]int64{requestsParquetFile: 9, ChunksParquetFile: 28, SummaryParquetFile: int64(len(summaryRows(run.Summary)))} {
 		f := openParquet(t, filepath.Join(dir, name))
 		if f.NumRows() != rows {
 			t.Errorf("%s: %d rows, want %d", name, f.NumRows(), rows)
 		}
-		for key, want := range map[string]string{MetaSchemaVersion: "1", MetaToolVersion: "v0.0.0-test", MetaRunID: "test_fixture_20260101_000000"} {
+		for key, want := range map[string]string{metaSchemaVersion: "1", MetaToolVersion: "v0.0.0-test", MetaRunID: "test_fixture_20260101_000000"} {
 			if v, ok := f.Lookup(key); v != want {
 				t.Errorf("%s: metadata %s = %q (present %v), want %q", name, key, v, ok, want)
 			}
@@ -211,7 +211,7 @@ func TestParquetFilesCarryMetadataDictionariesAndZstd(t *testing.T) {
 }
 
 func TestParquetAndCSVAreDeterministic(t *testing.T) {
-	files := []string{RequestsParquetFile, ChunksParquetFile, SummaryParquetFile, RequestsCSVFile, SummaryCSVFile}
+	files := []string{requestsParquetFile, ChunksParquetFile, SummaryParquetFile, requestsCSVFile, SummaryCSVFile}
 	write := func(run *Run, dir string) map[string][]byte {
 		t.Helper()
 		if err := WriteParquet(dir, run); err != nil {

@@ -27,8 +27,8 @@ import (
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
-// PDFFile is the executive report inside a run folder.
-const PDFFile = "report.pdf"
+// pdfFile is the executive report inside a run folder.
+const pdfFile = "report.pdf"
 
 var (
 	pdfGreen = &props.Color{Red: 46, Green: 160, Blue: 67}
@@ -38,23 +38,23 @@ var (
 	pdfShade = &props.Color{Red: 240, Green: 242, Blue: 245}
 )
 
-// WritePDF writes report.pdf: a cover with the verdict, a KPI scorecard with
+// writePDF writes report.pdf: a cover with the verdict, a KPI scorecard with
 // traffic lights against the targets, the key charts, the recommendation and
 // risks in plain words, and a methodology appendix. Its text is real text,
 // so it can be searched and copied.
-func WritePDF(dir string, run *Run) error {
-	b, err := RenderPDF(run)
+func writePDF(dir string, run *Run) error {
+	b, err := renderPDF(run)
 	if b == nil {
 		return err
 	}
-	if werr := writeFileAtomic(filepath.Join(dir, PDFFile), b); werr != nil {
+	if werr := writeFileAtomic(filepath.Join(dir, pdfFile), b); werr != nil {
 		return werr
 	}
 	return err
 }
 
-// RenderPDF returns the PDF's bytes.
-func RenderPDF(run *Run) ([]byte, error) {
+// renderPDF returns the PDF's bytes.
+func renderPDF(run *Run) ([]byte, error) {
 	// A chart that failed is left out and reported after the PDF is
 	// made; the brief matters more than one figure.
 	charts, chartErr := runCharts(run)
@@ -214,7 +214,7 @@ func addScorecard(m core.Maroto, run *Run) {
 // addEconomics is what the engines cost at their measured throughput and
 // what their waits cost the people using them, with the inputs stated.
 func addEconomics(m core.Maroto, run *Run) {
-	costs := Costs(run)
+	costs := costs(run)
 	if len(costs) == 0 {
 		return
 	}
@@ -223,7 +223,7 @@ func addEconomics(m core.Maroto, run *Run) {
 	heading(m, "Cost at measured throughput", tableHeight(rows)+16)
 	pdfTable(m, header, rows, []int{2, 2, 2, 1, 1, 2, 2})
 	para(m, CostNote(costs), props.Text{Size: 8, Color: pdfGrey, Top: 1, Bottom: 2})
-	waits, basis := Waits(run)
+	waits, basis := waits(run)
 	if len(waits) < 2 {
 		return
 	}
@@ -262,9 +262,9 @@ func pdfMS(s stats.Stats, p float64) string {
 }
 
 // keyCharts are the figures an executive needs; the HTML report has all.
-var keyCharts = map[string]bool{ChartTTFTBox: true, ChartPercentiles: true, ChartComparison: true, ChartThroughputVsLoad: true}
+var keyCharts = map[string]bool{chartTTFTBox: true, ChartPercentiles: true, ChartComparison: true, ChartThroughputVsLoad: true}
 
-func addCharts(m core.Maroto, charts []Chart) {
+func addCharts(m core.Maroto, charts []chart) {
 	first := true
 	for _, c := range charts {
 		if !keyCharts[c.ID] || len(c.PNG) == 0 {

@@ -31,10 +31,10 @@ func popplerTool(t *testing.T, name string) string {
 func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
 	run := reportFixture()
 	dir := t.TempDir()
-	if err := WritePDF(dir, run); err != nil {
+	if err := writePDF(dir, run); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, PDFFile)
+	path := filepath.Join(dir, pdfFile)
 	info, err := exec.Command(popplerTool(t, "pdfinfo"), path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pdfinfo rejects the PDF: %v\n%s", err, info)
@@ -53,8 +53,8 @@ func TestPDFIsSearchableAndAnswersWhichEngine(t *testing.T) {
 	txt := string(out)
 	want := []string{"Verdict", "serves your chat users fastest", "Scorecard", "Recommendation", "Risks and caveats", "Methodology",
 		"Cost at measured throughput", "USD per 1M output", "Human impact (estimate)", "An estimate, not a measurement"}
-	for _, c := range Costs(run) {
-		want = append(want, USD(*c.PerMillionTokensUSD))
+	for _, c := range costs(run) {
+		want = append(want, usd(*c.PerMillionTokensUSD))
 	}
 	for _, e := range []string{"vllm", "tgi", "ollama"} {
 		want = append(want, e)
@@ -79,10 +79,10 @@ func TestPDFTextIsDeterministic(t *testing.T) {
 	var texts [2][]byte
 	for i := range texts {
 		dir := t.TempDir()
-		if err := WritePDF(dir, reportFixture()); err != nil {
+		if err := writePDF(dir, reportFixture()); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(tool, filepath.Join(dir, PDFFile), "-").Output()
+		out, err := exec.Command(tool, filepath.Join(dir, pdfFile), "-").Output()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,9 @@
 package export
 
-// WriteReports writes report.md with charts/*.png and report.html into
+// writeReports writes report.md with charts/*.png and report.html into
 // dir, drawing the charts once for both. A chart that failed is reported
 // after both are written without it.
-func WriteReports(dir string, run *Run) error {
+func writeReports(dir string, run *Run) error {
 	charts, chartErr := runCharts(run)
 	if err := writeMarkdown(dir, run, charts); err != nil {
 		return err

@@ -12,9 +12,9 @@ import (
 
 // fixtureCharts draws the fixture's charts once for every test that only
 // reads them: under the race detector one drawing takes seconds.
-var fixtureCharts = sync.OnceValues(func() ([]Chart, error) { return Charts(reportFixture()) })
+var fixtureCharts = sync.OnceValues(func() ([]chart, error) { return charts(reportFixture()) })
 
-func mustFixtureCharts(t *testing.T) []Chart {
+func mustFixtureCharts(t *testing.T) []chart {
 	t.Helper()
 	charts, err := fixtureCharts()
 	if err != nil {

@@ -32,7 +32,7 @@ func runLine(run *Run) string {
 		n += g.Requests
 	}
 	return fmt.Sprintf("Run %s · %s · %s · %d engine(s), %d scenario(s), %d measured requests",
-		mdEscape(m.RunID), mdEscape(m.Status), timeSpan(m.StartedAt, m.EndedAt), len(EngineOrder(run)), len(scenarioOrder(run)), n)
+		mdEscape(m.RunID), mdEscape(m.Status), timeSpan(m.StartedAt, m.EndedAt), len(engineOrder(run)), len(scenarioOrder(run)), n)
 }
 
 // timeSpan shows the run's start and end in UTC, with its length.

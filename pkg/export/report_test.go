@@ -28,7 +28,7 @@ func TestReportsForLooking(t *testing.T) {
 	default:
 		t.Skip("set LLMBENCH_RUN_DIR to a run folder or LLMBENCH_FIXTURE_DIR to an output folder")
 	}
-	if err := WriteReports(dir, run); err != nil {
+	if err := writeReports(dir, run); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -23,7 +23,7 @@ type reportView struct {
 	Baseline       string
 	Economics      economicsView
 	KPIs           []section
-	Charts         []Chart
+	Charts         []chart
 	Details        []detailView
 	Findings       findingsView
 	Errors         errorsView
@@ -92,7 +92,7 @@ type verdictView struct {
 
 type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
 
-func buildView(run *Run, charts []Chart, definitions string) reportView {
+func buildView(run *Run, charts []chart, definitions string) reportView {
 	m := run.Manifest
 	title := m.Config.Benchmark.Name
 	if title == "" {
@@ -126,7 +126,7 @@ func buildView(run *Run, charts []Chart, definitions string) reportView {
 // groupsOf returns a scenario's groups in engine order.
 func groupsOf(run *Run, scenario string) []summary.Group {
 	rank := map[string]int{}
-	for i, e := range EngineOrder(run) {
+	for i, e := range engineOrder(run) {
 		rank[e] = i
 	}
 	var out []summary.Group
@@ -187,7 +187,7 @@ func headline(run *Run, wins map[string]int) string {
 			fmt.Sprintf("%.0f%%", verdict.MaxErrorRateToRank*100) + " of their requests."
 	}
 	var engines []string
-	for _, e := range EngineOrder(run) {
+	for _, e := range engineOrder(run) {
 		if wins[e] > 0 {
 			engines = append(engines, e)
 		}
@@ -361,7 +361,7 @@ func baselineMarkdown(run *Run) string {
 		return ""
 	}
 	var b strings.Builder
-	if err := WriteDiffMarkdown(&b, *run.Baseline); err != nil {
+	if err := writeDiffMarkdown(&b, *run.Baseline); err != nil {
 		return ""
 	}
 	return b.String()

@@ -88,7 +88,7 @@ type Run struct {
 	// The figures are drawn once per run and shared by the Markdown, HTML
 	// and PDF writers (chart.go, runCharts).
 	chartsOnce sync.Once
-	charts     []Chart
+	charts     []chart
 	chartsErr  error
 }
 
@@ -107,8 +107,8 @@ func LoadRun(dir string) (*Run, error) {
 	}
 	defer f.Close()
 	r.samples = summary.NewSummarizer(r.Manifest.RunID, r.objectives())
-	r.JournalWarning = ScanJournal(f, r.samples.Add)
-	var fatal *JournalReadError
+	r.JournalWarning = scanJournal(f, r.samples.Add)
+	var fatal *journalReadError
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
@@ -143,8 +143,8 @@ func (r *Run) ReadRecords() ([]engine.Record, error) {
 		return nil, fmt.Errorf("run %s has no journal: %w", r.Dir, err)
 	}
 	defer f.Close()
-	recs, err := ReadJournal(f)
-	var fatal *JournalReadError
+	recs, err := readJournal(f)
+	var fatal *journalReadError
 	if errors.As(err, &fatal) {
 		return nil, err
 	}

@@ -85,4 +85,3 @@ func (e Evidence) Trust() int {
 	}
 	return len(evidenceRank)
 }
-
