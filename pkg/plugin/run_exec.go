@@ -56,15 +56,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 
 	progress := newProgress(o.ErrOut, o.parallel)
-	var log *slog.Logger
 	cfg := o.runConfig(clusterInfo, progress)
-	cfg.Started = func(_ string, l *slog.Logger) { log = l; clusterLog.set(l.Handler()) }
+	cfg.Started = func(_ string, l *slog.Logger) { clusterLog.set(l.Handler()) }
 	res, err := run.Run(ctx, cfg, progress)
 	progress.Done()
 	if res == nil {
 		return err
 	}
-	dir := res.Dir
+	defer res.Close()
+	dir, log := res.Dir, res.Log
 	if err != nil {
 		return err
 	}

@@ -61,13 +61,20 @@ type Result struct {
 	Summary verdict.Summary
 	// Scenarios are the ones run, capacity levels included.
 	Scenarios []workload.Scenario
+	// Log still writes to run.log (and Config.Log), for what the caller
+	// does after the run (reports, tunnels closing) until Close.
+	Log     *slog.Logger
+	logFile *os.File
 }
 
+// Close closes run.log.
+func (r *Result) Close() error { return r.logFile.Close() }
+
 // Run measures cfg's engines and writes the run folder: the manifest and
-// the journal as requests finish, then summary.json. An error before the
-// first request means nothing was measured; once the journal exists,
-// Run returns a Result even when ctx is cancelled, so the summary of
-// what was measured is written.
+// the journal as requests finish, then summary.json. An error without a
+// Result means nothing was measured; once the journal exists, Run returns
+// a Result (close it) even when ctx is cancelled or a file could not be
+// written, so the caller can say where the measurements are.
 func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	out := cfg.Out
 	if out == nil {
@@ -82,7 +89,14 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating run.log: %w", err)
 	}
-	defer logFile.Close()
+	// run.log stays open for the caller once there is a Result to
+	// close it; before that, an error closes it here.
+	keepLog := false
+	defer func() {
+		if !keepLog {
+			logFile.Close()
+		}
+	}()
 	handlers := []slog.Handler{slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug})}
 	if cfg.Log != nil {
 		handlers = append(handlers, cfg.Log)
@@ -140,7 +154,8 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	// The manifest is finished first (with it, `kubectl llmbench report`
 	// can rebuild everything from the journal), then the summary is
 	// written from memory, so it exists even if the reports fail.
-	result := &Result{Dir: dir, RunID: runID, RunResult: res, Summary: sum, Scenarios: scenarios}
+	result := &Result{Dir: dir, RunID: runID, RunResult: res, Summary: sum, Scenarios: scenarios, Log: log, logFile: logFile}
+	keepLog = true
 	if err := export.WriteJSON(manPath, man); err != nil {
 		return result, err
 	}

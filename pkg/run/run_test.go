@@ -58,6 +58,15 @@ func TestRunWritesAFolderThatAgreesWithItsResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the caller logs after the run (reports, tunnels closing) still
+	// reaches run.log until it closes the result.
+	res.Log.Info("after the run")
+	if err := res.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(res.Dir, "run.log")); err != nil || !strings.Contains(string(b), "after the run") || !strings.Contains(string(b), "run finished") {
+		t.Errorf("run.log (%v):\n%s", err, b)
+	}
 	if res.Status != "complete" || !strings.HasPrefix(filepath.Base(res.Dir), "test_unit-run_") || res.RunID != filepath.Base(res.Dir) {
 		t.Fatalf("status %s, dir %s, id %s", res.Status, res.Dir, res.RunID)
 	}
@@ -114,6 +123,7 @@ func TestRunSearchesCapacityAndRecordsItsLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer res.Close()
 	if len(res.Scenarios) < 2 {
 		t.Fatalf("levels: %+v", res.Scenarios)
 	}
