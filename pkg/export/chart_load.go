@@ -104,14 +104,18 @@ func comparisonChart(d *chartData) (*figure, chart, error) {
 		title, unit string
 		value       func(g *summary.Group) float64
 	}
-	median := func(key string) func(g *summary.Group) float64 {
-		return func(g *summary.Group) float64 { return g.Metrics[key].P50 }
+	// A median panel is titled, and its unit and direction read, from
+	// the metric registry.
+	median := func(key string) panel {
+		d, _ := metric.Lookup(key)
+		better := map[bool]string{true: "higher", false: "lower"}[d.HigherIsBetter]
+		return panel{d.Label + " p50", d.Unit + " · " + better + " is better", func(g *summary.Group) float64 { return g.Metrics[key].P50 }}
 	}
 	metrics := []panel{
-		{"TTFT p50", "ms · lower is better", median(metric.TTFT)},
-		{"TPOT p50", "ms · lower is better", median(metric.TPOT)},
-		{"ITL p50", "ms · lower is better", median(metric.ITL)},
-		{"E2E p50", "ms · lower is better", median(metric.E2E)},
+		median(metric.TTFT),
+		median(metric.TPOT),
+		median(metric.ITL),
+		median(metric.E2E),
 		{"Output throughput", "tokens/s · higher is better", func(g *summary.Group) float64 { return g.OutputTokensPerS }},
 		{"Success rate", "% · higher is better", func(g *summary.Group) float64 {
 			if g.Requests == 0 {
