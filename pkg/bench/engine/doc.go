@@ -5,7 +5,8 @@
 // parse_ollama.go), and the streaming client that stamps each socket read
 // (arrival.go, transport.go) and folds one request's events into its flat
 // Record (client.go, stream.go, record.go). Probes (probe.go) ask an engine
-// what it serves; capture.go keeps raw bytes for `inspect --raw`.
+// what it serves, CountTokens (tokenize.go) asks its own tokenizer, and
+// capture.go keeps raw bytes for `inspect --raw`.
 //
 // A fourth engine's protocol goes here: an EngineType and API in target.go,
 // its body in request.go, a parser beside the others. Nothing in this

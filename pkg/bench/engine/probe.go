@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -115,10 +116,24 @@ func hasModel(models []string, m string) bool {
 }
 
 func getJSON(ctx context.Context, hc *http.Client, t Target, path string) (*fastjson.Value, error) {
+	return callJSON(ctx, hc, t, http.MethodGet, path, nil)
+}
+
+// callJSON sends one request to an engine's own endpoint (not the
+// benchmarked stream) and parses its JSON answer, with errors that name
+// the target and say what to check.
+func callJSON(ctx context.Context, hc *http.Client, t Target, method, path string, body []byte) (*fastjson.Value, error) {
 	u := strings.TrimRight(t.BaseURL, "/") + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: invalid URL %q: %w", t.Name, u, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if t.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+t.APIKey)

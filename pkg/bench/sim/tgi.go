@@ -31,6 +31,7 @@ func (e *backend) tgiHandler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", e.tgiChat)
 	mux.HandleFunc("POST /v1/completions", e.tgiCompletions)
 	mux.HandleFunc("GET /info", e.tgiInfo)
+	mux.HandleFunc("POST /tokenize", e.tgiTokenize)
 	mux.HandleFunc("GET /v1/models", e.tgiModels)
 	mux.HandleFunc("GET /health", emptyOK)
 	mux.HandleFunc("GET /ping", emptyOK)
