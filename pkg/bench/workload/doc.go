@@ -3,7 +3,8 @@
 // into (scenario.go: arrival process, users, rate, duration, prompts,
 // max tokens), load sweeps (sweep.go), service-level objectives and their
 // per-request test (slo.go), token lengths as counts or distributions
-// (tokens.go), ranking weights (weights.go) and the
-// conversation stories (story.go). Commands build a Config from flags and
+// (tokens.go) and readable prompt text of a given length (synthetic.go),
+// ranking weights (weights.go) and the conversation stories (story.go).
+// Commands build a Config from flags and
 // YAML; everything below reads it and nothing here sends a request.
 package workload
