@@ -152,7 +152,7 @@ func groupNotes(g summary.Group, examples bool) []string {
 				notes = append(notes, fmt.Sprintf("  e.g. %s: %s", class, Truncate(oneLine(ex), 200)))
 			}
 		}
-		if g.ErrorRate > verdict.MaxErrorRateToRank {
+		if !verdict.Rankable(g) {
 			notes = append(notes, fmt.Sprintf("not ranked among the fastest: %.0f%% of its requests failed", g.ErrorRate*100))
 		}
 	}
