@@ -292,9 +292,11 @@ func (sr *scenarioRun) send(rec *engine.Record, intended time.Time) {
 // stopWith ends the scenario early, keeping the first reason given.
 func (sr *scenarioRun) stopWith(reason, msg string, rec *engine.Record) {
 	sr.abortOnce.Do(func() {
+		// Cancel before logging: while the log line is written, the other
+		// workers would otherwise keep sending into a dead engine.
 		sr.aborted.Store(reason)
-		sr.r.Log.Warn(msg, "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
 		sr.abort()
+		sr.r.Log.Warn(msg, "target", rec.Engine, "scenario", rec.Scenario, "reason", reason)
 	})
 }
 
@@ -308,6 +310,12 @@ func (sr *scenarioRun) emit(rec *engine.Record) {
 }
 
 func (sr *scenarioRun) stopped() bool {
+	// The streak is read here too, so a worker that loops on instant
+	// refusals sees the limit the moment another worker reaches it, not
+	// only once that worker has got round to cancelling.
+	if sr.connectStreak.Load() >= maxConnectStreak {
+		return true
+	}
 	select {
 	case <-sr.stop:
 		return true

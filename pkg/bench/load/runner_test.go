@@ -437,8 +437,10 @@ func TestDeadEngineEndsTheScenarioInsteadOfSpinning(t *testing.T) {
 	c := &engine.Client{HTTP: sr.HTTP, Target: engine.Target{Name: "gone", Type: engine.EngineOpenAI, BaseURL: url, API: engine.APIChat}, Clock: sr.Clock}
 	reason := sr.runScenario(context.Background(), context.Background(), c,
 		workload.Scenario{Name: "c", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
+	// The other three users may each have one request in flight when the
+	// streak reaches the limit; none may start another after it.
 	n := len(col.Snapshot())
-	if !strings.Contains(reason, "consecutive connection failures") || n < maxConnectStreak || n > maxConnectStreak+8 {
-		t.Errorf("reason %q after %d records; want the scenario stopped after about %d", reason, n, maxConnectStreak)
+	if !strings.Contains(reason, "consecutive connection failures") || n < maxConnectStreak || n > maxConnectStreak+3 {
+		t.Errorf("reason %q after %d records; want the scenario stopped after %d to %d", reason, n, maxConnectStreak, maxConnectStreak+3)
 	}
 }
