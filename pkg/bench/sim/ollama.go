@@ -207,11 +207,11 @@ func (e *backend) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool
 			e.ollamaLoadOnly(w, r, req.Model, model, chat)
 			return
 		}
-		chars := make([]int, len(req.Messages))
+		texts := make([]string, len(req.Messages))
 		for i, m := range req.Messages {
-			chars[i] = len(m.Content)
+			texts[i] = m.Content
 		}
-		prompt = chatPromptTokens(chars)
+		prompt = chatPromptTokens(texts)
 		if model.bytePrompt {
 			prompt = bytePromptTokens(req.Messages, func(m ollamaMessage) (string, int) { return m.Role, len(m.Content) })
 		}
@@ -220,7 +220,7 @@ func (e *backend) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool
 			e.ollamaLoadOnly(w, r, req.Model, model, chat)
 			return
 		}
-		prompt = estimateTokens(len(req.System) + len(req.Prompt))
+		prompt = max(1, textTokens(req.System)+textTokens(req.Prompt))
 		if !req.Raw {
 			prompt += 2 * chatTemplateTokens
 		}

@@ -64,7 +64,7 @@ func (e *backend) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool
 		}
 		prompt = req.chatPromptTokens()
 		if model.bytePrompt {
-			prompt = bytePromptTokens(req.Messages, func(m chatMessage) (string, int) { return m.Role, messageContentChars(m.Content) })
+			prompt = bytePromptTokens(req.Messages, func(m chatMessage) (string, int) { return m.Role, len(messageContentText(m.Content)) })
 		}
 	} else {
 		var text string
@@ -72,7 +72,7 @@ func (e *backend) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool
 			ollamaOpenAIError(w, d, http.StatusBadRequest, "prompt must be a string")
 			return
 		}
-		prompt = estimateTokens(len(text)) + 2*chatTemplateTokens
+		prompt = max(1, textTokens(text)) + 2*chatTemplateTokens
 		if model.bytePrompt {
 			prompt = len(text) + 2
 		}

@@ -33,11 +33,11 @@ type openAIRequest struct {
 }
 
 func (r *openAIRequest) chatPromptTokens() int {
-	chars := make([]int, len(r.Messages))
+	texts := make([]string, len(r.Messages))
 	for i, m := range r.Messages {
-		chars[i] = messageContentChars(m.Content)
+		texts[i] = messageContentText(m.Content)
 	}
-	return chatPromptTokens(chars)
+	return chatPromptTokens(texts)
 }
 
 // chatMaxTokens prefers max_completion_tokens, the newer name, as vLLM and
@@ -59,7 +59,7 @@ func completionPromptTokens(raw json.RawMessage) (int, error) {
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return estimateTokens(len(s)), nil
+		return max(1, textTokens(s)), nil
 	}
 	var ids []int64
 	if json.Unmarshal(raw, &ids) == nil {

@@ -43,45 +43,98 @@ var vocab = func() []word {
 // out of generated_text. The OpenAI-style APIs show it as empty content.
 var eosWord = word{text: "<|eot_id|>", id: 128009, logprob: "-0.0009765625", special: true}
 
-// estimateTokens is the simulator's tokenizer: about four characters a
-// token, at least one.
-func estimateTokens(chars int) int {
-	return max(1, chars/4)
+// textTokens is the simulator's tokenizer. Like the byte-level BPE of
+// real models it first splits text into pieces (a run of letters, digits
+// or other marks, each with the space before it, or a run of spaces) and
+// never merges across pieces, so a text's count is the sum of its pieces'
+// counts; each piece is about four bytes a token. Prompts shaped to an
+// exact token length (#15) are built from counted pieces the same way
+// against the real tokenizers.
+func textTokens(s string) int {
+	n := 0
+	eachToken(s, func(int, int) { n++ })
+	return n
+}
+
+// eachToken calls fn with the byte offsets of each of s's tokens.
+func eachToken(s string, fn func(start, stop int)) {
+	for at := 0; at < len(s); {
+		k := pieceLen(s[at:])
+		t := (k + 3) / 4
+		for i := range t {
+			fn(at+i*k/t, at+(i+1)*k/t)
+		}
+		at += k
+	}
+}
+
+// pieceLen is the length in bytes of the piece s starts with.
+func pieceLen(s string) int {
+	i := 0
+	if s[0] == ' ' && len(s) > 1 && !isSpace(s[1]) {
+		i = 1 // a word takes the space before it
+	}
+	if isSpace(s[i]) {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		return i
+	}
+	class := byteClass(s[i])
+	for i < len(s) && !isSpace(s[i]) && byteClass(s[i]) == class {
+		i++
+	}
+	return i
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\t' || b == '\r' }
+
+// byteClass: 0 letters (and every non-ASCII byte, so UTF-8 is never
+// split inside a character), 1 digits, 2 other marks.
+func byteClass(b byte) int {
+	switch {
+	case b >= '0' && b <= '9':
+		return 1
+	case b >= 0x80 || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z':
+		return 0
+	}
+	return 2
 }
 
 // chatTemplateTokens is what a chat template adds per message (role header
 // and end-of-turn markers in Llama 3's template).
 const chatTemplateTokens = 4
 
-// messageContentChars counts the text of an OpenAI message content, which
-// is a string or a list of parts such as {"type":"text","text":"…"}.
-func messageContentChars(raw json.RawMessage) int {
+// messageContentText is the text of an OpenAI message content, which is a
+// string or a list of parts such as {"type":"text","text":"…"}.
+func messageContentText(raw json.RawMessage) string {
 	if len(raw) == 0 {
-		return 0
+		return ""
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return len(s)
+		return s
 	}
 	var parts []struct {
 		Text string `json:"text"`
 	}
 	if json.Unmarshal(raw, &parts) == nil {
-		n := 0
+		var b strings.Builder
 		for _, p := range parts {
-			n += len(p.Text)
+			b.WriteString(p.Text)
 		}
-		return n
+		return b.String()
 	}
-	return len(raw)
+	return string(raw)
 }
 
-func chatPromptTokens(contentChars []int) int {
+// chatPromptTokens counts a chat's messages with the template around each.
+func chatPromptTokens(contents []string) int {
 	total := 0
-	for _, c := range contentChars {
-		total += c
+	for _, c := range contents {
+		total += textTokens(c)
 	}
-	return estimateTokens(total) + chatTemplateTokens*len(contentChars)
+	return max(1, total) + chatTemplateTokens*len(contents)
 }
 
 // randomHex returns n lower-case hex digits, like vLLM's request ids.

@@ -151,7 +151,7 @@ func (e *backend) tgiGenerateStream(w http.ResponseWriter, r *http.Request) {
 	}
 	defer e.leave()
 	p := &req.Parameters
-	prompt := estimateTokens(len(*req.Inputs))
+	prompt := max(1, textTokens(*req.Inputs))
 	maxNew, msg := tgiValidate(p, len(*req.Inputs), prompt, true)
 	if msg != "" {
 		streamError(msg, "validation")
@@ -245,7 +245,7 @@ func (e *backend) tgiGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	defer e.leave()
 	p := &req.Parameters
-	prompt := estimateTokens(len(*req.Inputs))
+	prompt := max(1, textTokens(*req.Inputs))
 	maxNew, msg := tgiValidate(p, len(*req.Inputs), prompt, false)
 	if msg != "" {
 		tgiError(w, http.StatusUnprocessableEntity, msg, "validation")

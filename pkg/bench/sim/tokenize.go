@@ -31,7 +31,7 @@ func (e *backend) vllmTokenize(w http.ResponseWriter, r *http.Request) {
 		if s == "" {
 			n = 0 // vLLM answers an empty prompt with no tokens
 		} else {
-			n = estimateTokens(len(s))
+			n = textTokens(s)
 		}
 	default:
 		vllmError(w, http.StatusBadRequest, "give prompt or messages")
@@ -62,18 +62,16 @@ func (e *backend) tgiTokenize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text := *req.Inputs
-	n := estimateTokens(len(text))
 	type token struct {
 		ID    int    `json:"id"`
 		Text  string `json:"text"`
 		Start int    `json:"start"`
 		Stop  int    `json:"stop"`
 	}
-	tokens := make([]token, n)
-	for i := range tokens {
-		start, stop := i*len(text)/n, (i+1)*len(text)/n
-		tokens[i] = token{ID: 1000 + i, Text: text[start:stop], Start: start, Stop: stop}
-	}
+	tokens := []token{}
+	eachToken(text, func(start, stop int) {
+		tokens = append(tokens, token{ID: 1000 + len(tokens), Text: text[start:stop], Start: start, Stop: stop})
+	})
 	b, err := json.Marshal(tokens)
 	if err != nil {
 		tgiError(w, http.StatusInternalServerError, err.Error(), "tokenizer")

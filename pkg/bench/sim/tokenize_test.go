@@ -82,3 +82,27 @@ func TestTokenizeWireShapes(t *testing.T) {
 		t.Errorf("tgi /tokenize without inputs: %d", r.status)
 	}
 }
+
+// The simulator's tokenizer splits into pieces first and never merges
+// across them, like the byte-level BPEs it stands in for: a text's count
+// is the sum of its words' counts, which is what exact-length prompts are
+// assembled from.
+func TestTextTokensArePiecewise(t *testing.T) {
+	for text, want := range map[string]int{
+		"": 0, " the": 1, " window": 2, ".": 1, "Summarize:": 4, " 2048": 2, "  \n": 1, " héllo": 2,
+		"Summarize: the window.": 4 + 1 + 2 + 1,
+	} {
+		if got := textTokens(text); got != want {
+			t.Errorf("textTokens(%q) = %d, want %d", text, got, want)
+		}
+	}
+	words := strings.Fields("the quick careful operator measured every latency twice")
+	whole, sum := "Go", textTokens("Go")
+	for _, w := range words {
+		whole += " " + w
+		sum += textTokens(" " + w)
+	}
+	if got := textTokens(whole + "."); got != sum+1 {
+		t.Errorf("%q: %d tokens, its pieces add up to %d", whole+".", got, sum+1)
+	}
+}
