@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/test/plugintest"
 )
 
 func TestUsageErrorsAreActionable(t *testing.T) {
@@ -180,5 +182,83 @@ func TestFindCapacityIsConsistentWithItsLevels(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, want) {
 		t.Errorf("no headline %q:\n%s", want, r.stdout)
+	}
+}
+
+// Prompts shaped with --input-tokens count exactly as drawn on every
+// simulated engine, each calibrated its own way, and the manifest says how.
+func TestInputTokensThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--suite", "load", "--arrival", "closed", "--concurrency", "2", "--requests", "6", "--warmup", "0s",
+		"--input-tokens", "uniform:100-700", "--output-tokens", "16", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	dir := runFolder(t, out)
+	type line struct {
+		Engine    string `json:"engine"`
+		Phase     string `json:"phase"`
+		OK        bool   `json:"ok"`
+		Prompt    int    `json:"prompt_tokens"`
+		Requested int    `json:"requested_prompt_tokens"`
+		Mismatch  bool   `json:"prompt_mismatch"`
+		MaxTokens int    `json:"requested_output_tokens"`
+	}
+	per := map[string]int{}
+	for _, l := range plugintest.ReadJournal[line](t, dir) {
+		if !l.OK || l.Requested < 100 || l.Requested > 700 || l.Prompt != l.Requested || l.Mismatch || l.MaxTokens != 16 {
+			t.Errorf("%+v", l)
+		}
+		per[l.Engine]++
+	}
+	if per["vllm"] < 6 || per["tgi"] < 6 || per["ollama"] < 6 {
+		t.Errorf("records per engine: %v", per)
+	}
+	var man struct {
+		Targets []struct {
+			Target struct {
+				Name string `json:"name"`
+			} `json:"target"`
+			Calibration *struct {
+				Method string `json:"method"`
+				Exact  bool   `json:"exact"`
+				Base   int    `json:"base_tokens"`
+			} `json:"prompt_calibration"`
+		} `json:"targets"`
+	}
+	readJSON(t, filepath.Join(dir, "manifest.json"), &man)
+	want := map[string]string{"vllm": "tokenize", "tgi": "tokenize", "ollama": "probe"}
+	for _, tg := range man.Targets {
+		c := tg.Calibration
+		if c == nil || c.Method != want[tg.Target.Name] || !c.Exact || c.Base < 3 {
+			t.Errorf("%s: calibration %+v", tg.Target.Name, c)
+		}
+	}
+
+	plan := run(t, "run", "--simulate", "--dry-run", "--input-tokens", "normal:512,128", "--output-tokens", "64")
+	if plan.code != 0 || !strings.Contains(plan.stdout, "normal:512,128 (first: ") || !strings.Contains(plan.stdout, "64 output tokens") {
+		t.Errorf("dry run: exit %d\n%s%s", plan.code, plan.stdout, plan.stderr)
+	}
+	cfg := run(t, "config", "--input-tokens", "uniform:256-1024")
+	if cfg.code != 0 || !strings.Contains(cfg.stdout, "input_tokens: uniform:256-1024") {
+		t.Errorf("config: exit %d\n%s%s", cfg.code, cfg.stdout, cfg.stderr)
+	}
+	for _, bad := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--input-tokens", "zipf:3"}, []string{"--input-tokens", "zipf", "uniform"}},
+		{[]string{"--output-tokens", "uniform:9-3"}, []string{"--output-tokens", "uniform:9-3"}},
+		{[]string{"--engines", "vllm", "--input-tokens", "9000"}, []string{"9000 input", "8192", "--input-tokens"}},
+	} {
+		r := run(t, append([]string{"run", "--simulate", "--suite", "ttft", "--iterations", "1", "--output-dir", t.TempDir()}, bad.args...)...)
+		if r.code == 0 {
+			t.Errorf("%v accepted", bad.args)
+		}
+		for _, w := range bad.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%v: error lacks %q:\n%s", bad.args, w, r.stderr)
+			}
+		}
 	}
 }

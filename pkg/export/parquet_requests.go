@@ -45,6 +45,8 @@ type requestRow struct {
 	OutputTokensPerS *float64 `parquet:"output_tokens_per_s,optional"`
 
 	PromptTokens          int64  `parquet:"prompt_tokens"`
+	RequestedPromptTokens int64  `parquet:"requested_prompt_tokens"`
+	PromptMismatch        bool   `parquet:"prompt_mismatch"`
 	OutputTokens          int64  `parquet:"output_tokens"`
 	OutputTokensSource    string `parquet:"output_tokens_source,dict"`
 	RequestedOutputTokens int64  `parquet:"requested_output_tokens"`
@@ -90,7 +92,8 @@ func requestRowOf(r *engine.Record) requestRow {
 		TTFBMS: r.TTFBMS, TTFTMS: r.TTFTMS, TTFTContentMS: r.TTFTContentMS, TPOTMS: r.TPOTMS,
 		NTPOTMS: r.NTPOTMS, E2EMS: r.E2EMS, OutputTokensPerS: r.OutputTokensPerS,
 
-		PromptTokens: int64(r.PromptTokens), OutputTokens: int64(r.OutputTokens),
+		PromptTokens: int64(r.PromptTokens), RequestedPromptTokens: int64(r.RequestedPromptTokens),
+		PromptMismatch: r.PromptMismatch, OutputTokens: int64(r.OutputTokens),
 		OutputTokensSource: r.OutputTokensSource, RequestedOutputTokens: int64(r.RequestedOutputTokens),
 		OutputMismatch: r.OutputMismatch, Chunks: int64(r.Chunks), ReasoningChunks: int64(r.ReasoningChunks),
 		FinishReason: r.FinishReason, ResponseBytes: r.ResponseBytes,

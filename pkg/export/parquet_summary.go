@@ -70,6 +70,7 @@ func summaryRows(s verdict.Summary) []summaryRow {
 		num("canceled", float64(g.Canceled))
 		num("client_queued", float64(g.ClientQueued))
 		num("output_mismatch", float64(g.OutputMismatch))
+		num("prompt_mismatch", float64(g.PromptMismatch))
 		num("tokens_estimated", float64(g.TokensEstimated))
 		num("window_s", g.WindowS)
 		num("requests_per_s", g.RequestsPerS)

@@ -124,6 +124,10 @@ func risks(run *Run, winner string) []string {
 			out = append(out, fmt.Sprintf("%s returned a different number of tokens than asked in %d of %d requests in %s; its per-token figures compare unequal work.",
 				g.Engine, g.OutputMismatch, g.Succeeded, g.Scenario))
 		}
+		if g.PromptMismatch > 0 {
+			out = append(out, fmt.Sprintf("%s counted %d of %d prompts in %s more than 1%% away from the length asked for; its TTFT compares unequal prompts.",
+				g.Engine, g.PromptMismatch, g.Succeeded, g.Scenario))
+		}
 		if st := g.Metrics[metric.TTFT]; g.Engine == winner && st.Count > 0 && !st.Resolved("p95") {
 			out = append(out, fmt.Sprintf("%s in %s rests on %d successful requests: too few for a confidence interval of the p95 (it needs %d); run the standard or stress preset to confirm.",
 				g.Engine, g.Scenario, g.Succeeded, stats.MinSamples(95)))

@@ -70,7 +70,14 @@ func scenarioSetup(s workload.Scenario) string {
 	if s.WarmupDuration > 0 {
 		parts = append(parts, fmt.Sprintf("%s of warm-up first, not measured", s.WarmupDuration))
 	}
-	parts = append(parts, fmt.Sprintf("at most %d output tokens", s.MaxTokens))
+	if s.InputTokens != nil {
+		parts = append(parts, fmt.Sprintf("prompts of %s tokens in each engine's own tokenizer", s.InputTokens))
+	}
+	if s.OutputTokens != nil {
+		parts = append(parts, fmt.Sprintf("at most %s output tokens", s.OutputTokens))
+	} else {
+		parts = append(parts, fmt.Sprintf("at most %d output tokens", s.MaxTokens))
+	}
 	if s.Target != nil {
 		parts = append(parts, "target "+s.Target.String())
 	}

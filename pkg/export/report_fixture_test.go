@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"sync"
 	"testing"
 
@@ -57,7 +58,8 @@ func reportFixture() *Run {
 		{Name: "ttft", Suite: workload.SuiteTTFT, Arrival: workload.ArrivalSequential, Concurrency: 1, Requests: 8, WarmupRequests: 1, MaxTokens: 32,
 			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 100}},
 		{Name: "chat_4_users", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, CapPolicy: "wait", Requests: 12, MaxTokens: 32,
-			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 70}},
+			InputTokens: &workload.TokenLength{Kind: workload.TokensFixed, A: 41},
+			Target:      &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 70}},
 		{Name: "open_8rps", Suite: workload.SuiteLoad, Arrival: workload.ArrivalPoisson, Rate: 8, Concurrency: 4, CapPolicy: "drop", Requests: 12, MaxTokens: 32,
 			Target: &workload.Goal{Metric: "ttft", Percentile: 95, LimitMS: 400, FromArrival: true}},
 	}
@@ -78,6 +80,14 @@ func reportFixture() *Run {
 		m.Targets = append(m.Targets, load.TargetStatus{Target: engine.Target{Name: e.name, Type: e.typ, API: e.api, Model: e.model,
 			BaseURL: "http://10.0.0.1:8000", Access: "explicit"}, Info: engine.EngineInfo{Version: "1.2.3", Models: []string{e.model}}})
 	}
+	// Prompts shaped to 41 tokens in chat_4_users: counted exactly by
+	// vLLM's /tokenize, not by Ollama's probes, an estimate on TGI.
+	tmpl := 31
+	m.Targets[0].Calibration = &workload.Calibration{Method: "tokenize", BaseTokens: 34, TemplateTokens: &tmpl, Pieces: 174,
+		TokensPerWord: 1.1, Checks: []workload.CalibrationCheck{{Requested: 41, Planned: 41, Counted: 41}}, Exact: true, Calls: 176, DurationMS: 84}
+	m.Targets[1].Calibration = workload.EstimatedCalibration(errors.New("/tokenize answered HTTP 404 <script>alert(1)</script>"))
+	m.Targets[2].Calibration = &workload.Calibration{Method: "probe", BaseTokens: 30, Pieces: 174,
+		TokensPerWord: 1.2, Checks: []workload.CalibrationCheck{{Requested: 41, Planned: 41, Counted: 42}}, Calls: 176, DurationMS: 2100}
 	m.Targets = append(m.Targets, load.TargetStatus{Target: engine.Target{Name: "offline", Type: engine.EngineOpenAI, API: engine.APIChat,
 		BaseURL: "http://10.0.0.9:8000"}, Error: "probe failed: " + evilError})
 
@@ -95,6 +105,13 @@ func reportFixture() *Run {
 				r := engine.Record{RunID: m.RunID, Engine: e.name, EngineType: e.typ, API: e.api, Model: e.model,
 					Suite: sc.Suite, Scenario: sc.Name, Phase: engine.PhaseMeasure, RequestID: id, Sequence: int64(i), PromptIndex: i % 2,
 					Worker: i % max(sc.Concurrency, 1), RequestedOutputTokens: 32, PromptTokens: 40 + i%3}
+				if sc.InputTokens != nil {
+					r.RequestedPromptTokens = 41
+					if e.typ != engine.EngineOllama {
+						r.PromptTokens = 41
+					}
+					r.PromptMismatch = engine.PromptMismatch(r.RequestedPromptTokens, r.PromptTokens)
+				}
 				if i < sc.WarmupRequests {
 					r.Phase = engine.PhaseWarmup
 				}

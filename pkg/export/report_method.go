@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/placement"
 )
 
@@ -104,6 +106,7 @@ func buildMethod(run *Run) methodView {
 			false: "Prompts: sent verbatim (--same-prompts); prefix caches may answer repeats."}[unique],
 		"Every engine was sent the same prompts in the same order.",
 	}
+	v.Workload = append(v.Workload, calibrationLines(m.Targets)...)
 	if w.SystemPrompt != "" {
 		v.Workload = append(v.Workload, "System prompt: "+mdExcerpt(w.SystemPrompt, 300))
 	}
@@ -214,4 +217,43 @@ func accessNotes(c *placement.Info) []string {
 		out = append(out, "All engines were reached the same way, so the differences between them still hold.")
 	}
 	return out
+}
+
+// calibrationLines say, per engine, how prompts shaped to --input-tokens
+// were counted, and whether the counts are the engine's or estimates.
+func calibrationLines(targets []load.TargetStatus) []string {
+	var out []string
+	for _, t := range targets {
+		if t.Calibration != nil {
+			out = append(out, mdExcerpt(CalibrationText(t.Target.Name, t.Calibration), 600))
+		}
+	}
+	return out
+}
+
+// CalibrationText is one sentence on how an engine's prompt lengths were
+// calibrated: the terminal prints it, the reports escape it (the note may
+// quote the server).
+func CalibrationText(engine string, c *workload.Calibration) string {
+	var how string
+	switch c.Method {
+	case "tokenize":
+		how = "its own /tokenize"
+	case "probe":
+		how = "one-token probes and the prompt tokens it reported"
+	default:
+		return fmt.Sprintf("Prompt lengths on %s are estimates: %s", engine, c.Note)
+	}
+	line := fmt.Sprintf("Prompt lengths on %s were calibrated with %s (%d calls, %.0f ms): the shortest prompt is %d tokens", engine, how, c.Calls, c.DurationMS, c.BaseTokens)
+	if c.TemplateTokens != nil {
+		line += fmt.Sprintf(", %d of them chat template", *c.TemplateTokens)
+	}
+	var checks []string
+	for _, k := range c.Checks {
+		checks = append(checks, fmt.Sprintf("%d→%d", k.Requested, k.Counted))
+	}
+	if c.Exact {
+		return line + "; whole prompts counted exactly as asked (" + strings.Join(checks, ", ") + ")."
+	}
+	return line + "; whole prompts did NOT count exactly (asked→counted: " + strings.Join(checks, ", ") + "), so prompt_mismatch in the journal flags those beyond 1%."
 }

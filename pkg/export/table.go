@@ -179,6 +179,9 @@ func loadNotes(g summary.Group) []string {
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
 	}
+	if g.PromptMismatch > 0 {
+		notes = append(notes, fmt.Sprintf("%d prompts counted more than 1%% away from the --input-tokens length asked for (prompt_mismatch in the journal; see the manifest's prompt_calibration)", g.PromptMismatch))
+	}
 	if g.TokensEstimated > 0 {
 		notes = append(notes, fmt.Sprintf("%d had no server token count (chunks counted)", g.TokensEstimated))
 	}

@@ -25,6 +25,8 @@ type benchFlags struct {
 	requests    int
 	thinkTime   time.Duration
 	maxTokens   int
+	inTokens    string
+	outTokens   string
 	promptFile  string
 	timeout     time.Duration
 	seed        int64
@@ -52,6 +54,8 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.IntVar(&f.requests, "requests", 0, "measured requests of the load scenario")
 	fs.DurationVar(&f.thinkTime, "think-time", 0, "closed loop: pause between a user's answer and their next question")
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "output tokens to request")
+	fs.StringVar(&f.inTokens, "input-tokens", "", "shape every prompt to a token `length` in each engine's own tokenizer (calibrated at start): 512, uniform:256-1024, normal:512,128 or lognormal:512,0.5 (median, sigma of the log); replaces the prompts")
+	fs.StringVar(&f.outTokens, "output-tokens", "", "draw each request's output `length` the same way (sent as max_tokens; vLLM also gets ignore_eos): 128, uniform:64-256, normal:128,32, lognormal:128,0.5")
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
@@ -126,6 +130,31 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 	}
 	if changed("max-tokens") {
 		cfg.Workload.MaxTokens = f.maxTokens
+	}
+	for _, tf := range []struct {
+		flag string
+		spec string
+		set  func(*workload.LoadTest, string)
+		dst  *string
+	}{
+		{"input-tokens", f.inTokens, func(lt *workload.LoadTest, v string) { lt.InputTokens = v }, &cfg.Workload.InputTokens},
+		{"output-tokens", f.outTokens, func(lt *workload.LoadTest, v string) { lt.OutputTokens = v }, &cfg.Workload.OutputTokens},
+	} {
+		if !changed(tf.flag) {
+			continue
+		}
+		t, err := workload.ParseTokenLength(tf.spec, "--"+tf.flag)
+		if err != nil {
+			return cfg, err
+		}
+		if t.Largest() > workload.MaxShapedTokens {
+			return cfg, fmt.Errorf("--%s %q: at most %d tokens", tf.flag, tf.spec, workload.MaxShapedTokens)
+		}
+		// The flag shapes every scenario, the file's own included.
+		*tf.dst = tf.spec
+		for i := range cfg.TestScenarios.LoadTests {
+			tf.set(&cfg.TestScenarios.LoadTests[i], "")
+		}
 	}
 	if changed("prompt-file") {
 		cfg.Workload.PromptFile = f.promptFile

@@ -12,8 +12,13 @@ import (
 )
 
 // loadPrompts builds the request templates: the system prompt, then each
-// prompt from the config and the prompt file as the user turn.
+// prompt from the config and the prompt file as the user turn. Prompts
+// shaped to --input-tokens replace the messages but keep the template's
+// temperature and seed, so there is always one.
 func loadPrompts(w workload.Workload) ([]engine.Request, error) {
+	if w.InputTokens != "" && len(w.Prompts) == 0 && w.PromptFile == "" {
+		return []engine.Request{{Temperature: w.Temperature, Seed: w.Seed}}, nil
+	}
 	var out []engine.Request
 	mk := func(user string) engine.Request {
 		var msgs []engine.Message

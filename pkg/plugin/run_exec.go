@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,6 +76,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		}
 		for _, a := range t.Aborted {
 			fmt.Fprintf(o.ErrOut, "engine %s, scenario %s\n", t.Target.Name, a)
+		}
+		if t.Calibration != nil {
+			fmt.Fprintln(o.ErrOut, safeText(export.CalibrationText(t.Target.Name, t.Calibration)))
 		}
 	}
 	// A closed stdout (piped into head) must not cost the reports.
@@ -145,6 +150,30 @@ func (o *RunOptions) seed() int64 {
 	return 42
 }
 
+// tokensPlan says how long a scenario's prompts and answers are, with the
+// first draws of a distribution: the same for every engine and every run
+// with this seed.
+func tokensPlan(s workload.Scenario, seed int64) string {
+	draws := func(t workload.TokenLength, purpose string) string {
+		if t.Kind == workload.TokensFixed {
+			return t.String()
+		}
+		var first []string
+		for i := range 5 {
+			first = append(first, strconv.Itoa(t.Draw(workload.RequestRand(seed, s.Name, int64(i), purpose))))
+		}
+		return fmt.Sprintf("%s (first: %s, …)", t, strings.Join(first, ", "))
+	}
+	out := fmt.Sprintf("%d output tokens", s.MaxTokens)
+	if s.OutputTokens != nil {
+		out = draws(*s.OutputTokens, "output") + " output tokens"
+	}
+	if s.InputTokens == nil {
+		return out
+	}
+	return draws(*s.InputTokens, "input") + " prompt tokens in each engine's own tokenizer, " + out
+}
+
 // printPlan is --dry-run: what would be sent, and for how long.
 func (o *RunOptions) printPlan() error {
 	w := o.Out
@@ -193,7 +222,7 @@ func (o *RunOptions) printPlan() error {
 		if s.Target != nil {
 			goal = "target " + s.Target.String()
 		}
-		fmt.Fprintf(w, "  %-16s %s; %s; %d output tokens; %s; %s\n", s.Name, shape, count, s.MaxTokens, dur, goal)
+		fmt.Fprintf(w, "  %-16s %s; %s; %s; %s; %s\n", s.Name, shape, count, tokensPlan(s, o.seed()), dur, goal)
 	}
 	if c := o.capacity; c != nil {
 		t := c.Template

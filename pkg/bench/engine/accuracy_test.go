@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"io"
 	"math"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 )
 
 // accProto is one wire protocol for the accuracy test: how to write the

@@ -40,6 +40,7 @@ type Watch struct {
 // send is recorded, never hidden.
 func (c *Client) Do(ctx context.Context, r Request, intended time.Time, rec *Record) {
 	rec.RequestedOutputTokens = r.MaxTokens
+	rec.RequestedPromptTokens = r.PromptTokens
 	// Failures before the send still get times, so they never stretch
 	// a throughput window back to the epoch.
 	rec.IntendedStartUnixNS = c.Clock.UnixNS(intended)

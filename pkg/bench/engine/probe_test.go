@@ -167,13 +167,6 @@ func TestProbeLoRAOrder(t *testing.T) {
 }
 
 func TestProbeErrors(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + l.Addr().String()
-	l.Close()
-
 	unauthorized := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 	}))
@@ -183,6 +176,14 @@ func TestProbeErrors(t *testing.T) {
 	}))
 	defer html.Close()
 	wrongEngine, _ := routeServer(t, map[string]string{"/api/tags": "ollama-tags.json"})
+	// The dead port is taken last: closed earlier, the kernel handed it to one
+	// of the servers above and "unreachable" answered 401.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + l.Addr().String()
+	l.Close()
 
 	tests := []struct {
 		name     string

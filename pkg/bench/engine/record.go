@@ -79,7 +79,12 @@ type Record struct {
 	// output_tokens / e2e.
 	OutputTokensPerS *float64 `json:"output_tokens_per_s"`
 
-	PromptTokens          int    `json:"prompt_tokens"`
+	PromptTokens int `json:"prompt_tokens"`
+	// RequestedPromptTokens is the length the prompt was shaped to
+	// (--input-tokens), 0 when it was not; PromptMismatch says the
+	// engine's own count (prompt_tokens) is more than 1% away from it.
+	RequestedPromptTokens int    `json:"requested_prompt_tokens,omitempty"`
+	PromptMismatch        bool   `json:"prompt_mismatch,omitempty"`
 	OutputTokens          int    `json:"output_tokens"`
 	OutputTokensSource    string `json:"output_tokens_source"`
 	RequestedOutputTokens int    `json:"requested_output_tokens"`

@@ -24,6 +24,10 @@ type Request struct {
 	Temperature float64
 	// Seed is sent when non-nil.
 	Seed *int64
+	// PromptTokens is the length the prompt was shaped to in the
+	// engine's own tokenizer (0: not shaped); the record compares it with
+	// the engine's count.
+	PromptTokens int
 }
 
 // Prompt flattens the messages for prompt-only APIs (/v1/completions,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"time"
 )
@@ -198,11 +199,22 @@ func getStreamState(a API, body io.Reader, src arrivals, start time.Time) (*stre
 	return st, pool
 }
 
+// PromptMismatch is whether the engine counted a prompt shaped to an exact
+// length more than 1% away from the length asked for (at least one token
+// for prompts under 100). Unknown on either side is no mismatch.
+func PromptMismatch(requested, counted int) bool {
+	if requested <= 0 || counted <= 0 {
+		return false
+	}
+	return math.Abs(float64(counted-requested)) > 0.01*float64(requested)
+}
+
 // FinishDerived computes the per-request derived metrics from measured ones.
 // The formulas are the ones in docs/metrics.md.
 func FinishDerived(rec *Record) {
 	n := rec.OutputTokens
 	rec.OutputMismatch = rec.RequestedOutputTokens > 0 && n != rec.RequestedOutputTokens
+	rec.PromptMismatch = PromptMismatch(rec.RequestedPromptTokens, rec.PromptTokens)
 	if n <= 0 || rec.E2EMS == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // ErrNoTokenizer says an engine has no tokenize endpoint (Ollama): its
@@ -58,4 +59,22 @@ func CountTokens(ctx context.Context, hc *http.Client, t Target, text string) (i
 		return 0, fmt.Errorf("target %q: /tokenize count %s is not a token count", t.Name, n)
 	}
 	return c, nil
+}
+
+// ProbePromptTokens sends content as the only user message of a one-token
+// request and returns the prompt tokens the engine reports for it: the
+// count the engine bills, its chat template included. It is how engines
+// without a tokenize endpoint (Ollama's prompt_eval_count) are calibrated,
+// and how every engine's template overhead is measured.
+func ProbePromptTokens(ctx context.Context, hc *http.Client, t Target, content string, timeout time.Duration) (int, error) {
+	c := &Client{HTTP: hc, Target: t, Timeout: timeout, Clock: NewClock()}
+	var rec Record
+	c.Do(ctx, Request{Messages: []Message{{Role: "user", Content: content}}, MaxTokens: 1}, time.Now(), &rec)
+	switch {
+	case !rec.OK && rec.ErrorClass != ErrNoGenerated:
+		return 0, fmt.Errorf("target %q: a one-token probe failed (%s): %s", t.Name, rec.ErrorClass, rec.Error)
+	case rec.PromptTokens <= 0:
+		return 0, fmt.Errorf("target %q: the engine reported no prompt token count for a probe", t.Name)
+	}
+	return rec.PromptTokens, nil
 }

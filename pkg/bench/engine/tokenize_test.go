@@ -53,3 +53,17 @@ func TestCountTokensReadsBothShapesAndSaysWhatWentWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestPromptMismatchIsBeyondOnePercent(t *testing.T) {
+	for _, tc := range []struct {
+		requested, counted int
+		want               bool
+	}{
+		{0, 500, false}, {500, 0, false}, {500, 500, false}, {500, 505, false}, {500, 506, true},
+		{500, 494, true}, {50, 51, true}, {2000, 2020, false}, {2000, 1979, true},
+	} {
+		if got := PromptMismatch(tc.requested, tc.counted); got != tc.want {
+			t.Errorf("PromptMismatch(%d, %d) = %v", tc.requested, tc.counted, got)
+		}
+	}
+}

@@ -51,13 +51,18 @@ type Runner struct {
 	nextID       atomic.Int64
 	sinkErrors   atomic.Int64
 	firstSinkErr atomic.Value
+	shapesMu     sync.Mutex
+	shapes       map[string]*shape // by target name
 }
 
 // TargetStatus is the outcome of one target in a run.
 type TargetStatus struct {
 	Target engine.Target     `json:"target"`
 	Info   engine.EngineInfo `json:"info"`
-	Error  string            `json:"error,omitempty"`
+	// Calibration is how prompts were shaped to --input-tokens on this
+	// engine, when they were.
+	Calibration *workload.Calibration `json:"prompt_calibration,omitempty"`
+	Error       string                `json:"error,omitempty"`
 	// Aborted lists scenarios stopped early because the engine stopped
 	// accepting connections, with the reason.
 	Aborted []string `json:"aborted_scenarios,omitempty"`
@@ -137,6 +142,13 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 			return
 		}
 		r.Log.Info("target ready", "target", st.Target.Name, "url", st.Target.URL(), "model", st.Target.Model, "version", info.Version)
+		sh, err := r.calibrate(ctx, hc, st.Target, info)
+		if err != nil {
+			st.Error = err.Error()
+			r.Log.Error("target skipped", "target", st.Target.Name, "error", err)
+			return
+		}
+		st.Calibration = sh.cal
 		client := &engine.Client{HTTP: hc, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
 		for _, s := range r.Scenarios {
 			if ctx.Err() != nil {
@@ -146,7 +158,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 				r.Observer.ScenarioStarted(st.Target, s)
 			}
 			r.Log.Info("scenario started", "target", st.Target.Name, "scenario", s.Name, "arrival", s.Arrival)
-			if reason := r.runScenario(ctx, reqCtx, client, s); reason != "" {
+			if reason := r.runScenario(ctx, reqCtx, client, sh, s); reason != "" {
 				st.Aborted = append(st.Aborted, s.Name+": "+reason)
 			}
 			r.Log.Info("scenario finished", "target", st.Target.Name, "scenario", s.Name)
@@ -196,6 +208,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 type scenarioRun struct {
 	r        *Runner
 	client   *engine.Client
+	shape    *shape
 	s        workload.Scenario
 	stop     <-chan struct{}
 	reqCtx   context.Context
@@ -217,13 +230,16 @@ type scenarioRun struct {
 const maxConnectStreak = 25
 
 // runScenario runs one scenario and returns why it was aborted, if it was.
-func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, s workload.Scenario) string {
+func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, sh *shape, s workload.Scenario) string {
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
 	sctx, abort := context.WithCancel(stopCtx)
 	defer abort()
-	sr := &scenarioRun{r: r, client: c, s: s, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
+	if sh == nil {
+		sh = &shape{}
+	}
+	sr := &scenarioRun{r: r, client: c, shape: sh, s: s, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
 	if r.Guard != nil {
 		sr.guard = r.Guard(c.Target, s)
 	}
@@ -256,6 +272,11 @@ func (sr *scenarioRun) newRecord(phase engine.Phase, worker int) *engine.Record 
 func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	p := sr.r.Prompts[rec.PromptIndex]
 	p.MaxTokens = sr.s.MaxTokens
+	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil {
+		if p = sr.shaped(rec, p); p.PromptTokens > 0 {
+			return p // unique already: its words are drawn per request
+		}
+	}
 	if sr.r.UniquePrompts && len(p.Messages) > 0 {
 		msgs := append([]engine.Message(nil), p.Messages...)
 		last := len(msgs) - 1

@@ -435,7 +435,7 @@ func TestDeadEngineEndsTheScenarioInsteadOfSpinning(t *testing.T) {
 	sr := &Runner{Prompts: []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "hi"}}}}, HTTP: engine.NewHTTPClient(engine.HTTPOptions{}),
 		Clock: engine.NewClock(), Sink: col, Grace: time.Second}
 	c := &engine.Client{HTTP: sr.HTTP, Target: engine.Target{Name: "gone", Type: engine.EngineOpenAI, BaseURL: url, API: engine.APIChat}, Clock: sr.Clock}
-	reason := sr.runScenario(context.Background(), context.Background(), c,
+	reason := sr.runScenario(context.Background(), context.Background(), c, nil,
 		workload.Scenario{Name: "c", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 4, Duration: time.Minute, MaxTokens: 2})
 	// The other three users may each have one request in flight when the
 	// streak reaches the limit; none may start another after it.

@@ -131,6 +131,9 @@ func (a *groupAcc) add(r *engine.Record, slo *workload.SLO) {
 	if r.OutputMismatch {
 		g.OutputMismatch++
 	}
+	if r.PromptMismatch {
+		g.PromptMismatch++
+	}
 	if r.OutputTokensSource == engine.TokensFromChunks {
 		g.TokensEstimated++
 	}

@@ -27,7 +27,7 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 	recs := []engine.Record{
 		{Engine: "a", Scenario: "s", Phase: engine.PhaseWarmup, OK: true, TTFTMS: f(1000), E2EMS: f(1000), StartUnixNS: 0, EndUnixNS: 1e9},
 		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(10), E2EMS: f(100), TPOTMS: f(5), ITLMS: []float64{4, 6},
-			OutputTokens: 10, StartUnixNS: 1e9, EndUnixNS: 1.5e9},
+			OutputTokens: 10, PromptMismatch: true, StartUnixNS: 1e9, EndUnixNS: 1.5e9},
 		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(30), E2EMS: f(300), TPOTMS: f(7), ITLMS: []float64{8},
 			OutputTokens: 10, OutputMismatch: true, StartUnixNS: 1.5e9, EndUnixNS: 2e9},
 		{Engine: "a", Scenario: "s", Phase: engine.PhaseMeasure, OK: false, ErrorClass: engine.ErrHTTP5xx, TTFTMS: f(1), StartUnixNS: 1.2e9, EndUnixNS: 1.3e9},
@@ -54,8 +54,8 @@ func TestSummarizeExcludesWarmupFailuresAndCountsClasses(t *testing.T) {
 	if itl := a.Metrics[metric.ITL]; itl.Count != 3 || itl.Mean != 6 {
 		t.Errorf("itl pools every gap: %+v", itl)
 	}
-	if a.WindowS != 1 || a.RequestsPerS != 2 || a.OutputTokensPerS != 20 || a.OutputMismatch != 1 {
-		t.Errorf("window %g req/s %g tok/s %g mismatch %d", a.WindowS, a.RequestsPerS, a.OutputTokensPerS, a.OutputMismatch)
+	if a.WindowS != 1 || a.RequestsPerS != 2 || a.OutputTokensPerS != 20 || a.OutputMismatch != 1 || a.PromptMismatch != 1 {
+		t.Errorf("window %g req/s %g tok/s %g mismatch %d/%d", a.WindowS, a.RequestsPerS, a.OutputTokensPerS, a.OutputMismatch, a.PromptMismatch)
 	}
 	if a.Target == nil || a.Target.Met || a.Target.Value != nil {
 		t.Errorf("target %+v: with 1 of 3 requests failed, p95 falls on the failure: no value, not met", a.Target)

@@ -33,6 +33,9 @@ type Group struct {
 	// OutputMismatch counts successes whose output length differed from
 	// the request (EOS where the engine cannot ignore it, model limits).
 	OutputMismatch int `json:"output_mismatch"`
+	// PromptMismatch counts successes shaped to --input-tokens whose
+	// prompt the engine counted more than 1% away from the request.
+	PromptMismatch int `json:"prompt_mismatch"`
 	// TokensEstimated counts successes whose output tokens were counted
 	// from chunks because the server reported no usage.
 	TokensEstimated int `json:"tokens_estimated"`

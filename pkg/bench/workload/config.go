@@ -71,8 +71,14 @@ type Workload struct {
 	Prompts      []string `json:"prompts,omitempty"`
 	// PromptFile holds one prompt per line, or JSONL objects with a
 	// "prompt" string or a "messages" list.
-	PromptFile     string  `json:"prompt_file,omitempty"`
-	MaxTokens      int     `json:"max_tokens"`
+	PromptFile string `json:"prompt_file,omitempty"`
+	MaxTokens  int    `json:"max_tokens"`
+	// InputTokens shapes every prompt to a token length in each engine's
+	// own tokenizer instead of sending prompts: "512",
+	// "uniform:256-1024", "normal:512,128", "lognormal:512,0.5".
+	InputTokens string `json:"input_tokens,omitempty"`
+	// OutputTokens draws each request's max_tokens the same way.
+	OutputTokens   string  `json:"output_tokens,omitempty"`
 	Temperature    float64 `json:"temperature"`
 	Seed           *int64  `json:"seed,omitempty"`
 	TimeoutSeconds float64 `json:"timeout_seconds"`
@@ -115,6 +121,9 @@ type LoadTest struct {
 	TargetP95MS     float64  `json:"target_p95_ms,omitempty"`
 	TargetMetric    string   `json:"target_metric,omitempty"`
 	MaxTokens       int      `json:"max_tokens,omitempty"`
+	// InputTokens and OutputTokens override the workload's for this test.
+	InputTokens  string `json:"input_tokens,omitempty"`
+	OutputTokens string `json:"output_tokens,omitempty"`
 	// SLO overrides workload.slo for this scenario.
 	SLO string `json:"slo,omitempty"`
 }

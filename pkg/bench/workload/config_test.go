@@ -89,6 +89,10 @@ func TestBadConfigNamesFieldValueAndAllowed(t *testing.T) {
 		{"bad max tokens", "workload:\n  max_tokens: 0\n", []string{"workload.max_tokens", "0"}},
 		{"bad metric", "test_scenarios:\n  load_tests:\n    - name: x\n      concurrent_users: 2\n      duration_seconds: 3\n      target_metric: speed\n",
 			[]string{"target_metric", "speed", "ttft"}},
+		{"unknown distribution", "workload:\n  input_tokens: zipf:3\n", []string{"workload.input_tokens", "zipf", "uniform"}},
+		{"tokens beyond any context", "workload:\n  output_tokens: \"20000000\"\n", []string{"workload.output_tokens", "at most 10000000"}},
+		{"load test's own tokens", "test_scenarios:\n  load_tests:\n    - {name: x, concurrent_users: 1, requests: 1, input_tokens: \"uniform:9-3\"}\n",
+			[]string{"test_scenarios.load_tests[0].input_tokens", "uniform:9-3"}},
 		{"duplicate names", "test_scenarios:\n  load_tests:\n    - {name: x, concurrent_users: 1, requests: 1}\n    - {name: x, concurrent_users: 1, requests: 1}\n",
 			[]string{"load_tests[1].name", "unique"}},
 	}
@@ -142,5 +146,34 @@ func TestSuiteFilter(t *testing.T) {
 	}
 	if _, err := c.Scenarios("fast"); err == nil || !strings.Contains(err.Error(), "--suite") {
 		t.Errorf("bad suite error %v must name --suite", err)
+	}
+}
+
+func TestTokenShapesReachEveryScenario(t *testing.T) {
+	c := Default()
+	yaml := "workload:\n  prompts: []\n  input_tokens: uniform:256-1024\n  output_tokens: \"64\"\n" +
+		"test_scenarios:\n  load_tests:\n    - {name: long, concurrent_users: 2, requests: 4, input_tokens: \"4096\"}\n"
+	if err := c.MergeYAML("file.yaml", []byte(yaml)); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := c.Scenarios("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, s := range ss {
+		if s.InputTokens == nil || s.OutputTokens == nil || s.OutputTokens.String() != "64" {
+			t.Fatalf("scenario %s: input %v output %v", s.Name, s.InputTokens, s.OutputTokens)
+		}
+		want := "uniform:256-1024"
+		if s.Name == "long" {
+			want, seen = "4096", seen+1
+		}
+		if got := s.InputTokens.String(); got != want {
+			t.Errorf("scenario %s: input tokens %s, want %s", s.Name, got, want)
+		}
+	}
+	if seen != 1 || len(ss) < 2 {
+		t.Errorf("scenarios = %d, long seen %d", len(ss), seen)
 	}
 }

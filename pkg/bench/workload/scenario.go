@@ -43,7 +43,11 @@ type Scenario struct {
 	WarmupRequests int           `json:"warmup_requests,omitempty"`
 	WarmupDuration time.Duration `json:"warmup_ns,omitempty"`
 	MaxTokens      int           `json:"max_tokens"`
-	Target         *Goal         `json:"target,omitempty"`
+	// InputTokens, when set, shapes each prompt to a drawn length in the
+	// engine's own tokenizer; OutputTokens draws each max_tokens.
+	InputTokens  *TokenLength `json:"input_tokens,omitempty"`
+	OutputTokens *TokenLength `json:"output_tokens,omitempty"`
+	Target       *Goal        `json:"target,omitempty"`
 	// SLO is the scenario's service-level objectives (workload.slo, or
 	// the load test's own slo), if any.
 	SLO *SLO `json:"slo,omitempty"`
@@ -98,7 +102,7 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 	if w.TimeoutSeconds <= 0 {
 		bad("workload.timeout_seconds", w.TimeoutSeconds, "use a number of seconds > 0")
 	}
-	if len(w.Prompts) == 0 && w.PromptFile == "" {
+	if len(w.Prompts) == 0 && w.PromptFile == "" && w.InputTokens == "" {
 		errs = append(errs, errors.New("workload.prompts: empty; give at least one prompt or workload.prompt_file"))
 	}
 	switch suite {
@@ -162,6 +166,7 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 			}
 		}
 	}
+	errs = append(errs, c.shapeTokens(out)...)
 	if sw, err := ParseSweep(c.TestScenarios.Sweep, "test_scenarios.sweep"); err != nil {
 		errs = append(errs, err)
 	} else if sw != nil && len(errs) == 0 {
@@ -170,6 +175,51 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// MaxShapedTokens bounds --input-tokens and --output-tokens: beyond the
+// largest contexts served today.
+const MaxShapedTokens = 10_000_000
+
+// shapeTokens sets each scenario's input and output shapes: the
+// workload's, or its load test's own.
+func (c Config) shapeTokens(out []Scenario) []error {
+	var errs []error
+	parse := func(spec, field string) *TokenLength {
+		if strings.TrimSpace(spec) == "" {
+			return nil
+		}
+		t, err := ParseTokenLength(spec, field)
+		if err == nil && t.Largest() > MaxShapedTokens {
+			err = fmt.Errorf("%s %q: at most %d tokens", field, spec, MaxShapedTokens)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		return &t
+	}
+	in := parse(c.Workload.InputTokens, "workload.input_tokens")
+	outTok := parse(c.Workload.OutputTokens, "workload.output_tokens")
+	for i := range out {
+		out[i].InputTokens, out[i].OutputTokens = in, outTok
+	}
+	for i, lt := range c.TestScenarios.LoadTests {
+		own := parse(lt.InputTokens, fmt.Sprintf("test_scenarios.load_tests[%d].input_tokens", i))
+		ownOut := parse(lt.OutputTokens, fmt.Sprintf("test_scenarios.load_tests[%d].output_tokens", i))
+		for j := range out {
+			if out[j].Name != lt.Name || out[j].Suite != SuiteLoad {
+				continue
+			}
+			if own != nil {
+				out[j].InputTokens = own
+			}
+			if ownOut != nil {
+				out[j].OutputTokens = ownOut
+			}
+		}
+	}
+	return errs
 }
 
 func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {

@@ -9,8 +9,8 @@ import (
 )
 
 // TokenLength is how many tokens a prompt or an answer should have: a
-// fixed count or a distribution, drawn per request (issue #15; parsed and
-// sampled here, not yet wired to the flags).
+// fixed count or a distribution, drawn per request (--input-tokens,
+// --output-tokens).
 //
 //	512                 exactly 512
 //	uniform:256-1024    every count from 256 to 1024 alike
@@ -103,4 +103,43 @@ func (t TokenLength) String() string {
 		return fmt.Sprintf("%s:%g,%g", t.Kind, t.A, t.B)
 	}
 	return strconv.Itoa(int(t.A))
+}
+
+// Typical are the lengths that stand for the distribution: the count, the
+// bounds, or the mean or median.
+func (t TokenLength) Typical() []int {
+	clip := func(v float64) int {
+		n := int(math.Max(1, math.Round(v)))
+		if t.Max > 0 && n > t.Max {
+			n = t.Max
+		}
+		return n
+	}
+	if t.Kind == TokensUniform {
+		return []int{clip(t.A), clip(t.B)}
+	}
+	return []int{clip(t.A)}
+}
+
+// Largest is the most a draw can be before the context clips it: the
+// count or the upper bound; unbounded distributions have none (0).
+func (t TokenLength) Largest() int {
+	switch t.Kind {
+	case TokensFixed:
+		return int(t.A)
+	case TokensUniform:
+		return int(t.B)
+	}
+	return 0
+}
+
+func (t TokenLength) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+func (t *TokenLength) UnmarshalText(b []byte) error {
+	v, err := ParseTokenLength(string(b), "token length")
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
 }

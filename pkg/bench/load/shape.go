@@ -1,0 +1,115 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+)
+
+// shape is what one engine needs to shape requests to token lengths: its
+// calibration (nil when no scenario shapes prompts) and its context.
+type shape struct {
+	cal *workload.Calibration
+	// context is the engine's context length when it reports one (0:
+	// unknown); draws are clipped so prompt and answer fit in it.
+	context int
+}
+
+// calibrate counts the synthetic words on the engine once per run (a
+// capacity search runs the runner again), and checks that the fixed
+// lengths asked for fit the engine's context. With no scenario shaping
+// prompts it sends nothing.
+func (r *Runner) calibrate(ctx context.Context, hc *http.Client, t engine.Target, info engine.EngineInfo) (*shape, error) {
+	r.shapesMu.Lock()
+	defer r.shapesMu.Unlock()
+	if sh, ok := r.shapes[t.Name]; ok {
+		return sh, nil
+	}
+	sh := &shape{context: info.MaxModelLen}
+	for _, s := range r.Scenarios {
+		in, out := 0, s.MaxTokens
+		if s.InputTokens != nil {
+			in = s.InputTokens.Largest()
+		}
+		if s.OutputTokens != nil {
+			out = s.OutputTokens.Largest()
+		}
+		if sh.context > 0 && in > 0 && in+out > sh.context {
+			return nil, fmt.Errorf("scenario %s: %d input + %d output tokens do not fit %s's context of %d tokens; lower --input-tokens (workload.input_tokens) or raise the engine's context (max_model_len, --max-total-tokens)",
+				s.Name, in, out, t.Name, sh.context)
+		}
+	}
+	checks := workload.CheckLengths(r.Scenarios)
+	if len(checks) > 0 {
+		timeout := r.Timeout
+		if timeout <= 0 {
+			timeout = 2 * time.Minute
+		}
+		c := workload.Counter{Prompt: func(ctx context.Context, text string) (int, error) {
+			return engine.ProbePromptTokens(ctx, hc, t, text, timeout)
+		}}
+		if t.Type != engine.EngineOllama {
+			c.Raw = func(ctx context.Context, text string) (int, error) { return engine.CountTokens(ctx, hc, t, text) }
+		}
+		r.Log.Info("calibrating prompt lengths", "target", t.Name, "check_lengths", checks)
+		cal, err := workload.Calibrate(ctx, c, checks, r.Seed)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("calibrating prompt lengths on %s: %w", t.Name, err)
+			}
+			r.Log.Warn("the engine cannot count tokens: its prompt lengths are estimates", "target", t.Name, "error", err)
+			cal = workload.EstimatedCalibration(err)
+		}
+		r.Log.Info("prompt lengths calibrated", "target", t.Name, "method", cal.Method, "base_tokens", cal.BaseTokens,
+			"tokens_per_word", cal.TokensPerWord, "exact", cal.Exact, "calls", cal.Calls)
+		if !cal.Exact {
+			r.Log.Warn("shaped prompts did not count exactly on the engine; prompt_mismatch in the journal says by how much per request",
+				"target", t.Name, "checks", fmt.Sprint(cal.Checks))
+		}
+		for _, sc := range r.Scenarios {
+			if sc.InputTokens != nil && sc.InputTokens.Kind == workload.TokensFixed && int(sc.InputTokens.A) < cal.BaseTokens && cal.Method != "estimate" {
+				return nil, fmt.Errorf("scenario %s: --input-tokens %d is shorter than the shortest prompt %s takes: %d tokens (its chat template and the opener %q); ask for at least %d",
+					sc.Name, int(sc.InputTokens.A), t.Name, cal.BaseTokens, workload.PromptOpener, cal.BaseTokens)
+			}
+		}
+		sh.cal = cal
+	}
+	if r.shapes == nil {
+		r.shapes = map[string]*shape{}
+	}
+	r.shapes[t.Name] = sh
+	return sh, nil
+}
+
+// shaped fills a request's lengths from the scenario's shapes, the same
+// draws for every engine: the prompt in this engine's tokens (at least
+// the opener and template, at most what leaves room for the answer in
+// the context), the answer's max_tokens.
+func (sr *scenarioRun) shaped(rec *engine.Record, p engine.Request) engine.Request {
+	s := sr.s
+	if s.OutputTokens != nil {
+		o := *s.OutputTokens
+		if sr.shape.context > 0 {
+			o.Max = sr.shape.context - 1
+		}
+		p.MaxTokens = o.Draw(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "output"))
+	}
+	if s.InputTokens == nil || sr.shape.cal == nil {
+		return p
+	}
+	in := *s.InputTokens
+	if sr.shape.context > 0 {
+		in.Max = max(1, sr.shape.context-p.MaxTokens)
+	}
+	// A draw below the opener and template is sent as the shortest prompt
+	// the engine can take, and its record shows the mismatch.
+	n := in.Draw(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "input"))
+	text, _ := sr.shape.cal.Text(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "text"), n)
+	p.Messages = []engine.Message{{Role: "user", Content: text}}
+	p.PromptTokens = n
+	return p
+}

@@ -1,0 +1,138 @@
+package load
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/sim"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
+)
+
+func simTargets(t *testing.T) []engine.Target {
+	t.Helper()
+	s := sim.New(sim.Options{Seed: 3, TimeScale: 0.01})
+	t.Cleanup(func() { s.Close() })
+	urls, err := s.StartAll(context.Background(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []engine.Target
+	for _, e := range []engine.EngineType{engine.EngineVLLM, engine.EngineTGI, engine.EngineOllama} {
+		out = append(out, engine.Target{Name: string(e), Type: e, BaseURL: urls[e], API: engine.APIChat})
+	}
+	return out
+}
+
+func tokenShape(t *testing.T, spec string) *workload.TokenLength {
+	t.Helper()
+	tl, err := workload.ParseTokenLength(spec, "--input-tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tl
+}
+
+// Every engine bills exactly the drawn prompt length, the same draws for
+// each, calibrated by /tokenize where there is one and by probes on
+// Ollama.
+func TestShapedPromptsCountExactlyOnEveryEngine(t *testing.T) {
+	col := &Collector{}
+	r := &Runner{
+		Targets: simTargets(t),
+		Scenarios: []workload.Scenario{{Name: "shaped", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 3,
+			Requests: 12, MaxTokens: 8, InputTokens: tokenShape(t, "uniform:40-900"), OutputTokens: tokenShape(t, "uniform:4-12")}},
+		Prompts: []engine.Request{{}},
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout: 10 * time.Second, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 11,
+	}
+	res := r.Run(context.Background())
+	if res.Status != "complete" {
+		t.Fatalf("run %s: %+v", res.Status, res.Targets)
+	}
+	methods := map[string]string{}
+	for _, st := range res.Targets {
+		cal := st.Calibration
+		if cal == nil || !cal.Exact || len(cal.Checks) != 2 {
+			t.Fatalf("%s: calibration %+v", st.Target.Name, cal)
+		}
+		methods[st.Target.Name] = cal.Method
+	}
+	if methods["vllm"] != "tokenize" || methods["tgi"] != "tokenize" || methods["ollama"] != "probe" {
+		t.Errorf("methods = %v", methods)
+	}
+	type draw struct{ in, out int }
+	bySeq := map[int64]map[string]draw{}
+	for _, rec := range col.Snapshot() {
+		if !rec.OK {
+			t.Fatalf("%s #%d failed: %s %s", rec.Engine, rec.Sequence, rec.ErrorClass, rec.Error)
+		}
+		if rec.RequestedPromptTokens < 40 || rec.RequestedPromptTokens > 900 || rec.PromptTokens != rec.RequestedPromptTokens || rec.PromptMismatch {
+			t.Errorf("%s #%d: requested %d prompt tokens, engine counted %d (mismatch %v)",
+				rec.Engine, rec.Sequence, rec.RequestedPromptTokens, rec.PromptTokens, rec.PromptMismatch)
+		}
+		if rec.RequestedOutputTokens < 4 || rec.RequestedOutputTokens > 12 {
+			t.Errorf("%s #%d: max_tokens %d outside 4-12", rec.Engine, rec.Sequence, rec.RequestedOutputTokens)
+		}
+		if bySeq[rec.Sequence] == nil {
+			bySeq[rec.Sequence] = map[string]draw{}
+		}
+		bySeq[rec.Sequence][rec.Engine] = draw{rec.RequestedPromptTokens, rec.RequestedOutputTokens}
+	}
+	distinct := map[int]bool{}
+	for seq, per := range bySeq {
+		if len(per) != 3 || per["vllm"] != per["tgi"] || per["vllm"] != per["ollama"] {
+			t.Errorf("sequence %d drew differently per engine: %v", seq, per)
+		}
+		distinct[per["vllm"].in] = true
+	}
+	if len(bySeq) < 12 || len(distinct) < 6 {
+		t.Errorf("%d sequences, %d distinct lengths", len(bySeq), len(distinct))
+	}
+}
+
+func TestShapedPromptsBeyondTheContextAreRefused(t *testing.T) {
+	targets := simTargets(t)[:1] // vLLM: max_model_len 8192
+	col := &Collector{}
+	r := &Runner{
+		Targets: targets,
+		Scenarios: []workload.Scenario{{Name: "long", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 1,
+			Requests: 2, MaxTokens: 256, InputTokens: tokenShape(t, "8000")}},
+		Prompts: []engine.Request{{}},
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout: 10 * time.Second, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
+	}
+	res := r.Run(context.Background())
+	if len(col.Snapshot()) != 0 {
+		t.Fatalf("%d requests sent", len(col.Snapshot()))
+	}
+	msg := res.Targets[0].Error
+	for _, want := range []string{"scenario long", "8000 input + 256 output", "8192", "--input-tokens"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+}
+
+// A fixed length below the chat template and opener cannot be honoured;
+// the error says the least that can.
+func TestShapedPromptsShorterThanTheTemplateAreRefused(t *testing.T) {
+	col := &Collector{}
+	r := &Runner{
+		Targets: simTargets(t)[1:2], // TGI
+		Scenarios: []workload.Scenario{{Name: "tiny", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 1,
+			Requests: 2, MaxTokens: 4, InputTokens: tokenShape(t, "2")}},
+		Prompts: []engine.Request{{}},
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout: 10 * time.Second, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 1,
+	}
+	res := r.Run(context.Background())
+	if n := len(col.Snapshot()); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	if msg := res.Targets[0].Error; !strings.Contains(msg, "--input-tokens 2") || !strings.Contains(msg, "ask for at least") {
+		t.Errorf("error %q", msg)
+	}
+}
