@@ -262,3 +262,51 @@ func TestInputTokensThroughTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// A prompt-length sweep runs one level per length, each engine billed
+// exactly that length, and reports the fitted prefill line. How straight
+// the line is and its rate are latencies of this machine: make fidelity
+// checks them.
+func TestInputTokensSweepThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "vllm,ollama", "--suite", "load", "--sweep", "input_tokens=64,256", "--concurrency", "1",
+		"--requests", "3", "--warmup", "0s", "--output-tokens", "4", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, w := range []string{"Prompt length", "vllm: TTFT grows", "│ 64 prompt tokens", "│ 256 prompt tokens"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	var s struct {
+		Lengths []struct {
+			Engine string `json:"engine"`
+			Kind   string `json:"kind"`
+			Levels []struct {
+				Value     float64 `json:"value"`
+				Scenario  string  `json:"scenario"`
+				Succeeded int     `json:"succeeded"`
+				Prompt    float64 `json:"prompt_tokens_mean"`
+			} `json:"levels"`
+			Fit *struct {
+				MSPer1K float64 `json:"ms_per_1k_tokens"`
+			} `json:"fit"`
+		} `json:"length_sweep"`
+	}
+	readJSON(t, filepath.Join(runFolder(t, out), "summary.json"), &s)
+	if len(s.Lengths) != 2 {
+		t.Fatalf("length sweep: %+v", s.Lengths)
+	}
+	for _, ls := range s.Lengths {
+		if ls.Kind != "input_tokens" || len(ls.Levels) != 2 || ls.Fit == nil {
+			t.Errorf("%+v", ls)
+			continue
+		}
+		for _, l := range ls.Levels {
+			if l.Succeeded != 3 || l.Prompt != l.Value || l.Scenario != fmt.Sprintf("input_%g", l.Value) {
+				t.Errorf("%s level %+v: want 3 successes of exactly %g prompt tokens", ls.Engine, l, l.Value)
+			}
+		}
+	}
+}

@@ -29,6 +29,7 @@ const (
 	ChartThroughputVsLoad = "throughput_vs_load"
 	ChartComparison       = "comparison"
 	ChartCapacity         = "capacity"
+	ChartLengths          = "length_sweep"
 )
 
 // chartBuilder makes one figure, or nothing when the run has no data for
@@ -47,7 +48,7 @@ func charts(run *Run) ([]chart, error) {
 		err = fmt.Errorf("reading the requests for the charts: %w", err)
 	}
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
-		ttftOverTimeChart, throughputVsLoadChart, capacityChart, comparisonChart}
+		ttftOverTimeChart, throughputVsLoadChart, capacityChart, lengthChart, comparisonChart}
 	var out []chart
 	errs := []error{err}
 	for _, build := range builders {

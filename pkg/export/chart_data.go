@@ -89,12 +89,14 @@ type chartData struct {
 	ttftAt map[seriesKey]plotter.XYs
 	// capacity is the sweep or capacity search, if the run had one.
 	capacity []verdict.Capacity
+	// lengths is the prompt- or answer-length sweep, if the run had one.
+	lengths []verdict.LengthSweep
 }
 
 func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
 		groups: map[seriesKey]*summary.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
-		capacity: run.Summary.Capacity}
+		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths}
 	hasGroup := map[string]bool{}
 	for i := range run.Summary.Groups {
 		g := &run.Summary.Groups[i]

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
@@ -105,6 +106,41 @@ func summaryRows(s verdict.Summary) []summaryRow {
 			stats("reconciliation.client_decode_tokens_per_s", rc.ClientDecodeTokensPerS)
 			stats("reconciliation.server_decode_tokens_per_s", rc.ServerDecodeTokensPerS)
 			num("reconciliation.decode_rate_ratio", rc.DecodeRateRatio)
+		}
+	}
+	return append(rows, lengthSweepRows(s)...)
+}
+
+// lengthSweepRows put a length sweep in the same long form: each level's
+// length on its group's rows (metric "level.input_tokens"), and each
+// engine's fitted line on rows of its own with an empty scenario (metric
+// "length_sweep.input_tokens", statistics ms_per_1k_tokens, tokens_per_s,
+// intercept_ms, r2).
+func lengthSweepRows(s verdict.Summary) []summaryRow {
+	groups := map[[2]string]summary.Group{}
+	for _, g := range s.Groups {
+		groups[[2]string{g.Engine, g.Scenario}] = g
+	}
+	var rows []summaryRow
+	for _, ls := range s.Lengths {
+		var g summary.Group
+		for _, l := range ls.Levels {
+			g = groups[[2]string{ls.Engine, l.Scenario}]
+			v := l.Value
+			rows = append(rows, summaryRow{RunID: s.RunID, Engine: g.Engine, EngineType: string(g.EngineType), Model: g.Model,
+				Suite: g.Suite, Scenario: g.Scenario, Metric: "level." + ls.Kind, Statistic: statValue, Value: &v})
+		}
+		f := ls.Fit
+		if f == nil {
+			continue
+		}
+		name := "length_sweep." + ls.Kind
+		for _, st := range []struct {
+			name string
+			v    *float64
+		}{{"ms_per_1k_tokens", &f.MSPer1KTokens}, {"tokens_per_s", f.TokensPerS}, {"intercept_ms", &f.InterceptMS}, {"r2", &f.R2}} {
+			rows = append(rows, summaryRow{RunID: s.RunID, Engine: ls.Engine, EngineType: string(g.EngineType), Model: g.Model,
+				Suite: g.Suite, Metric: name, Statistic: st.name, Value: st.v})
 		}
 	}
 	return rows

@@ -262,7 +262,7 @@ func pdfMS(s stats.Stats, p float64) string {
 }
 
 // keyCharts are the figures an executive needs; the HTML report has all.
-var keyCharts = map[string]bool{chartTTFTBox: true, ChartPercentiles: true, ChartComparison: true, ChartThroughputVsLoad: true}
+var keyCharts = map[string]bool{chartTTFTBox: true, ChartPercentiles: true, ChartComparison: true, ChartThroughputVsLoad: true, ChartLengths: true}
 
 func addCharts(m core.Maroto, charts []chart) {
 	first := true

@@ -82,6 +82,9 @@ func buildBrief(run *Run) brief {
 	for _, c := range run.Summary.Capacity {
 		capacity = append(capacity, capacityHeadline(c)+".")
 	}
+	for _, ls := range run.Summary.Lengths {
+		capacity = append(capacity, lengthHeadline(ls)+".")
+	}
 	b.Reasons = append(capacity, reasons...)
 	b.Risks = risks(run, winner)
 	return b

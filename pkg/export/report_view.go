@@ -88,6 +88,9 @@ type verdictView struct {
 	Ranking         gridView
 	Capacity        []string
 	CapacityLevels  gridView
+	LengthTitle     string
+	Lengths         []string
+	LengthLevels    gridView
 }
 
 type winView struct{ Scenario, Metric, Winner, Value, RunnerUp, Margin, Evidence string }
@@ -174,6 +177,7 @@ func buildVerdict(run *Run) verdictView {
 		v.Ranking = rankingView(run.Summary)
 	}
 	v.Capacity, v.CapacityLevels = capacityView(run.Summary)
+	v.LengthTitle, v.Lengths, v.LengthLevels = lengthView(run.Summary)
 	return v
 }
 

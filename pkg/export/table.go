@@ -34,6 +34,11 @@ func WriteTable(w io.Writer, s verdict.Summary) error {
 			levels[l.Scenario] = true
 		}
 	}
+	for _, ls := range s.Lengths {
+		for _, l := range ls.Levels {
+			levels[l.Scenario] = true
+		}
+	}
 	for _, sc := range scenarios {
 		if levels[sc] {
 			continue
@@ -115,6 +120,9 @@ func WriteTable(w io.Writer, s verdict.Summary) error {
 		}
 	}
 	if err := writeCapacity(w, s); err != nil {
+		return err
+	}
+	if err := writeLengths(w, s); err != nil {
 		return err
 	}
 	if len(s.Ranking) > 1 {

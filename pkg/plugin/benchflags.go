@@ -61,7 +61,7 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "warm-up before the load scenario is measured (default: the preset's)")
 	fs.StringVar(&f.slo, "slo", "", "service-level objectives for every scenario, e.g. ttft_p95=500ms,tpot_p95=50ms,e2e_p99=10s,error_rate=1% (a bare number is ms); reports attainment and goodput")
-	fs.StringVar(&f.sweep, "sweep", "", "run the load scenario at each level: rate=1,2,4,8 (requests/s, open loop) or concurrency=1,2,4,8 (users); with --slo, reports the highest level each engine sustains")
+	fs.StringVar(&f.sweep, "sweep", "", "run the load scenario at each level: rate=1,2,4,8 (requests/s, open loop) or concurrency=1,2,4,8 (users), with --slo the highest level each engine sustains; or at each prompt or answer length: input_tokens=128,512,2048 (TTFT per length and each engine's prefill rate) or output_tokens=64,256,1024")
 	fs.StringVar(&f.weights, "weights", "", "weights of the overall ranking, e.g. ttft=0.4,tpot=0.2,throughput=0.2,error_rate=0.1,consistency=0.1 (default ttft=0.3,tpot=0.25,throughput=0.2,error_rate=0.15,consistency=0.1)")
 	fs.BoolVar(&f.samePrompts, "same-prompts", false, "send prompts verbatim; by default each user turn gets a unique marker so prefix caches cannot answer repeated prompts")
 }

@@ -463,6 +463,12 @@ func (sr *scenarioRun) open() {
 					}
 				}
 				defer func() { <-sem }()
+				// A slot freed as the window closed: select chose it over
+				// the end, or the end's timer had not fired yet.
+				if rec.ClientQueued && !end.IsZero() && !time.Now().Before(end) {
+					sr.notSent(rec, at, engine.ErrDropped, fmt.Sprintf("the scenario ended while it waited for the client cap of %d", sr.s.Concurrency))
+					return
+				}
 			}
 			sr.send(rec, at)
 		}(intended)

@@ -48,8 +48,8 @@ func capacities(groups []summary.Group, levels map[string]*workload.Level) []Cap
 	var out []Capacity
 	for _, g := range groups {
 		lv := levels[g.Scenario]
-		if lv == nil {
-			continue
+		if lv == nil || lv.IsLength() {
+			continue // a length sweep has a prefill rate, not a capacity
 		}
 		i, ok := idx[g.Engine]
 		if !ok {

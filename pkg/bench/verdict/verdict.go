@@ -22,6 +22,9 @@ type Summary struct {
 	Ranking []Standing `json:"ranking,omitempty"`
 	// Capacity reads a sweep: per engine, the highest level that held.
 	Capacity []Capacity `json:"capacity,omitempty"`
+	// Lengths reads a prompt- or answer-length sweep: per engine, latency
+	// by length and the prefill (or decode) rate it implies.
+	Lengths []LengthSweep `json:"length_sweep,omitempty"`
 	// Findings are plain-language observations with their numbers.
 	Findings []summary.Finding `json:"findings,omitempty"`
 }
@@ -236,7 +239,7 @@ func SummaryOf(sz *summary.Summarizer) Summary {
 			ranking = Rank(groups, obj.Weights)
 		}
 		sum = Summary{RunID: runID, Groups: groups, Fastest: judge(fastest(groups), groups, comparisons), Comparisons: comparisons,
-			Ranking: ranking, Capacity: capacities(groups, obj.Levels), Findings: summary.Findings(groups)}
+			Ranking: ranking, Capacity: capacities(groups, obj.Levels), Lengths: lengthSweeps(groups, obj.Levels), Findings: summary.Findings(groups)}
 	})
 	return sum
 }

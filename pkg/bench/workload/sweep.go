@@ -8,25 +8,37 @@ import (
 	"strings"
 )
 
-// Level is one load level of a sweep: a request rate or a number of
-// concurrent users.
+// Level is one level of a sweep: a request rate or a number of
+// concurrent users (load levels), or a prompt or answer length in tokens
+// (length levels).
 type Level struct {
-	Kind  string  `json:"kind"` // rate | concurrency
+	Kind  string  `json:"kind"` // rate | concurrency | input_tokens | output_tokens
 	Value float64 `json:"value"`
 }
 
 func (l Level) String() string {
-	if l.Kind == LevelRate {
+	switch l.Kind {
+	case LevelRate:
 		return fmt.Sprintf("%g req/s", l.Value)
+	case LevelInputTokens:
+		return fmt.Sprintf("%g prompt tokens", l.Value)
+	case LevelOutputTokens:
+		return fmt.Sprintf("%g output tokens", l.Value)
 	}
 	return fmt.Sprintf("%g users", l.Value)
 }
 
 // Level kinds.
 const (
-	LevelRate        = "rate"
-	LevelConcurrency = "concurrency"
+	LevelRate         = "rate"
+	LevelConcurrency  = "concurrency"
+	LevelInputTokens  = "input_tokens"
+	LevelOutputTokens = "output_tokens"
 )
+
+// IsLength says the level is a prompt or answer length, not a load: it has
+// a prefill or decode rate, not a capacity.
+func (l Level) IsLength() bool { return l.Kind == LevelInputTokens || l.Kind == LevelOutputTokens }
 
 // Sweep is a series of load levels run one after another.
 type Sweep struct {
@@ -34,20 +46,25 @@ type Sweep struct {
 	Values []float64
 }
 
-// ParseSweep reads "rate=1,2,4,8" or "concurrency=1,2,4,8".
+// ParseSweep reads "rate=1,2,4,8", "concurrency=1,2,4,8",
+// "input_tokens=128,512,2048" or "output_tokens=64,256".
 func ParseSweep(spec, where string) (*Sweep, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, nil
 	}
 	kind, list, ok := strings.Cut(spec, "=")
-	kind = strings.ToLower(strings.TrimSpace(kind))
-	if kind == "users" {
+	kind = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(kind)), "-", "_")
+	switch kind {
+	case "users":
 		kind = LevelConcurrency
+	case "prompt_tokens":
+		kind = LevelInputTokens
 	}
-	if !ok || (kind != LevelRate && kind != LevelConcurrency) {
-		return nil, fmt.Errorf("%s: %q: write rate=1,2,4,8 (requests/s, open loop) or concurrency=1,2,4,8 (users, closed loop)", where, spec)
+	if !ok || (kind != LevelRate && kind != LevelConcurrency && kind != LevelInputTokens && kind != LevelOutputTokens) {
+		return nil, fmt.Errorf("%s: %q: write rate=1,2,4,8 (requests/s, open loop), concurrency=1,2,4,8 (users, closed loop), input_tokens=128,512,2048 (prompt lengths) or output_tokens=64,256 (answer lengths)", where, spec)
 	}
+	length := kind == LevelInputTokens || kind == LevelOutputTokens
 	sw := &Sweep{Kind: kind}
 	seen := map[float64]bool{}
 	for _, v := range strings.Split(list, ",") {
@@ -57,6 +74,9 @@ func ParseSweep(spec, where string) (*Sweep, error) {
 		}
 		if kind == LevelConcurrency && f != math.Trunc(f) {
 			return nil, fmt.Errorf("%s: %q users: give whole numbers", where, v)
+		}
+		if length && (f != math.Trunc(f) || f > MaxShapedTokens) {
+			return nil, fmt.Errorf("%s: %q tokens: give whole numbers up to %d", where, v, MaxShapedTokens)
 		}
 		if seen[f] {
 			return nil, fmt.Errorf("%s: the level %g is given twice", where, f)
@@ -71,7 +91,9 @@ func ParseSweep(spec, where string) (*Sweep, error) {
 // Expand replaces the load scenarios with one per level, each shaped like
 // the first load scenario (its duration, think time, tokens, objectives):
 // a rate sweep runs open loop (Poisson unless the template is constant),
-// a concurrency sweep runs closed loop.
+// a concurrency sweep runs closed loop, and a length sweep keeps the
+// template's load and shapes every prompt (input_tokens) or answer
+// (output_tokens) to the level's length.
 func (sw Sweep) Expand(scenarios []Scenario, where string) ([]Scenario, error) {
 	var out []Scenario
 	var tmpl *Scenario
@@ -93,7 +115,15 @@ func (sw Sweep) Expand(scenarios []Scenario, where string) ([]Scenario, error) {
 	for _, v := range sw.Values {
 		s := *tmpl
 		s.Level = &Level{Kind: sw.Kind, Value: v}
-		if sw.Kind == LevelRate {
+		switch sw.Kind {
+		case LevelInputTokens:
+			s.InputTokens = &TokenLength{Kind: TokensFixed, A: v}
+			s.Name = fmt.Sprintf("input_%g", v)
+		case LevelOutputTokens:
+			s.OutputTokens = &TokenLength{Kind: TokensFixed, A: v}
+			s.MaxTokens = int(v)
+			s.Name = fmt.Sprintf("output_%g", v)
+		case LevelRate:
 			if s.Arrival != ArrivalConstant {
 				s.Arrival = ArrivalPoisson
 			}
@@ -102,7 +132,7 @@ func (sw Sweep) Expand(scenarios []Scenario, where string) ([]Scenario, error) {
 			}
 			s.Rate = v
 			s.Name = fmt.Sprintf("rate_%grps", v)
-		} else {
+		default:
 			s.Arrival, s.Rate, s.Concurrency = ArrivalClosed, 0, int(v)
 			s.Name = fmt.Sprintf("users_%g", v)
 		}

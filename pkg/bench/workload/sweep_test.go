@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,39 @@ func TestSweepExpandsTheLoadScenario(t *testing.T) {
 	}
 	if _, err := c.Scenarios("ttft"); err == nil || !strings.Contains(err.Error(), "no load scenario") {
 		t.Fatalf("sweeping without a load scenario: %v", err)
+	}
+}
+
+// A length sweep keeps the load scenario's shape and sets each level's
+// prompt (or answer) length.
+func TestLengthSweepShapesEachLevel(t *testing.T) {
+	sw, err := ParseSweep("input-tokens=2048,128,512", "--sweep")
+	if err != nil || sw.Kind != LevelInputTokens || sw.Values[0] != 128 {
+		t.Fatalf("%+v %v", sw, err)
+	}
+	for spec, want := range map[string]string{"input_tokens=1.5": "whole numbers", "output_tokens=20000000": "up to 10000000", "tokens=5": "input_tokens=128,512,2048"} {
+		if _, err := ParseSweep(spec, "--sweep"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", spec, err)
+		}
+	}
+	c := Default()
+	c.TestScenarios.LoadTests = []LoadTest{{Name: "chat", Arrival: "closed", ConcurrentUsers: 4, Requests: 9}}
+	c.TestScenarios.Sweep = "input_tokens=128,2048"
+	sc, err := c.Scenarios("load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc) != 2 || sc[0].Name != "input_128" || sc[1].Name != "input_2048" {
+		t.Fatalf("%+v", sc)
+	}
+	for _, s := range sc {
+		if s.Arrival != ArrivalClosed || s.Concurrency != 4 || s.Requests != 9 || s.InputTokens == nil ||
+			s.InputTokens.String() != fmt.Sprint(s.Level.Value) || !s.Level.IsLength() {
+			t.Errorf("%s: %+v", s.Name, s)
+		}
+	}
+	c.TestScenarios.Sweep = "output_tokens=16,256"
+	if sc, err = c.Scenarios("load"); err != nil || sc[1].Name != "output_256" || sc[1].MaxTokens != 256 || sc[1].OutputTokens.String() != "256" {
+		t.Fatalf("%+v %v", sc, err)
 	}
 }
