@@ -310,3 +310,83 @@ func TestInputTokensSweepThroughTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// A ShareGPT dataset (generated here: nothing is downloaded) is sampled
+// with the same draws for every engine, each request asking for its
+// conversation's answer length; a broken record fails before any traffic,
+// naming the file and the record.
+func TestDatasetThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	type turn struct {
+		From  string `json:"from"`
+		Value string `json:"value"`
+	}
+	var convs []map[string][]turn
+	for i := range 30 {
+		convs = append(convs, map[string][]turn{"conversations": {
+			{"human", fmt.Sprintf("Question %d about Kubernetes Services?", i)},
+			{"gpt", strings.Repeat("word ", 4*(i%6+1))},
+		}})
+	}
+	b, _ := json.Marshal(convs)
+	path := filepath.Join(dir, "sharegpt.json")
+	os.WriteFile(path, b, 0o644)
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "vllm,tgi", "--suite", "load", "--concurrency", "2", "--requests", "10", "--warmup", "0s",
+		"--dataset", path, "--dataset-filter", "output=-20", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	type line struct {
+		Engine    string `json:"engine"`
+		OK        bool   `json:"ok"`
+		Sequence  int64  `json:"sequence"`
+		Prompt    int    `json:"prompt_index"`
+		MaxTokens int    `json:"requested_output_tokens"`
+	}
+	draws := map[int64]map[string]line{}
+	for _, l := range plugintest.ReadJournal[line](t, runFolder(t, out)) {
+		// Answers of 4·k words are 5·k estimated tokens; the filter keeps
+		// those of at most 20.
+		if !l.OK || l.MaxTokens%5 != 0 || l.MaxTokens < 5 || l.MaxTokens > 20 {
+			t.Errorf("%+v", l)
+		}
+		if draws[l.Sequence] == nil {
+			draws[l.Sequence] = map[string]line{}
+		}
+		draws[l.Sequence][l.Engine] = l
+	}
+	distinct := map[int]bool{}
+	for seq, per := range draws {
+		if per["vllm"].Prompt != per["tgi"].Prompt || per["vllm"].MaxTokens != per["tgi"].MaxTokens {
+			t.Errorf("sequence %d drew differently: %+v", seq, per)
+		}
+		distinct[per["vllm"].Prompt] = true
+	}
+	if len(draws) != 10 || len(distinct) < 4 {
+		t.Errorf("%d sequences, %d distinct conversations", len(draws), len(distinct))
+	}
+	var man struct {
+		Dataset struct {
+			Format  string         `json:"format"`
+			Read    int            `json:"records_read"`
+			Kept    int            `json:"records_kept"`
+			Skipped map[string]int `json:"records_skipped"`
+		} `json:"dataset"`
+	}
+	readJSON(t, filepath.Join(runFolder(t, out), "manifest.json"), &man)
+	if d := man.Dataset; d.Format != "sharegpt" || d.Read != 30 || d.Kept != 20 || d.Skipped["output above max_output_tokens"] != 10 {
+		t.Errorf("manifest dataset %+v", d)
+	}
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"prompt\":\"fine\"}\n{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}\n"), 0o644)
+	r = run(t, "run", "--simulate", "--dataset", bad, "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, bad+" line 2") || !strings.Contains(r.stderr, "robot") {
+		t.Errorf("bad dataset: exit %d\n%s", r.code, r.stderr)
+	}
+	r = run(t, "run", "--simulate", "--dataset", path, "--input-tokens", "128", "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "both choose the prompts") {
+		t.Errorf("dataset with input tokens: exit %d\n%s", r.code, r.stderr)
+	}
+}

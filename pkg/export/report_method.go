@@ -107,6 +107,9 @@ func buildMethod(run *Run) methodView {
 		"Every engine was sent the same prompts in the same order.",
 	}
 	v.Workload = append(v.Workload, calibrationLines(m.Targets)...)
+	if m.Dataset != nil {
+		v.Workload = append(v.Workload, mdExcerpt(DatasetText(m.Dataset), 600))
+	}
 	if w.SystemPrompt != "" {
 		v.Workload = append(v.Workload, "System prompt: "+mdExcerpt(w.SystemPrompt, 300))
 	}
@@ -256,4 +259,21 @@ func CalibrationText(engine string, c *workload.Calibration) string {
 		return line + "; whole prompts counted exactly as asked (" + strings.Join(checks, ", ") + ")."
 	}
 	return line + "; whole prompts did NOT count exactly (asked→counted: " + strings.Join(checks, ", ") + "), so prompt_mismatch in the journal flags those beyond 1%."
+}
+
+// DatasetText is one sentence on the dataset the prompts were sampled
+// from: what was read, what was kept and why the rest was not.
+func DatasetText(ds *workload.Dataset) string {
+	line := fmt.Sprintf("Dataset: %s (%s), %d of %d conversations kept", ds.Path, ds.Format, ds.Kept, ds.Read)
+	if len(ds.Skipped) > 0 {
+		var parts []string
+		for _, why := range sortedKeys(ds.Skipped) {
+			parts = append(parts, fmt.Sprintf("%d %s", ds.Skipped[why], why))
+		}
+		line += " (left out: " + strings.Join(parts, ", ") + ")"
+	}
+	if ds.Sampled {
+		line += fmt.Sprintf(", a seeded sample of %d standing for the rest", workload.MaxDatasetEntries)
+	}
+	return line + "; each request draws one (seeded: every engine gets the same draws), its first user turn asking for as many tokens as the dataset's own answer (estimated at four bytes a token) unless --output-tokens is set."
 }

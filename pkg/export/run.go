@@ -39,6 +39,9 @@ type Manifest struct {
 	Scenarios     []workload.Scenario `json:"scenarios"`
 	Targets       []load.TargetStatus `json:"targets"`
 	Parallel      bool                `json:"parallel"`
+	// Dataset is what the dataset file held and what was kept of it,
+	// when prompts were sampled from one.
+	Dataset *workload.Dataset `json:"dataset,omitempty"`
 	// Cluster is where discovered engines ran and how they were reached;
 	// absent for explicit URLs and the simulator.
 	Cluster *placement.Info `json:"cluster,omitempty"`

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ type benchFlags struct {
 	inTokens    string
 	outTokens   string
 	promptFile  string
+	dataset     string
+	dsFilter    string
 	timeout     time.Duration
 	seed        int64
 	warmup      time.Duration
@@ -57,6 +60,8 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.inTokens, "input-tokens", "", "shape every prompt to a token `length` in each engine's own tokenizer (calibrated at start): 512, uniform:256-1024, normal:512,128 or lognormal:512,0.5 (median, sigma of the log); replaces the prompts")
 	fs.StringVar(&f.outTokens, "output-tokens", "", "draw each request's output `length` the same way (sent as max_tokens; vLLM also gets ignore_eos): 128, uniform:64-256, normal:128,32, lognormal:128,0.5")
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
+	fs.StringVar(&f.dataset, "dataset", "", "sample each request from a `file` of real conversations: ShareGPT JSON or JSONL, OpenAI-style {\"messages\"} JSONL, or one prompt per line; each asks for as many tokens as the dataset's own answer (--output-tokens overrides)")
+	fs.StringVar(&f.dsFilter, "dataset-filter", "", "keep only the dataset's conversations within these estimated token `bounds`: input=16-2048,output=1-1024 (either side may be left open: input=-2048)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "warm-up before the load scenario is measured (default: the preset's)")
@@ -158,6 +163,22 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 	}
 	if changed("prompt-file") {
 		cfg.Workload.PromptFile = f.promptFile
+	}
+	if changed("dataset") {
+		spec := workload.DatasetSpec{}
+		if cfg.Workload.Dataset != nil {
+			spec = *cfg.Workload.Dataset // the file's format and filters stay
+		}
+		spec.Path = f.dataset
+		cfg.Workload.Dataset = &spec
+	}
+	if changed("dataset-filter") {
+		if cfg.Workload.Dataset == nil {
+			return cfg, errors.New("--dataset-filter: no dataset to filter; give --dataset PATH (or workload.dataset)")
+		}
+		if err := workload.ParseDatasetFilter(f.dsFilter, "--dataset-filter", cfg.Workload.Dataset); err != nil {
+			return cfg, err
+		}
 	}
 	if changed("timeout") {
 		cfg.Workload.TimeoutSeconds = f.timeout.Seconds()

@@ -75,3 +75,15 @@ func loadPrompts(w workload.Workload) ([]engine.Request, error) {
 	}
 	return out, nil
 }
+
+// datasetPrompts are the request templates of a dataset: each
+// conversation's messages up to its first user turn (the dataset's own
+// system turns, not workload.system_prompt), asking for as many tokens as
+// its answer had; a conversation without one asks for max_tokens.
+func datasetPrompts(ds *workload.Dataset, w workload.Workload) []engine.Request {
+	out := make([]engine.Request, len(ds.Entries))
+	for i, e := range ds.Entries {
+		out[i] = engine.Request{Messages: e.Messages, MaxTokens: e.OutputTokens, Temperature: w.Temperature, Seed: w.Seed}
+	}
+	return out
+}

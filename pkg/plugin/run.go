@@ -47,6 +47,7 @@ type RunOptions struct {
 	capacity *load.CapacitySearch
 	weights  workload.Weights
 	prompts  []engine.Request
+	dataset  *workload.Dataset
 	formats  []export.Format
 }
 
@@ -104,14 +105,20 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	if err := o.engineSel.complete(cfg, o.kube, o.ErrOut); err != nil {
 		return err
 	}
-	if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
-		return err
-	}
 	if o.formats, err = export.SelectFormats(o.format); err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	if o.scenarios, err = o.cfg.Scenarios(o.flags.suite); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	if d := cfg.Workload.Dataset; d != nil {
+		// Read whole before anything is sent: a bad record fails now.
+		if o.dataset, err = workload.LoadDataset(*d, o.seed()); err != nil {
+			return err
+		}
+		o.prompts = datasetPrompts(o.dataset, cfg.Workload)
+	} else if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
+		return err
 	}
 	if o.weights, err = o.cfg.RankWeights(); err != nil {
 		return err

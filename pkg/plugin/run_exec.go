@@ -114,8 +114,9 @@ func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) 
 		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(),
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
+		SamplePrompts: o.dataset != nil,
 		Manifest: export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), Command: redactArgs(os.Args),
-			Config: o.cfg, Cluster: clusterInfo, Baseline: o.baselineDir},
+			Config: o.cfg, Cluster: clusterInfo, Baseline: o.baselineDir, Dataset: o.dataset},
 		Out: o.ErrOut, Observer: progress,
 	}
 	if o.verbose {
@@ -193,6 +194,9 @@ func (o *RunOptions) printPlan() error {
 			url += " via " + t.Access
 		}
 		fmt.Fprintf(w, "  %-10s %-7s %s  model %s\n", t.Name, t.Type, url, model)
+	}
+	if ds := o.dataset; ds != nil {
+		fmt.Fprintf(w, "\n%s\n", export.DatasetText(ds))
 	}
 	fmt.Fprintln(w, "\nScenarios per engine:")
 	var total time.Duration

@@ -25,8 +25,8 @@ type Observer interface {
 type Runner struct {
 	Targets   []engine.Target
 	Scenarios []workload.Scenario
-	// Prompts are used round-robin by request id; MaxTokens comes from
-	// the scenario.
+	// Prompts are used in turn by sequence (or drawn, SamplePrompts);
+	// MaxTokens comes from the scenario unless a template has its own.
 	Prompts  []engine.Request
 	HTTP     *http.Client
 	Timeout  time.Duration
@@ -43,6 +43,9 @@ type Runner struct {
 
 	// UniquePrompts marks every user turn (see request).
 	UniquePrompts bool
+	// SamplePrompts draws each request's template, seeded by scenario and
+	// sequence (a dataset), instead of taking them in turn.
+	SamplePrompts bool
 	// Guard, when set, gives each engine × scenario a check of every
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
@@ -263,7 +266,18 @@ func (sr *scenarioRun) newRecord(phase engine.Phase, worker int) *engine.Record 
 	seq := sr.seq.Add(1) - 1
 	return &engine.Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
 		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker,
-		Sequence: seq, PromptIndex: int(seq % int64(len(sr.r.Prompts)))}
+		Sequence: seq, PromptIndex: sr.promptIndex(seq)}
+}
+
+// promptIndex is the template a request is built from: the prompts in
+// turn, or with SamplePrompts (a dataset) a seeded draw, the same for
+// every engine.
+func (sr *scenarioRun) promptIndex(seq int64) int {
+	n := len(sr.r.Prompts)
+	if sr.r.SamplePrompts && n > 1 {
+		return workload.RequestRand(sr.r.Seed, sr.s.Name, seq, "prompt").IntN(n)
+	}
+	return int(seq % int64(n))
 }
 
 // request builds the request for a record. With UniquePrompts each user
@@ -271,7 +285,9 @@ func (sr *scenarioRun) newRecord(phase engine.Phase, worker int) *engine.Record 
 // cache what a real user's new question would make it compute.
 func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	p := sr.r.Prompts[rec.PromptIndex]
-	p.MaxTokens = sr.s.MaxTokens
+	if p.MaxTokens <= 0 {
+		p.MaxTokens = sr.s.MaxTokens // a dataset's template asks for its own answer's length
+	}
 	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil {
 		if p = sr.shaped(rec, p); p.PromptTokens > 0 {
 			return p // unique already: its words are drawn per request

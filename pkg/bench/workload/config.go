@@ -78,10 +78,14 @@ type Workload struct {
 	// "uniform:256-1024", "normal:512,128", "lognormal:512,0.5".
 	InputTokens string `json:"input_tokens,omitempty"`
 	// OutputTokens draws each request's max_tokens the same way.
-	OutputTokens   string  `json:"output_tokens,omitempty"`
-	Temperature    float64 `json:"temperature"`
-	Seed           *int64  `json:"seed,omitempty"`
-	TimeoutSeconds float64 `json:"timeout_seconds"`
+	OutputTokens string `json:"output_tokens,omitempty"`
+	// Dataset samples each request from a file of real conversations
+	// instead of the prompts: their first user turn, asking for as many
+	// tokens as the dataset's own answer (unless output_tokens is set).
+	Dataset        *DatasetSpec `json:"dataset,omitempty"`
+	Temperature    float64      `json:"temperature"`
+	Seed           *int64       `json:"seed,omitempty"`
+	TimeoutSeconds float64      `json:"timeout_seconds"`
 	// UniquePrompts (default true) starts each user turn with a marker of
 	// its own, so prefix caches cannot answer repeated prompts for free.
 	UniquePrompts *bool `json:"unique_prompts,omitempty"`

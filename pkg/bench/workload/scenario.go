@@ -102,7 +102,7 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 	if w.TimeoutSeconds <= 0 {
 		bad("workload.timeout_seconds", w.TimeoutSeconds, "use a number of seconds > 0")
 	}
-	if len(w.Prompts) == 0 && w.PromptFile == "" && w.InputTokens == "" {
+	if len(w.Prompts) == 0 && w.PromptFile == "" && w.InputTokens == "" && w.Dataset == nil {
 		errs = append(errs, errors.New("workload.prompts: empty; give at least one prompt or workload.prompt_file"))
 	}
 	switch suite {
@@ -167,11 +167,36 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 		}
 	}
 	errs = append(errs, c.shapeTokens(out)...)
+	if d := w.Dataset; d != nil {
+		if strings.TrimSpace(d.Path) == "" {
+			errs = append(errs, errors.New("workload.dataset.path: empty; name the dataset file (--dataset PATH)"))
+		}
+		for _, b := range []struct {
+			field string
+			v     int
+		}{{"min_input_tokens", d.MinInputTokens}, {"max_input_tokens", d.MaxInputTokens}, {"min_output_tokens", d.MinOutputTokens}, {"max_output_tokens", d.MaxOutputTokens}} {
+			if b.v < 0 {
+				bad("workload.dataset."+b.field, b.v, "use a number of tokens ≥ 0 (0: no bound)")
+			}
+		}
+		if d.MaxInputTokens > 0 && d.MinInputTokens > d.MaxInputTokens || d.MaxOutputTokens > 0 && d.MinOutputTokens > d.MaxOutputTokens {
+			errs = append(errs, fmt.Errorf("workload.dataset: a minimum above its maximum (input %d-%d, output %d-%d) keeps nothing",
+				d.MinInputTokens, d.MaxInputTokens, d.MinOutputTokens, d.MaxOutputTokens))
+		}
+	}
 	if sw, err := ParseSweep(c.TestScenarios.Sweep, "test_scenarios.sweep"); err != nil {
 		errs = append(errs, err)
 	} else if sw != nil && len(errs) == 0 {
 		if out, err = sw.Expand(out, "test_scenarios.sweep"); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if w.Dataset != nil {
+		for _, s := range out {
+			if s.InputTokens != nil {
+				errs = append(errs, fmt.Errorf("scenario %s: workload.dataset (--dataset) and input_tokens (--input-tokens, a sweep of input_tokens) both choose the prompts; use one", s.Name))
+				break
+			}
 		}
 	}
 	return out, errors.Join(errs...)
