@@ -390,3 +390,73 @@ func TestDatasetThroughTheBinary(t *testing.T) {
 		t.Errorf("dataset with input tokens: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// An Azure-format trace replays through the binary: one request per row,
+// at its offset (scaled by --trace-speed), with its context and generated
+// tokens; a trace that goes back in time fails naming the line.
+func TestTraceThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("TIMESTAMP,ContextTokens,GeneratedTokens\n")
+	base := time.Date(2023, 11, 16, 18, 15, 46, 0, time.UTC)
+	type row struct {
+		at       time.Duration
+		ctx, gen int
+	}
+	var rows []row
+	for i := range 12 {
+		r := row{time.Duration(i*i) * 4 * time.Millisecond, 50 + 37*i, 2 + i%4}
+		rows = append(rows, r)
+		fmt.Fprintf(&b, "%s,%d,%d\n", base.Add(r.at).Format("2006-01-02 15:04:05.0000000"), r.ctx, r.gen)
+	}
+	path := filepath.Join(dir, "azure_conv.csv")
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "vllm,ollama", "--suite", "load", "--trace", path, "--trace-speed", "2",
+		"--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	type line struct {
+		Engine    string `json:"engine"`
+		Scenario  string `json:"scenario"`
+		OK        bool   `json:"ok"`
+		Sequence  int64  `json:"sequence"`
+		Intended  int64  `json:"intended_start_unix_ns"`
+		Prompt    int    `json:"prompt_tokens"`
+		Requested int    `json:"requested_prompt_tokens"`
+		MaxTokens int    `json:"requested_output_tokens"`
+	}
+	per := map[string][]line{}
+	for _, l := range plugintest.ReadJournal[line](t, runFolder(t, out)) {
+		per[l.Engine] = append(per[l.Engine], l)
+	}
+	for eng, ls := range per {
+		if len(ls) != len(rows) {
+			t.Fatalf("%s: %d records, want %d", eng, len(ls), len(rows))
+		}
+		var first int64
+		for _, l := range ls {
+			if l.Sequence == 0 {
+				first = l.Intended
+			}
+		}
+		for _, l := range ls {
+			want := rows[l.Sequence]
+			if !l.OK || l.Scenario != "trace_azure_conv" || l.Requested != want.ctx || l.Prompt != want.ctx || l.MaxTokens != want.gen ||
+				time.Duration(l.Intended-first) != want.at/2 {
+				t.Errorf("%s: %+v, want %+v at half speed", eng, l, want)
+			}
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("timestamp,input_length,output_length\n10,5,5\n20,5,5\n15,5,5\n"), 0o644)
+	r = run(t, "run", "--simulate", "--trace", bad, "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, bad+" line 4") || !strings.Contains(r.stderr, "back in time") {
+		t.Errorf("decreasing trace: exit %d\n%s", r.code, r.stderr)
+	}
+	r = run(t, "run", "--simulate", "--trace", path, "--rate", "5", "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "--rate") || !strings.Contains(r.stderr, "--trace sets the arrivals") {
+		t.Errorf("trace with rate: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -29,6 +29,10 @@ func loadLevel(s workload.Scenario) string {
 			out += fmt.Sprintf(", cap %d", s.Concurrency)
 		}
 		return out
+	case workload.ArrivalTrace:
+		if s.Trace != nil {
+			return fmt.Sprintf("trace, %.2g req/s", float64(s.Trace.Requests)/max(s.Trace.SpanS, 1e-3))
+		}
 	}
 	return string(s.Arrival)
 }

@@ -313,6 +313,8 @@ func addMethodology(m core.Maroto, run *Run) {
 			shape = fmt.Sprintf("open loop, %s arrivals at %g requests/s", s.Arrival, s.Rate)
 		case workload.ArrivalSequential:
 			shape = fmt.Sprintf("sequential, %d requests after %d warm-up", s.Requests, s.WarmupRequests)
+		case workload.ArrivalTrace:
+			shape = traceText(s)
 		}
 		bullet(m, fmt.Sprintf("%s: %s, %d output tokens requested.", s.Name, shape, s.MaxTokens))
 	}

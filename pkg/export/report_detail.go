@@ -53,6 +53,8 @@ func scenarioSetup(s workload.Scenario) string {
 				map[string]string{"drop": "were dropped", "wait": "waited"}[s.CapPolicy])
 		}
 		parts = append(parts, p)
+	case workload.ArrivalTrace:
+		parts = append(parts, traceText(s))
 	}
 	var stop []string
 	if s.Requests > 0 {
@@ -202,4 +204,21 @@ func buildErrors(run *Run) errorsView {
 		}
 	}
 	return v
+}
+
+// traceText says what trace a scenario replayed and how.
+func traceText(s workload.Scenario) string {
+	t := s.Trace
+	if t == nil {
+		return "Trace replay"
+	}
+	p := fmt.Sprintf("Trace replay of %s: %d requests over %.1f s", t.Path, t.Requests, t.SpanS)
+	if t.Speed != 1 {
+		p += fmt.Sprintf(" (time ×1/%g)", t.Speed)
+	}
+	p += ", each sent at its recorded offset whether or not earlier answers had arrived, with the trace's prompt and answer lengths"
+	if s.Concurrency > 0 {
+		p += fmt.Sprintf("; at most %d in flight", s.Concurrency)
+	}
+	return p
 }

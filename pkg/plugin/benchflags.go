@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type benchFlags struct {
 	outTokens   string
 	promptFile  string
 	dataset     string
+	trace       string
+	traceSpeed  float64
 	dsFilter    string
 	timeout     time.Duration
 	seed        int64
@@ -61,6 +64,8 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.outTokens, "output-tokens", "", "draw each request's output `length` the same way (sent as max_tokens; vLLM also gets ignore_eos): 128, uniform:64-256, normal:128,32, lognormal:128,0.5")
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
 	fs.StringVar(&f.dataset, "dataset", "", "sample each request from a `file` of real conversations: ShareGPT JSON or JSONL, OpenAI-style {\"messages\"} JSONL, or one prompt per line; each asks for as many tokens as the dataset's own answer (--output-tokens overrides)")
+	fs.StringVar(&f.trace, "trace", "", "replay a recorded arrival `file` open loop, each request at its offset with its prompt and answer lengths: CSV with a header (Azure LLM inference TIMESTAMP,ContextTokens,GeneratedTokens; Mooncake timestamp,input_length,output_length) or JSONL; replaces the load tests")
+	fs.Float64Var(&f.traceSpeed, "trace-speed", 1, "replay --trace this many times faster (0.5: half speed)")
 	fs.StringVar(&f.dsFilter, "dataset-filter", "", "keep only the dataset's conversations within these estimated token `bounds`: input=16-2048,output=1-1024 (either side may be left open: input=-2048)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default: workload.timeout_seconds, 120s)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed for sampling and Poisson arrivals (default: workload.seed, 42)")
@@ -213,6 +218,29 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 		unique := !f.samePrompts
 		cfg.Workload.UniquePrompts = &unique
 	}
+	if changed("trace-speed") && !changed("trace") {
+		return cfg, errors.New("--trace-speed: no trace to replay; give --trace FILE")
+	}
+	if changed("trace") {
+		for _, fl := range []string{"arrival", "rate", "duration", "requests", "think-time"} {
+			if changed(fl) {
+				return cfg, fmt.Errorf("--%s: --trace sets the arrivals, their number and the duration; drop --%s (--trace-speed scales time, --concurrency caps requests in flight)", fl, fl)
+			}
+		}
+		lt := workload.LoadTest{Name: traceName(f.trace), Trace: f.trace, TraceSpeed: f.traceSpeed, MaxConcurrency: f.concurrency}
+		if len(cfg.TestScenarios.LoadTests) > 0 {
+			base := cfg.TestScenarios.LoadTests[0]
+			lt.TargetP95MS, lt.TargetMetric = base.TargetP95MS, base.TargetMetric
+		}
+		if changed("warmup") {
+			lt.WarmupSeconds = f.warmup.Seconds()
+		}
+		cfg.TestScenarios.LoadTests = []workload.LoadTest{lt}
+		if f.preset == "" && f.file == "" && f.name == "" {
+			cfg.Benchmark.Name = "trace"
+		}
+		return cfg, nil
+	}
 	if changed("arrival") || changed("rate") || changed("concurrency") || changed("duration") || changed("requests") || changed("think-time") || changed("warmup") {
 		lt := f.loadTest()
 		// The command line describes the load; what it does not say
@@ -259,4 +287,19 @@ func (f *benchFlags) loadTest() workload.LoadTest {
 		lt.Name = fmt.Sprintf("%s_%grps", lt.Arrival, lt.Rate)
 	}
 	return lt
+}
+
+// traceName names a trace's scenario after its file: trace_azure_conv.
+func traceName(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, base)
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return "trace_" + name
 }

@@ -165,6 +165,9 @@ func tokensPlan(s workload.Scenario, seed int64) string {
 		}
 		return fmt.Sprintf("%s (first: %s, …)", t, strings.Join(first, ", "))
 	}
+	if s.Trace != nil && s.InputTokens == nil && s.OutputTokens == nil {
+		return "the trace's own prompt and answer lengths (prompts in each engine's own tokenizer)"
+	}
 	out := fmt.Sprintf("%d output tokens", s.MaxTokens)
 	if s.OutputTokens != nil {
 		out = draws(*s.OutputTokens, "output") + " output tokens"
@@ -215,6 +218,8 @@ func (o *RunOptions) printPlan() error {
 			if s.Concurrency > 0 {
 				shape += fmt.Sprintf(", cap %d in flight (%s)", s.Concurrency, s.CapPolicy)
 			}
+		case workload.ArrivalTrace:
+			shape = fmt.Sprintf("open loop, replaying %s (%d requests over %.1fs, speed ×%g)", s.Trace.Path, s.Trace.Requests, s.Trace.SpanS, s.Trace.Speed)
 		}
 		d := s.ExpectedDuration()
 		total += d

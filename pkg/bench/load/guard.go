@@ -94,6 +94,10 @@ func (g *sloGuard) mostRequests(now int64) (float64, bool) {
 	switch s.Arrival {
 	case workload.ArrivalSequential:
 		return float64(s.Requests), true
+	case workload.ArrivalTrace:
+		if s.Trace != nil {
+			return float64(s.Trace.Requests), true
+		}
 	case workload.ArrivalConstant, workload.ArrivalPoisson:
 		n := s.Rate * s.Duration.Seconds()
 		if s.Requests > 0 && (s.Duration == 0 || float64(s.Requests) < n) {

@@ -288,7 +288,7 @@ func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	if p.MaxTokens <= 0 {
 		p.MaxTokens = sr.s.MaxTokens // a dataset's template asks for its own answer's length
 	}
-	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil {
+	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil || sr.s.Trace != nil {
 		if p = sr.shaped(rec, p); p.PromptTokens > 0 {
 			return p // unique already: its words are drawn per request
 		}
@@ -302,8 +302,8 @@ func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	return p
 }
 
-func (sr *scenarioRun) send(rec *engine.Record, intended time.Time) {
-	sr.client.Do(sr.reqCtx, sr.request(rec), intended, rec)
+func (sr *scenarioRun) send(rec *engine.Record, req engine.Request, intended time.Time) {
+	sr.client.Do(sr.reqCtx, req, intended, rec)
 	sr.emit(rec)
 	if sr.guard != nil {
 		if reason := sr.guard(rec); reason != "" {
@@ -369,7 +369,8 @@ func (sr *scenarioRun) sequential() {
 		if i < sr.s.WarmupRequests {
 			phase = engine.PhaseWarmup
 		}
-		sr.send(sr.newRecord(phase, 0), time.Now())
+		rec := sr.newRecord(phase, 0)
+		sr.send(rec, sr.request(rec), time.Now())
 	}
 }
 
@@ -417,7 +418,7 @@ func (sr *scenarioRun) closed() {
 					return
 				}
 				rec := sr.newRecord(phase, u)
-				sr.send(rec, intended)
+				sr.send(rec, sr.request(rec), intended)
 				intended = time.Now().Add(sr.s.ThinkTime)
 				if !sleepUntil(sr.stop, timer, intended) {
 					return
@@ -428,6 +429,10 @@ func (sr *scenarioRun) closed() {
 	wg.Wait()
 }
 
+// arrivalLead is how long before its time an open-loop arrival's
+// goroutine is started.
+const arrivalLead = 2 * time.Millisecond
+
 // open sends at the pacer's times whatever the server does. With a cap, an
 // arrival that finds the cap full waits (client_queued, lag recorded) or is
 // dropped (recorded with error_class dropped), never silently delayed. A
@@ -435,6 +440,10 @@ func (sr *scenarioRun) closed() {
 // stop, is recorded as not sent.
 func (sr *scenarioRun) open() {
 	pace := NewPacer(sr.s.Arrival, sr.s.Rate, scheduleSeed(sr.r.Seed, sr.s.Name))
+	arrivals := -1 // unbounded: the window or the request count ends it
+	if tr := sr.s.Trace; tr != nil {
+		pace, arrivals = TracePacer(tr.Entries), len(tr.Entries)
+	}
 	var sem chan struct{}
 	if sr.s.Concurrency > 0 {
 		sem = make(chan struct{}, sr.s.Concurrency)
@@ -450,15 +459,29 @@ func (sr *scenarioRun) open() {
 	defer timer.Stop()
 	var wg sync.WaitGroup
 	intended := start
-	for {
+	for sent := 0; arrivals < 0 || sent < arrivals; sent++ {
 		phase, ok := sr.admit(intended, measureStart, end)
-		if !ok || !sleepUntil(sr.stop, timer, intended) {
+		if !ok {
 			break
 		}
+		// Built before the wait: a long shaped prompt takes a while to
+		// write, and it must not make the request leave late.
 		rec := sr.newRecord(phase, 0)
+		req := sr.request(rec)
+		// The arrival's goroutine starts a little ahead and waits for its
+		// own time: started at the due time, waking an idle thread for it
+		// made requests leave a few hundred microseconds late.
+		if !waitTimer(sr.stop, timer, intended.Add(-arrivalLead)) {
+			break
+		}
 		wg.Add(1)
 		go func(at time.Time) {
 			defer wg.Done()
+			own := time.NewTimer(time.Hour)
+			defer own.Stop()
+			if !sleepUntil(sr.stop, own, at) {
+				return
+			}
 			if sem != nil {
 				select {
 				case sem <- struct{}{}:
@@ -486,7 +509,7 @@ func (sr *scenarioRun) open() {
 					return
 				}
 			}
-			sr.send(rec, at)
+			sr.send(rec, req, at)
 		}(intended)
 		intended = intended.Add(pace())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
@@ -43,7 +44,28 @@ func (r *Runner) calibrate(ctx context.Context, hc *http.Client, t engine.Target
 				s.Name, in, out, t.Name, sh.context)
 		}
 	}
+	for _, s := range r.Scenarios {
+		if s.Trace == nil || sh.context <= 0 {
+			continue
+		}
+		clipped := 0
+		for _, e := range s.Trace.Entries {
+			if out := max(e.Output, 1); e.Input > 0 && e.Input+out > sh.context {
+				clipped++
+			}
+		}
+		if clipped > 0 {
+			r.Log.Warn("trace requests longer than the engine's context: their prompts are clipped to fit", "target", t.Name,
+				"scenario", s.Name, "clipped", clipped, "of", len(s.Trace.Entries), "context", sh.context)
+		}
+	}
 	checks := workload.CheckLengths(r.Scenarios)
+	for i := range checks {
+		if sh.context > 1 {
+			checks[i] = min(checks[i], sh.context-1) // a probe asks for one token
+		}
+	}
+	checks = slices.Compact(checks)
 	if len(checks) > 0 {
 		timeout := r.Timeout
 		if timeout <= 0 {
@@ -91,23 +113,46 @@ func (r *Runner) calibrate(ctx context.Context, hc *http.Client, t engine.Target
 // the context), the answer's max_tokens.
 func (sr *scenarioRun) shaped(rec *engine.Record, p engine.Request) engine.Request {
 	s := sr.s
-	if s.OutputTokens != nil {
+	var entry *workload.TraceEntry
+	if s.Trace != nil && rec.Sequence < int64(len(s.Trace.Entries)) {
+		entry = &s.Trace.Entries[rec.Sequence]
+	}
+	switch {
+	case s.OutputTokens != nil:
 		o := *s.OutputTokens
 		if sr.shape.context > 0 {
 			o.Max = sr.shape.context - 1
 		}
 		p.MaxTokens = o.Draw(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "output"))
+	case entry != nil && entry.Output > 0:
+		p.MaxTokens = entry.Output
+		if sr.shape.context > 0 {
+			p.MaxTokens = min(p.MaxTokens, sr.shape.context-1)
+		}
 	}
-	if s.InputTokens == nil || sr.shape.cal == nil {
+	if sr.shape.cal == nil {
 		return p
 	}
-	in := *s.InputTokens
-	if sr.shape.context > 0 {
-		in.Max = max(1, sr.shape.context-p.MaxTokens)
+	var n int
+	switch {
+	case s.InputTokens != nil:
+		in := *s.InputTokens
+		if sr.shape.context > 0 {
+			in.Max = max(1, sr.shape.context-p.MaxTokens)
+		}
+		n = in.Draw(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "input"))
+	case entry != nil && entry.Input > 0:
+		// A trace's prompt longer than the context is clipped to fit, as
+		// the engine would refuse it; calibrate counted how many.
+		n = entry.Input
+		if sr.shape.context > 0 {
+			n = max(1, min(n, sr.shape.context-p.MaxTokens))
+		}
+	default:
+		return p
 	}
-	// A draw below the opener and template is sent as the shortest prompt
-	// the engine can take, and its record shows the mismatch.
-	n := in.Draw(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "input"))
+	// A length below the opener and template is sent as the shortest
+	// prompt the engine can take, and its record shows the mismatch.
 	text, _ := sr.shape.cal.Text(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "text"), n)
 	p.Messages = []engine.Message{{Role: "user", Content: text}}
 	p.PromptTokens = n

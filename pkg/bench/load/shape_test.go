@@ -136,3 +136,60 @@ func TestShapedPromptsShorterThanTheTemplateAreRefused(t *testing.T) {
 		t.Errorf("error %q", msg)
 	}
 }
+
+// A trace is replayed at its offsets, exactly on the schedule (intended
+// times are computed, not measured), every request with the trace's own
+// prompt and answer lengths in each engine's tokenizer.
+func TestTraceReplaysOffsetsAndLengths(t *testing.T) {
+	te := func(ms, in, out int) workload.TraceEntry {
+		return workload.TraceEntry{Offset: time.Duration(ms) * time.Millisecond, Input: in, Output: out}
+	}
+	entries := []workload.TraceEntry{te(0, 120, 4), te(0, 60, 2), te(40, 300, 6), te(55, 0, 3), te(130, 90, 0)}
+	col := &Collector{}
+	r := &Runner{
+		Targets: simTargets(t)[:2],
+		Scenarios: []workload.Scenario{{Name: "replay", Suite: workload.SuiteLoad, Arrival: workload.ArrivalTrace, MaxTokens: 5, CapPolicy: "wait",
+			Trace: &workload.Trace{Path: "t.csv", Speed: 1, Requests: len(entries), Entries: entries}}},
+		Prompts: []engine.Request{{Messages: []engine.Message{{Role: "user", Content: "a question"}}}},
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout: 10 * time.Second, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 2,
+	}
+	res := r.Run(context.Background())
+	if res.Status != "complete" {
+		t.Fatalf("run %s: %+v", res.Status, res.Targets)
+	}
+	per := map[string][]engine.Record{}
+	for _, rec := range col.Snapshot() {
+		per[rec.Engine] = append(per[rec.Engine], rec)
+	}
+	for eng, recs := range per {
+		if len(recs) != len(entries) {
+			t.Fatalf("%s: %d records, want %d", eng, len(recs), len(entries))
+		}
+		var first int64
+		for _, rec := range recs {
+			if rec.Sequence == 0 {
+				first = rec.IntendedStartUnixNS
+			}
+		}
+		for _, rec := range recs {
+			e := entries[rec.Sequence]
+			if got := time.Duration(rec.IntendedStartUnixNS - first); got != e.Offset {
+				t.Errorf("%s #%d intended at %s, trace says %s", eng, rec.Sequence, got, e.Offset)
+			}
+			wantOut := e.Output
+			if wantOut == 0 {
+				wantOut = 5 // the scenario's max_tokens
+			}
+			if !rec.OK || rec.RequestedOutputTokens != wantOut {
+				t.Errorf("%s #%d: ok %v, max_tokens %d, want %d", eng, rec.Sequence, rec.OK, rec.RequestedOutputTokens, wantOut)
+			}
+			if e.Input > 0 && (rec.RequestedPromptTokens != e.Input || rec.PromptTokens != e.Input) {
+				t.Errorf("%s #%d: prompt %d (requested %d), trace says %d", eng, rec.Sequence, rec.PromptTokens, rec.RequestedPromptTokens, e.Input)
+			}
+			if e.Input == 0 && rec.RequestedPromptTokens != 0 {
+				t.Errorf("%s #%d: a trace entry without a length was shaped to %d", eng, rec.Sequence, rec.RequestedPromptTokens)
+			}
+		}
+	}
+}

@@ -251,12 +251,25 @@ func CheckRand(seed int64, n int) *rand.Rand {
 }
 
 // CheckLengths picks the lengths a calibration checks: the smallest,
-// middle and largest typical length of the scenarios' input shapes.
+// middle and largest typical length of the scenarios' input shapes and
+// traces.
 func CheckLengths(scenarios []Scenario) []int {
 	var ns []int
 	for _, s := range scenarios {
 		if t := s.InputTokens; t != nil {
 			ns = append(ns, t.Typical()...)
+		}
+		if s.Trace != nil {
+			var in []int
+			for _, e := range s.Trace.Entries {
+				if e.Input > 0 {
+					in = append(in, e.Input)
+				}
+			}
+			if len(in) > 0 {
+				slices.Sort(in)
+				ns = append(ns, in[0], in[len(in)/2], in[len(in)-1])
+			}
 		}
 	}
 	slices.Sort(ns)

@@ -125,6 +125,11 @@ type LoadTest struct {
 	TargetP95MS     float64  `json:"target_p95_ms,omitempty"`
 	TargetMetric    string   `json:"target_metric,omitempty"`
 	MaxTokens       int      `json:"max_tokens,omitempty"`
+	// Trace replays a recorded arrival process (CSV or JSONL: Azure LLM
+	// inference, Mooncake, or offset/input/output columns) open loop;
+	// TraceSpeed divides its time (2: twice as fast).
+	Trace      string  `json:"trace,omitempty"`
+	TraceSpeed float64 `json:"trace_speed,omitempty"`
 	// InputTokens and OutputTokens override the workload's for this test.
 	InputTokens  string `json:"input_tokens,omitempty"`
 	OutputTokens string `json:"output_tokens,omitempty"`

@@ -79,7 +79,7 @@ func TestBadConfigNamesFieldValueAndAllowed(t *testing.T) {
 		{"bad users", "test_scenarios:\n  load_tests:\n    - name: x\n      concurrent_users: -3\n      duration_seconds: 5\n",
 			[]string{"test_scenarios.load_tests[0].concurrent_users", "-3", "≥ 1"}},
 		{"bad arrival", "test_scenarios:\n  load_tests:\n    - name: x\n      arrival: bursty\n      rate: 3\n      duration_seconds: 5\n",
-			[]string{"load_tests[0].arrival", "bursty", "closed, constant or poisson"}},
+			[]string{"load_tests[0].arrival", "bursty", "closed, constant, poisson or trace"}},
 		{"open without rate", "test_scenarios:\n  load_tests:\n    - name: x\n      arrival: poisson\n      duration_seconds: 5\n",
 			[]string{"load_tests[0].rate", "> 0"}},
 		{"no stop", "test_scenarios:\n  load_tests:\n    - name: x\n      concurrent_users: 2\n",

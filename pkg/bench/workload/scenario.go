@@ -15,7 +15,12 @@ const (
 	ArrivalClosed     Arrival = "closed"     // N users, each waits for its answer, thinks, asks again
 	ArrivalConstant   Arrival = "constant"   // open loop, evenly spaced at Rate
 	ArrivalPoisson    Arrival = "poisson"    // open loop, exponential gaps at mean Rate
+	ArrivalTrace      Arrival = "trace"      // open loop, a recorded trace's arrivals replayed
 )
+
+// Open says requests arrive on a schedule whatever the server does
+// (constant, Poisson, a trace), not when an answer came back.
+func (a Arrival) Open() bool { return a == ArrivalConstant || a == ArrivalPoisson || a == ArrivalTrace }
 
 // Suites.
 const (
@@ -47,7 +52,10 @@ type Scenario struct {
 	// engine's own tokenizer; OutputTokens draws each max_tokens.
 	InputTokens  *TokenLength `json:"input_tokens,omitempty"`
 	OutputTokens *TokenLength `json:"output_tokens,omitempty"`
-	Target       *Goal        `json:"target,omitempty"`
+	// Trace, with arrival trace, is the recorded schedule replayed: one
+	// request per entry, at its offset, with its lengths.
+	Trace  *Trace `json:"trace,omitempty"`
+	Target *Goal  `json:"target,omitempty"`
 	// SLO is the scenario's service-level objectives (workload.slo, or
 	// the load test's own slo), if any.
 	SLO *SLO `json:"slo,omitempty"`
@@ -266,6 +274,9 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		errs = append(errs, fmt.Errorf("%s.name: missing; give each load test a name", field))
 	}
 	arrival := Arrival(strings.ToLower(lt.Arrival))
+	if lt.Trace != "" && arrival == "" {
+		arrival = ArrivalTrace
+	}
 	if arrival == "" {
 		arrival = ArrivalClosed
 		if lt.Rate > 0 {
@@ -293,8 +304,30 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		if lt.ConcurrentUsers != 0 {
 			bad("concurrent_users", lt.ConcurrentUsers, "users apply to arrival closed; use max_concurrency to cap an open loop")
 		}
+	case ArrivalTrace:
+		if lt.Trace == "" {
+			errs = append(errs, fmt.Errorf("%s.trace: missing; arrival trace replays a trace file (--trace FILE)", field))
+			break
+		}
+		if lt.Rate != 0 || lt.ConcurrentUsers != 0 || lt.DurationSeconds != 0 || lt.Requests != 0 {
+			errs = append(errs, fmt.Errorf("%s: a trace sets the arrivals, their number and the duration; remove rate, concurrent_users, duration_seconds and requests (trace_speed scales time, max_concurrency caps)", field))
+		}
+		speed := lt.TraceSpeed
+		if speed == 0 {
+			speed = 1
+		}
+		tr, err := LoadTrace(lt.Trace, speed)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.trace: %w", field, err))
+			break
+		}
+		s.Trace = tr
+		s.Concurrency = lt.MaxConcurrency
 	default:
-		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "use closed, constant or poisson")
+		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "use closed, constant, poisson or trace")
+	}
+	if lt.Trace != "" && arrival != ArrivalTrace {
+		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "a load test with a trace replays it: leave arrival out or set it to trace")
 	}
 	switch lt.CapPolicy {
 	case "", "wait", "drop":
@@ -310,7 +343,7 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 	if lt.Requests < 0 {
 		bad("requests", lt.Requests, "use a whole number ≥ 1")
 	}
-	if lt.DurationSeconds == 0 && lt.Requests == 0 {
+	if lt.DurationSeconds == 0 && lt.Requests == 0 && arrival != ArrivalTrace {
 		errs = append(errs, fmt.Errorf("%s: no stop condition; set duration_seconds or requests", field))
 	}
 	if lt.ThinkTime.Duration < 0 {
@@ -330,7 +363,7 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		bad("target_metric", fmt.Sprintf("%q", lt.TargetMetric), "use one of "+strings.Join(goalMetrics, ", "))
 	}
 	if lt.TargetP95MS > 0 {
-		open := s.Arrival == ArrivalConstant || s.Arrival == ArrivalPoisson
+		open := s.Arrival.Open()
 		s.Target = &Goal{Metric: metric, Percentile: 95, LimitMS: lt.TargetP95MS, FromArrival: open && (metric == "ttft" || metric == "e2e")}
 	}
 	return s, errs
@@ -351,6 +384,10 @@ func (s Scenario) ExpectedRequests() int {
 	switch s.Arrival {
 	case ArrivalSequential:
 		return s.Requests + s.WarmupRequests
+	case ArrivalTrace:
+		if s.Trace != nil {
+			return s.Trace.Requests
+		}
 	case ArrivalConstant, ArrivalPoisson:
 		n := int(s.Rate * (s.Duration + s.WarmupDuration).Seconds())
 		if s.Requests > 0 && (s.Duration == 0 || s.Requests < n) {
@@ -366,6 +403,9 @@ func (s Scenario) ExpectedRequests() int {
 
 // ExpectedDuration estimates wall time; zero when it depends on the server.
 func (s Scenario) ExpectedDuration() time.Duration {
+	if s.Arrival == ArrivalTrace && s.Trace != nil {
+		return time.Duration(s.Trace.SpanS * float64(time.Second))
+	}
 	if s.Duration > 0 {
 		return s.Duration + s.WarmupDuration
 	}
