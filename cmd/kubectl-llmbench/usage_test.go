@@ -460,3 +460,41 @@ func TestTraceThroughTheBinary(t *testing.T) {
 		t.Errorf("trace with rate: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// Shared prefixes through the binary: the simulated vLLM reports its
+// prefix-cache hits, the summary splits TTFT by them, and a prefix longer
+// than the prompt asked for is refused naming both flags.
+func TestSharedPrefixThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "vllm,tgi", "--suite", "load", "--concurrency", "1", "--requests", "6", "--warmup", "0s",
+		"--shared-prefix-tokens", "256", "--prefix-groups", "2", "--output-tokens", "4", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "vllm: prefix cache (as the engine reports it)") || strings.Contains(r.stdout, "tgi: prefix cache") {
+		t.Errorf("prefix-cache notes:\n%s", r.stdout)
+	}
+	var s struct {
+		Groups []struct {
+			Engine  string `json:"engine"`
+			Metrics map[string]struct {
+				Count int `json:"count"`
+			} `json:"metrics"`
+		} `json:"groups"`
+	}
+	readJSON(t, filepath.Join(runFolder(t, out), "summary.json"), &s)
+	for _, g := range s.Groups {
+		hit, miss := g.Metrics["ttft_prefix_hit_ms"].Count, g.Metrics["ttft_prefix_miss_ms"].Count
+		if g.Engine == "vllm" && (hit < 4 || hit+miss != 6) || g.Engine == "tgi" && hit+miss != 0 {
+			t.Errorf("%s: %d hits, %d misses", g.Engine, hit, miss)
+		}
+	}
+	r = run(t, "run", "--simulate", "--suite", "load", "--shared-prefix-tokens", "512", "--input-tokens", "256", "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "--input-tokens 256 leaves no unique suffix") {
+		t.Errorf("prefix beyond the prompt: exit %d\n%s", r.code, r.stderr)
+	}
+	r = run(t, "run", "--simulate", "--prefix-groups", "3", "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "--shared-prefix-tokens") {
+		t.Errorf("groups without a prefix: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -47,6 +47,10 @@ type requestRow struct {
 	PromptTokens          int64  `parquet:"prompt_tokens"`
 	RequestedPromptTokens int64  `parquet:"requested_prompt_tokens"`
 	PromptMismatch        bool   `parquet:"prompt_mismatch"`
+	SharedPrefixTokens    int64  `parquet:"shared_prefix_tokens"`
+	PrefixGroup           *int64 `parquet:"prefix_group,optional"`
+	CachedTokens          *int64 `parquet:"cached_tokens,optional"`
+	CachedTokensSource    string `parquet:"cached_tokens_source,dict"`
 	OutputTokens          int64  `parquet:"output_tokens"`
 	OutputTokensSource    string `parquet:"output_tokens_source,dict"`
 	RequestedOutputTokens int64  `parquet:"requested_output_tokens"`
@@ -79,6 +83,14 @@ type requestRow struct {
 // machine, whatever its local zone.
 func utc(unixNS int64) time.Time { return time.Unix(0, unixNS).UTC() }
 
+func int64Ptr(v *int) *int64 {
+	if v == nil {
+		return nil
+	}
+	n := int64(*v)
+	return &n
+}
+
 func requestRowOf(r *engine.Record) requestRow {
 	return requestRow{
 		RunID: r.RunID, Engine: r.Engine, EngineType: string(r.EngineType), API: string(r.API),
@@ -93,7 +105,8 @@ func requestRowOf(r *engine.Record) requestRow {
 		NTPOTMS: r.NTPOTMS, E2EMS: r.E2EMS, OutputTokensPerS: r.OutputTokensPerS,
 
 		PromptTokens: int64(r.PromptTokens), RequestedPromptTokens: int64(r.RequestedPromptTokens),
-		PromptMismatch: r.PromptMismatch, OutputTokens: int64(r.OutputTokens),
+		PromptMismatch: r.PromptMismatch, SharedPrefixTokens: int64(r.SharedPrefixTokens), PrefixGroup: int64Ptr(r.PrefixGroup),
+		CachedTokens: int64Ptr(r.CachedTokens), CachedTokensSource: r.CachedTokensSource, OutputTokens: int64(r.OutputTokens),
 		OutputTokensSource: r.OutputTokensSource, RequestedOutputTokens: int64(r.RequestedOutputTokens),
 		OutputMismatch: r.OutputMismatch, Chunks: int64(r.Chunks), ReasoningChunks: int64(r.ReasoningChunks),
 		FinishReason: r.FinishReason, ResponseBytes: r.ResponseBytes,

@@ -187,6 +187,14 @@ func loadNotes(g summary.Group) []string {
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
 	}
+	if c, ok := g.Metrics[metric.CachedTokens]; ok && c.Count > 0 {
+		hit, miss := g.Metrics[metric.TTFTPrefixHit], g.Metrics[metric.TTFTPrefixMiss]
+		note := fmt.Sprintf("prefix cache (as the engine reports it): %d of %d requests were served part of their prompt from it, %.0f tokens on average", hit.Count, hit.Count+miss.Count, c.Mean)
+		if hit.Count > 0 && miss.Count > 0 {
+			note += fmt.Sprintf("; TTFT p50 %s with a hit, %s without", MSText(hit.P50), MSText(miss.P50))
+		}
+		notes = append(notes, note)
+	}
 	if g.PromptMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d prompts counted more than 1%% away from the --input-tokens length asked for (prompt_mismatch in the journal; see the manifest's prompt_calibration)", g.PromptMismatch))
 	}

@@ -32,6 +32,8 @@ type benchFlags struct {
 	promptFile  string
 	dataset     string
 	trace       string
+	prefixTok   int
+	prefixGrp   int
 	traceSpeed  float64
 	dsFilter    string
 	timeout     time.Duration
@@ -64,6 +66,8 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.outTokens, "output-tokens", "", "draw each request's output `length` the same way (sent as max_tokens; vLLM also gets ignore_eos): 128, uniform:64-256, normal:128,32, lognormal:128,0.5")
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
 	fs.StringVar(&f.dataset, "dataset", "", "sample each request from a `file` of real conversations: ShareGPT JSON or JSONL, OpenAI-style {\"messages\"} JSONL, or one prompt per line; each asks for as many tokens as the dataset's own answer (--output-tokens overrides)")
+	fs.IntVar(&f.prefixTok, "shared-prefix-tokens", 0, "start every load prompt with one of --prefix-groups shared prefixes of this many `tokens` (each engine's tokenizer, chat template included) and end it with a unique suffix, so prefix caches are measured on purpose; the report splits TTFT by cache hit where the engine says")
+	fs.IntVar(&f.prefixGrp, "prefix-groups", 0, "how many distinct shared prefixes requests draw from (default 1)")
 	fs.StringVar(&f.trace, "trace", "", "replay a recorded arrival `file` open loop, each request at its offset with its prompt and answer lengths: CSV with a header (Azure LLM inference TIMESTAMP,ContextTokens,GeneratedTokens; Mooncake timestamp,input_length,output_length) or JSONL; replaces the load tests")
 	fs.Float64Var(&f.traceSpeed, "trace-speed", 1, "replay --trace this many times faster (0.5: half speed)")
 	fs.StringVar(&f.dsFilter, "dataset-filter", "", "keep only the dataset's conversations within these estimated token `bounds`: input=16-2048,output=1-1024 (either side may be left open: input=-2048)")
@@ -217,6 +221,15 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 	if changed("same-prompts") {
 		unique := !f.samePrompts
 		cfg.Workload.UniquePrompts = &unique
+	}
+	if changed("shared-prefix-tokens") {
+		cfg.Workload.SharedPrefixTokens = f.prefixTok
+	}
+	if changed("prefix-groups") {
+		if cfg.Workload.SharedPrefixTokens == 0 {
+			return cfg, errors.New("--prefix-groups: no shared prefix to group; give --shared-prefix-tokens N")
+		}
+		cfg.Workload.PrefixGroups = f.prefixGrp
 	}
 	if changed("trace-speed") && !changed("trace") {
 		return cfg, errors.New("--trace-speed: no trace to replay; give --trace FILE")

@@ -61,3 +61,43 @@ func TestExactPromptLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedPrefixOnOllama: prompts that share a prefix of 300 tokens
+// reach Ollama with that prefix; whether Ollama reuses its slot's KV cache
+// shows as prompt_eval_count short by at most the prefix (recorded as
+// cached_tokens) or as the full count. Either way nothing is flagged as
+// a mismatch, and the run says which it was.
+func TestSharedPrefixOnOllama(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			b := startBackend(t, kind, 1)
+			r, recs := runOK(t, b, endpoints[0], "tiny", "--suite", "load", "--concurrency", "1", "--requests", "6",
+				"--shared-prefix-tokens", "300", "--max-tokens", "2")
+			type shaped struct {
+				Requested int    `json:"requested_prompt_tokens"`
+				Prefix    int    `json:"shared_prefix_tokens"`
+				Mismatch  bool   `json:"prompt_mismatch"`
+				Cached    *int   `json:"cached_tokens"`
+				Source    string `json:"cached_tokens_source"`
+			}
+			hits := 0
+			for i, s := range plugintest.ReadJournal[shaped](t, r.dir) {
+				rec := recs[i]
+				if !rec.OK || s.Prefix != 300 || s.Requested != 300+64 || s.Mismatch {
+					t.Errorf("#%d: %+v %+v", rec.Sequence, rec, s)
+				}
+				switch {
+				case s.Cached == nil && rec.PromptTokens == s.Requested:
+				case s.Cached != nil && s.Source == "prompt_eval_shortfall" && rec.PromptTokens+*s.Cached == s.Requested:
+					hits++
+				default:
+					t.Errorf("#%d: %d prompt tokens of %d, cached %v (%s)", rec.Sequence, rec.PromptTokens, s.Requested, s.Cached, s.Source)
+				}
+			}
+			for i, s := range plugintest.ReadJournal[shaped](t, r.dir) {
+				t.Logf("#%d: requested %d, prompt_tokens %d, cached %v", recs[i].Sequence, s.Requested, recs[i].PromptTokens, s.Cached)
+			}
+			t.Logf("%s: %d of %d requests reported a prefix served from the KV cache", kind, hits, len(recs))
+		})
+	}
+}

@@ -24,6 +24,11 @@ type Event struct {
 	HasUsage     bool
 	PromptTokens int
 	OutputTokens int
+	// HasCached says usage had prompt_tokens_details (vLLM with
+	// --enable-prompt-tokens-details, OpenAI): CachedTokens of the prompt
+	// were served from the prefix cache, 0 a miss.
+	HasCached    bool
+	CachedTokens int
 
 	// Done marks the payload that ends the stream ([DONE], Ollama done:true,
 	// TGI's event with generated_text). Bytes after it are ignored.

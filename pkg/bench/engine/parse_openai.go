@@ -29,6 +29,9 @@ func (o *openAIParser) Parse(payload []byte, ev *Event) error {
 		ev.HasUsage = true
 		ev.PromptTokens = count(u, "prompt_tokens")
 		ev.OutputTokens = count(u, "completion_tokens")
+		if d := u.Get("prompt_tokens_details"); d != nil && d.Type() == fastjson.TypeObject {
+			ev.HasCached, ev.CachedTokens = true, count(d, "cached_tokens")
+		}
 	}
 	choices := v.GetArray("choices")
 	if len(choices) == 0 {

@@ -83,8 +83,18 @@ type Record struct {
 	// RequestedPromptTokens is the length the prompt was shaped to
 	// (--input-tokens), 0 when it was not; PromptMismatch says the
 	// engine's own count (prompt_tokens) is more than 1% away from it.
-	RequestedPromptTokens int    `json:"requested_prompt_tokens,omitempty"`
-	PromptMismatch        bool   `json:"prompt_mismatch,omitempty"`
+	RequestedPromptTokens int  `json:"requested_prompt_tokens,omitempty"`
+	PromptMismatch        bool `json:"prompt_mismatch,omitempty"`
+	// SharedPrefixTokens is how many leading tokens of the prompt were one
+	// of the shared prefixes (--shared-prefix-tokens), PrefixGroup which.
+	SharedPrefixTokens int  `json:"shared_prefix_tokens,omitempty"`
+	PrefixGroup        *int `json:"prefix_group,omitempty"`
+	// CachedTokens is how much of the prompt the engine served from its
+	// prefix cache, when it says: usage.prompt_tokens_details
+	// (CachedFromUsage), or Ollama evaluating fewer tokens than a shaped
+	// prompt had (CachedFromShortfall). Nil when the engine does not say.
+	CachedTokens          *int   `json:"cached_tokens,omitempty"`
+	CachedTokensSource    string `json:"cached_tokens_source,omitempty"`
 	OutputTokens          int    `json:"output_tokens"`
 	OutputTokensSource    string `json:"output_tokens_source"`
 	RequestedOutputTokens int    `json:"requested_output_tokens"`

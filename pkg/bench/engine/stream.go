@@ -130,6 +130,10 @@ func (f *timingFold) fold(rec *Record, ev *Event, off time.Duration) bool {
 	if ev.HasUsage {
 		rec.PromptTokens, rec.OutputTokens = ev.PromptTokens, ev.OutputTokens
 		rec.OutputTokensSource = usageSource(f.api)
+		if ev.HasCached {
+			n := ev.CachedTokens
+			rec.CachedTokens, rec.CachedTokensSource = &n, CachedFromUsage
+		}
 	}
 	if ev.Ollama != nil {
 		o := ev.Ollama
@@ -199,6 +203,12 @@ func getStreamState(a API, body io.Reader, src arrivals, start time.Time) (*stre
 	return st, pool
 }
 
+// Where a record's cached_tokens came from.
+const (
+	CachedFromUsage     = "usage"
+	CachedFromShortfall = "prompt_eval_shortfall"
+)
+
 // PromptMismatch is whether the engine counted a prompt shaped to an exact
 // length more than 1% away from the length asked for (at least one token
 // for prompts under 100). Unknown on either side is no mismatch.
@@ -214,7 +224,17 @@ func PromptMismatch(requested, counted int) bool {
 func FinishDerived(rec *Record) {
 	n := rec.OutputTokens
 	rec.OutputMismatch = rec.RequestedOutputTokens > 0 && n != rec.RequestedOutputTokens
-	rec.PromptMismatch = PromptMismatch(rec.RequestedPromptTokens, rec.PromptTokens)
+	if short := rec.RequestedPromptTokens - rec.PromptTokens; rec.EngineType == EngineOllama && rec.CachedTokens == nil &&
+		rec.SharedPrefixTokens > 0 && rec.PromptTokens > 0 && short >= max(8, rec.SharedPrefixTokens/2) && short <= rec.SharedPrefixTokens+8 {
+		// An Ollama that counts in prompt_eval_count only what it
+		// evaluated: a shaped prompt that comes back short by about its
+		// shared prefix had that reused from the slot's KV cache. (v0.11.4
+		// counts the whole prompt whatever it reused [UNSURE for others];
+		// a shortfall of a token or two is the shaping's, not a cache's.)
+		rec.CachedTokens, rec.CachedTokensSource = &short, CachedFromShortfall
+	} else {
+		rec.PromptMismatch = PromptMismatch(rec.RequestedPromptTokens, rec.PromptTokens)
+	}
 	if n <= 0 || rec.E2EMS == nil {
 		return
 	}

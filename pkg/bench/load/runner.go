@@ -288,7 +288,7 @@ func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 	if p.MaxTokens <= 0 {
 		p.MaxTokens = sr.s.MaxTokens // a dataset's template asks for its own answer's length
 	}
-	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil || sr.s.Trace != nil {
+	if sr.s.InputTokens != nil || sr.s.OutputTokens != nil || sr.s.Trace != nil || sr.s.SharedPrefix != nil {
 		if p = sr.shaped(rec, p); p.PromptTokens > 0 {
 			return p // unique already: its words are drawn per request
 		}

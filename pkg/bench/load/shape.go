@@ -18,6 +18,15 @@ type shape struct {
 	// context is the engine's context length when it reports one (0:
 	// unknown); draws are clipped so prompt and answer fit in it.
 	context int
+	// prefixes are each scenario's shared prefixes, by group.
+	prefixes map[string][]prefix
+}
+
+// prefix is one shared prefix: its text and its tokens on this engine,
+// chat template included.
+type prefix struct {
+	text   string
+	tokens int
 }
 
 // calibrate counts the synthetic words on the engine once per run (a
@@ -99,6 +108,21 @@ func (r *Runner) calibrate(ctx context.Context, hc *http.Client, t engine.Target
 			}
 		}
 		sh.cal = cal
+		for _, s := range r.Scenarios {
+			sp := s.SharedPrefix
+			if sp == nil {
+				continue
+			}
+			if sh.prefixes == nil {
+				sh.prefixes = map[string][]prefix{}
+			}
+			ps := make([]prefix, sp.Groups)
+			for g := range ps {
+				// The same for every engine: seeded by the group alone.
+				ps[g].text, ps[g].tokens = cal.Text(workload.RequestRand(r.Seed, s.Name, int64(g), "prefix"), sp.Tokens)
+			}
+			sh.prefixes[s.Name] = ps
+		}
 	}
 	if r.shapes == nil {
 		r.shapes = map[string]*shape{}
@@ -135,6 +159,8 @@ func (sr *scenarioRun) shaped(rec *engine.Record, p engine.Request) engine.Reque
 	}
 	var n int
 	switch {
+	case s.SharedPrefix != nil && s.InputTokens == nil && entry == nil:
+		n = s.SharedPrefix.Tokens + workload.DefaultSuffixTokens
 	case s.InputTokens != nil:
 		in := *s.InputTokens
 		if sr.shape.context > 0 {
@@ -153,7 +179,16 @@ func (sr *scenarioRun) shaped(rec *engine.Record, p engine.Request) engine.Reque
 	}
 	// A length below the opener and template is sent as the shortest
 	// prompt the engine can take, and its record shows the mismatch.
-	text, _ := sr.shape.cal.Text(workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "text"), n)
+	rng := workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "text")
+	var text string
+	if ps := sr.shape.prefixes[s.Name]; len(ps) > 0 && n > ps[0].tokens {
+		g := workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "prefix").IntN(len(ps))
+		pf := ps[g]
+		text, _ = sr.shape.cal.Extend(rng, pf.text, n-pf.tokens)
+		rec.SharedPrefixTokens, rec.PrefixGroup = pf.tokens, &g
+	} else {
+		text, _ = sr.shape.cal.Text(rng, n)
+	}
 	p.Messages = []engine.Message{{Role: "user", Content: text}}
 	p.PromptTokens = n
 	return p

@@ -193,3 +193,49 @@ func TestTraceReplaysOffsetsAndLengths(t *testing.T) {
 		}
 	}
 }
+
+// Prompts that share a prefix reach every engine with it; the simulated
+// vLLM (with --enable-prompt-tokens-details) reports what its prefix cache
+// served, a multiple of its 16-token blocks, and charges prefill for the
+// rest only; TGI and Ollama say nothing of their caches.
+func TestSharedPrefixesHitThePrefixCache(t *testing.T) {
+	col := &Collector{}
+	sp := &workload.SharedPrefix{Tokens: 400, Groups: 2}
+	r := &Runner{
+		Targets: simTargets(t),
+		Scenarios: []workload.Scenario{{Name: "prefix", Suite: workload.SuiteLoad, Arrival: workload.ArrivalClosed, Concurrency: 1,
+			Requests: 8, MaxTokens: 2, SharedPrefix: sp}},
+		Prompts: []engine.Request{{}},
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{}),
+		Timeout: 10 * time.Second, Clock: engine.NewClock(), Sink: col, Grace: time.Second, Seed: 5,
+	}
+	if res := r.Run(context.Background()); res.Status != "complete" {
+		t.Fatalf("run %s: %+v", res.Status, res.Targets)
+	}
+	groups := map[int]bool{}
+	hits := 0
+	for _, rec := range col.Snapshot() {
+		want := 400 + workload.DefaultSuffixTokens
+		if !rec.OK || rec.RequestedPromptTokens != want || rec.PromptTokens != want || rec.SharedPrefixTokens != 400 || rec.PrefixGroup == nil {
+			t.Fatalf("%s #%d: %+v", rec.Engine, rec.Sequence, rec)
+		}
+		groups[*rec.PrefixGroup] = true
+		switch rec.Engine {
+		case "vllm":
+			if rec.CachedTokens != nil {
+				if c := *rec.CachedTokens; c%16 != 0 || c < 384 || c > 400 || rec.CachedTokensSource != engine.CachedFromUsage {
+					t.Errorf("vllm #%d: cached %d (%s), want whole blocks of the 400-token prefix", rec.Sequence, c, rec.CachedTokensSource)
+				}
+				hits++
+			}
+		default:
+			if rec.CachedTokens != nil {
+				t.Errorf("%s reported cached tokens: %d", rec.Engine, *rec.CachedTokens)
+			}
+		}
+	}
+	// Each group's first request misses; later ones hit.
+	if len(groups) != 2 || hits < 8-len(groups) {
+		t.Errorf("groups %v, vllm hits %d of 8", groups, hits)
+	}
+}

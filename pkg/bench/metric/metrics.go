@@ -25,4 +25,9 @@ const (
 	ServerWait      = "server_wait_ms"
 	ServerDecodeTPS = "server_decode_tokens_per_s"
 	ClientDecodeTPS = "client_decode_tokens_per_s"
+	// A prefix cache's effect, where the engine says what it served from
+	// it: cached prompt tokens, and TTFT of requests with and without any.
+	CachedTokens   = "cached_tokens"
+	TTFTPrefixHit  = "ttft_prefix_hit_ms"
+	TTFTPrefixMiss = "ttft_prefix_miss_ms"
 )

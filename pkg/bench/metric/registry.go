@@ -23,7 +23,8 @@ type Def struct {
 	HigherIsBetter bool
 	// Of reads a successful, warm request's value: nil when it has none.
 	// Nil for the metrics the summarizer derives otherwise (every gap of
-	// ITL; from arrival; counts and lag, which every request has).
+	// ITL; from arrival; counts and lag, which every request has; the
+	// prefix cache's, which split TTFT by cached_tokens).
 	Of func(*engine.Record) *float64
 }
 
@@ -45,6 +46,9 @@ var Defs = []Def{
 	{Name: ServerWait, Label: "Server wait", Unit: UnitMS, Of: func(r *engine.Record) *float64 { return r.ServerWaitMS }},
 	{Name: ServerDecodeTPS, Label: "Server decode tokens/s", Unit: UnitTokensPerS, HigherIsBetter: true, Of: func(r *engine.Record) *float64 { return r.ServerDecodeTokensPerS }},
 	{Name: ClientDecodeTPS, Label: "Client decode tokens/s", Unit: UnitTokensPerS, HigherIsBetter: true, Of: func(r *engine.Record) *float64 { return r.ClientDecodeTokensPerS }},
+	{Name: CachedTokens, Label: "Cached prompt tokens", Unit: UnitTokens},
+	{Name: TTFTPrefixHit, Label: "TTFT, prefix-cache hit", Unit: UnitMS},
+	{Name: TTFTPrefixMiss, Label: "TTFT, prefix-cache miss", Unit: UnitMS},
 	{Name: ITL, Label: "ITL", Unit: UnitMS},
 	{Name: TTFTFromArrival, Label: "TTFT from arrival", Unit: UnitMS},
 	{Name: E2EFromArrival, Label: "E2E from arrival", Unit: UnitMS},

@@ -13,6 +13,9 @@ type job struct {
 	model        *modelState // the model asked for; an engine's only one otherwise
 	rng          *rand.Rand  // seeded by (Seed, seq): texts and jitter
 	promptTokens int
+	// cachedTokens of the prompt were found in the prefix cache: prefill
+	// is charged for the rest.
+	cachedTokens int
 	maxTokens    int
 	// forceLength is vLLM's ignore_eos: no natural stop.
 	forceLength bool
@@ -88,7 +91,7 @@ func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (ti
 	}
 	tm.loaded = time.Now()
 
-	next := tm.loaded.Add(e.prof.prefill(j.promptTokens))
+	next := tm.loaded.Add(e.prof.prefill(max(0, j.promptTokens-j.cachedTokens)))
 	for i := 0; i < o.tokens; i++ {
 		if err := sleepUntil(ctx, timer, next); err != nil {
 			return tm, err

@@ -237,6 +237,15 @@ func (e *backend) ollamaNative(w http.ResponseWriter, r *http.Request, chat bool
 	j := e.newJob(arrived)
 	j.model = model
 	j.promptTokens = prompt
+	if chat {
+		// Ollama reuses the slot's KV cache for a shared prefix but counts
+		// the whole prompt in prompt_eval_count (v0.11.4, test/ollama).
+		texts := make([]string, len(req.Messages))
+		for i, m := range req.Messages {
+			texts[i] = m.Content
+		}
+		j.cachedTokens = e.cache.serve(texts)
+	}
 	var numPredict *int
 	if req.Options.NumPredict != nil {
 		n := int(*req.Options.NumPredict)

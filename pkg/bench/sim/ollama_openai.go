@@ -86,6 +86,9 @@ func (e *backend) ollamaOpenAI(w http.ResponseWriter, r *http.Request, chat bool
 	j := e.newJob(arrived)
 	j.model = model
 	j.promptTokens = prompt
+	if chat {
+		j.cachedTokens = e.cache.serve(req.chatContents())
+	}
 	// Only max_tokens maps to num_predict; Ollama ignores
 	// max_completion_tokens (wire-formats.md §3.6).
 	ollamaLength(j, req.MaxTokens)

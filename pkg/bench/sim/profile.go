@@ -46,6 +46,16 @@ type Profile struct {
 	// run to the maximum.
 	NaturalStopTokens int
 
+	// PrefixCaching remembers prompts' leading tokens, as vLLM's automatic
+	// prefix caching (blocks of 16 tokens), TGI's (since 3.0, token by
+	// token) and Ollama's reuse of a slot's KV cache do; a chat whose
+	// leading tokens were seen pays prefill for the rest only.
+	PrefixCaching bool
+	// PromptTokensDetails is vLLM's --enable-prompt-tokens-details:
+	// usage reports prompt_tokens_details.cached_tokens, and leaves it out
+	// when nothing was cached [UNSURE]. Other engines ignore it.
+	PromptTokensDetails bool
+
 	// MaxConcurrentRequests caps TGI's requests in flight (its
 	// --max-concurrent-requests); beyond it TGI answers "Model is
 	// overloaded". 0 = 128, TGI's default.
@@ -78,6 +88,17 @@ const (
 	defaultMaxQueue              = 512
 )
 
+// prefixCacheBlocks bounds what a simulated prefix cache remembers.
+const prefixCacheBlocks = 1 << 18
+
+// prefixBlock is the engine's cache granularity in tokens.
+func (p *Profile) prefixBlock() int {
+	if p.Engine == engine.EngineVLLM {
+		return 16
+	}
+	return 1
+}
+
 // DefaultProfiles returns one profile per simulated engine. The numbers tell
 // the usual story of a single 8B-class model on one GPU: vLLM has the
 // quickest first token and scales best with concurrency, TGI is close behind
@@ -94,6 +115,8 @@ func DefaultProfiles() map[engine.EngineType]Profile {
 			DecodeSlowdownPerSeq: 0.01,
 			MaxBatch:             64,
 			Jitter:               0.05,
+			PrefixCaching:        true,
+			PromptTokensDetails:  true,
 		},
 		engine.EngineTGI: {
 			Engine:                engine.EngineTGI,
@@ -105,6 +128,7 @@ func DefaultProfiles() map[engine.EngineType]Profile {
 			MaxBatch:              32,
 			Jitter:                0.06,
 			MaxConcurrentRequests: defaultMaxConcurrentRequests,
+			PrefixCaching:         true,
 		},
 		engine.EngineOllama: {
 			Engine:               engine.EngineOllama,
@@ -117,6 +141,7 @@ func DefaultProfiles() map[engine.EngineType]Profile {
 			Jitter:               0.08,
 			ColdLoad:             400 * time.Millisecond,
 			MaxQueue:             defaultMaxQueue,
+			PrefixCaching:        true,
 		},
 	}
 }

@@ -32,12 +32,14 @@ type openAIRequest struct {
 	Seed                *int64          `json:"seed"`
 }
 
-func (r *openAIRequest) chatPromptTokens() int {
+func (r *openAIRequest) chatPromptTokens() int { return chatPromptTokens(r.chatContents()) }
+
+func (r *openAIRequest) chatContents() []string {
 	texts := make([]string, len(r.Messages))
 	for i, m := range r.Messages {
 		texts[i] = messageContentText(m.Content)
 	}
-	return chatPromptTokens(texts)
+	return texts
 }
 
 // chatMaxTokens prefers max_completion_tokens, the newer name, as vLLM and

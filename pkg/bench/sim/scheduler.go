@@ -37,6 +37,9 @@ type backend struct {
 	// dialect is the Ollama release imitated (Profile.Version).
 	dialect ollamaDialect
 
+	// cache is the prefix cache (Profile.PrefixCaching), nil without.
+	cache *prefixCache
+
 	// trace, when set (tests), sees each modelled gap before it is slept.
 	trace func(request uint64, token int, gap time.Duration)
 }
@@ -61,6 +64,9 @@ type waiter struct {
 func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend {
 	e := &backend{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	e.dialect = newOllamaDialect(e.prof.Version)
+	if e.prof.PrefixCaching {
+		e.cache = newPrefixCache(e.prof.prefixBlock(), prefixCacheBlocks)
+	}
 	if kind == engine.EngineOllama && len(e.prof.Models) > 0 {
 		for _, m := range e.prof.Models {
 			e.models = append(e.models, &modelState{name: ollamaTagged(m.Name), naturalStop: m.NaturalStopTokens, bytePrompt: m.BytePrompt})

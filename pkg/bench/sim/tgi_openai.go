@@ -80,6 +80,9 @@ func (e *backend) tgiOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 		}
 		j := e.newJob(arrived)
 		j.promptTokens, j.maxTokens, j.eosIsToken = prompt, maxNew, true
+		if chat {
+			j.cachedTokens = e.cache.serve(req.chatContents())
+		}
 		o := e.plan(j)
 		text, _, _, err := e.collectText(r, j, o)
 		if err != nil {
@@ -113,6 +116,9 @@ func (e *backend) tgiOpenAI(w http.ResponseWriter, r *http.Request, chat bool) {
 	}
 	j := e.newJob(arrived)
 	j.promptTokens, j.maxTokens, j.eosIsToken = prompt, maxNew, true
+	if chat {
+		j.cachedTokens = e.cache.serve(req.chatContents())
+	}
 	o := e.plan(j)
 
 	// envelope runs from the object key to the opening of choices (chat) or

@@ -110,6 +110,9 @@ func (e *backend) vllmParse(w http.ResponseWriter, r *http.Request, chat bool) (
 	}
 	j := e.newJob(arrived)
 	j.promptTokens = prompt
+	if chat {
+		j.cachedTokens = e.cache.serve(req.chatContents())
+	}
 	j.maxTokens = maxTokens
 	j.forceLength = req.IgnoreEOS
 	j.minTokens = req.MinTokens
@@ -137,6 +140,14 @@ func appendVLLMUsage(b []byte, prompt, completion int) []byte {
 	b = appendInt(b, int64(prompt+completion))
 	b = append(b, `,"completion_tokens":`...)
 	b = appendInt(b, int64(completion))
+	return append(b, '}')
+}
+
+// appendCachedDetails writes usage's prompt_tokens_details, as vLLM does
+// with --enable-prompt-tokens-details when part of the prompt was cached.
+func appendCachedDetails(b []byte, cached int) []byte {
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = appendInt(b, int64(cached))
 	return append(b, '}')
 }
 
@@ -221,14 +232,18 @@ func (e *backend) vllmChat(w http.ResponseWriter, r *http.Request) {
 	if _, err := e.run(r.Context(), j, o, emit); err != nil {
 		return
 	}
-	e.vllmStreamEnd(s, head, withUsage, prompt, o.tokens)
+	e.vllmStreamEnd(s, head, withUsage, prompt, j.cachedTokens, o.tokens)
 }
 
-func (e *backend) vllmStreamEnd(s *sender, head []byte, withUsage bool, prompt, completion int) {
+func (e *backend) vllmStreamEnd(s *sender, head []byte, withUsage bool, prompt, cached, completion int) {
 	if withUsage {
 		s.buf = append(s.buf, head...)
 		s.buf = append(s.buf, `],"usage":`...)
 		s.buf = appendVLLMUsage(s.buf, prompt, completion)
+		if cached > 0 && e.prof.PromptTokensDetails {
+			s.buf = appendCachedDetails(s.buf[:len(s.buf)-1], cached)
+			s.buf = append(s.buf, '}')
+		}
 		s.buf = append(s.buf, "}\n\n"...)
 	}
 	s.buf = append(s.buf, sseDone...)
@@ -266,7 +281,12 @@ func (e *backend) vllmChatFull(w http.ResponseWriter, r *http.Request, j *job, o
 	b = append(b, vllmFinish(o)...)
 	b = append(b, `","stop_reason":null}],"service_tier":null,"system_fingerprint":null,"usage":`...)
 	b = appendVLLMUsage(b, j.promptTokens, o.tokens)
-	b = append(b[:len(b)-1], `,"prompt_tokens_details":null},"prompt_logprobs":null,"kv_transfer_params":null}`...)
+	if j.cachedTokens > 0 && e.prof.PromptTokensDetails {
+		b = appendCachedDetails(b[:len(b)-1], j.cachedTokens)
+		b = append(b, `},"prompt_logprobs":null,"kv_transfer_params":null}`...)
+	} else {
+		b = append(b[:len(b)-1], `,"prompt_tokens_details":null},"prompt_logprobs":null,"kv_transfer_params":null}`...)
+	}
 	writeJSON(w, http.StatusOK, vllmJSON, b)
 }
 
@@ -321,7 +341,7 @@ func (e *backend) vllmCompletions(w http.ResponseWriter, r *http.Request) {
 	if _, err := e.run(r.Context(), j, o, emit); err != nil {
 		return
 	}
-	e.vllmStreamEnd(s, head, withUsage, prompt, o.tokens)
+	e.vllmStreamEnd(s, head, withUsage, prompt, j.cachedTokens, o.tokens)
 }
 
 func (e *backend) vllmCompletionFull(w http.ResponseWriter, r *http.Request, j *job, o outcome, id string, created int64) {

@@ -29,6 +29,12 @@ type groupAcc struct {
 	seen        bool
 	tally       sloTally
 	cold        coldSamples
+	// unreported holds the TTFT of shared-prefix requests whose engine
+	// said nothing of its cache; where others of the group had usage's
+	// cached_tokens, they were misses (vLLM leaves prompt_tokens_details
+	// out when nothing was cached [UNSURE]).
+	unreported  stats.Sample
+	cachedUsage bool
 }
 
 // NewSummarizer starts an empty summary judged against obj.
@@ -165,6 +171,20 @@ func (a *groupAcc) add(r *engine.Record, slo *workload.SLO) {
 			itl.Add(v)
 		}
 	}
+	if c := r.CachedTokens; c == nil && r.SharedPrefixTokens > 0 && r.TTFTMS != nil {
+		a.unreported.Add(*r.TTFTMS)
+	}
+	if c := r.CachedTokens; c != nil {
+		a.cachedUsage = a.cachedUsage || r.CachedTokensSource == engine.CachedFromUsage
+		a.sample(metric.CachedTokens).Add(float64(*c))
+		if r.TTFTMS != nil {
+			split := metric.TTFTPrefixMiss
+			if *c > 0 {
+				split = metric.TTFTPrefixHit
+			}
+			a.sample(split).Add(*r.TTFTMS)
+		}
+	}
 	a.sample(metric.PromptTokens).Add(float64(r.PromptTokens))
 	a.sample(metric.OutputTokens).Add(float64(r.OutputTokens))
 }
@@ -178,6 +198,12 @@ func (a *groupAcc) finish(obj Objectives) Group {
 	g.Metrics = map[string]stats.Stats{}
 	for name, s := range a.samples {
 		g.Metrics[name] = s.Stats()
+	}
+	if a.cachedUsage && a.unreported.Len() > 0 {
+		var miss stats.Sample
+		miss.Merge(a.samples[metric.TTFTPrefixMiss])
+		miss.Merge(&a.unreported)
+		g.Metrics[metric.TTFTPrefixMiss] = miss.Stats()
 	}
 	if g.Requests > 0 {
 		g.ErrorRate = float64(g.Failed) / float64(g.Requests)

@@ -103,3 +103,31 @@ func TestOpenLoopGoalReadsFromArrival(t *testing.T) {
 		t.Errorf("goal %+v, ttft from arrival %+v", g.Target, g.Metrics[metric.TTFTFromArrival])
 	}
 }
+
+// TTFT splits by prefix-cache hit where the engine says; in a group whose
+// engine reported cached tokens in usage, a shared-prefix request it said
+// nothing about was a miss. An engine that never says gets no split.
+func TestPrefixCacheSplitsTTFT(t *testing.T) {
+	n := func(v int) *int { return &v }
+	mk := func(engineName string, ttft float64, cached *int, src string) engine.Record {
+		return engine.Record{Engine: engineName, Scenario: "s", Phase: engine.PhaseMeasure, OK: true, TTFTMS: f(ttft), E2EMS: f(ttft + 10),
+			OutputTokens: 2, SharedPrefixTokens: 512, CachedTokens: cached, CachedTokensSource: src, StartUnixNS: 1e9, EndUnixNS: 2e9}
+	}
+	recs := []engine.Record{
+		mk("v", 10, n(512), engine.CachedFromUsage), mk("v", 12, n(496), engine.CachedFromUsage), mk("v", 50, nil, ""), mk("v", 54, n(0), engine.CachedFromUsage),
+		mk("t", 40, nil, ""), mk("t", 41, nil, ""),
+	}
+	groups := groupsOf(recs, Objectives{})
+	v, tg := groups[0], groups[1]
+	if hit, miss := v.Metrics[metric.TTFTPrefixHit], v.Metrics[metric.TTFTPrefixMiss]; hit.Count != 2 || hit.Max != 12 || miss.Count != 2 || miss.Min != 50 {
+		t.Errorf("v: hit %+v miss %+v", hit, miss)
+	}
+	if c := v.Metrics[metric.CachedTokens]; c.Count != 3 || c.Max != 512 {
+		t.Errorf("v: cached %+v", c)
+	}
+	for _, m := range []string{metric.TTFTPrefixHit, metric.TTFTPrefixMiss, metric.CachedTokens} {
+		if _, ok := tg.Metrics[m]; ok {
+			t.Errorf("t reported no cache but has %s", m)
+		}
+	}
+}

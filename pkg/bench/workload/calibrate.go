@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -57,8 +58,9 @@ type Calibration struct {
 	// Note says why the counts are estimates, when they are.
 	Note string `json:"note,omitempty"`
 
-	cost  map[string]int // " word" and "." → tokens
-	words []string       // the pieces, in syntheticWords order
+	cost     map[string]int // " word" and "." → tokens
+	words    []string       // the pieces, in syntheticWords order
+	cheapest int            // minWord
 }
 
 // CalibrationCheck is one shaped prompt counted whole by the engine.
@@ -146,6 +148,7 @@ func Calibrate(ctx context.Context, c Counter, checks []int, seed int64) (*Calib
 	}
 	cal.Pieces = len(pieces)
 	cal.TokensPerWord = float64(sum) / float64(len(cal.words))
+	cal.index()
 
 	cal.Exact = true
 	for _, n := range checks {
@@ -180,6 +183,7 @@ func EstimatedCalibration(why error) *Calibration {
 	}
 	cal.Pieces = len(cal.words) + 1
 	cal.TokensPerWord = float64(sum) / float64(len(cal.words))
+	cal.index()
 	return cal
 }
 
@@ -189,20 +193,24 @@ func EstimatedCalibration(why error) *Calibration {
 // which is n unless n is below BaseTokens or no counted word fits the
 // remainder.
 func (c *Calibration) Text(rng *rand.Rand, n int) (string, int) {
+	text, used := c.Extend(rng, PromptOpener, n-c.BaseTokens)
+	return text, c.BaseTokens + used
+}
+
+// Extend appends words costing budget tokens to text (a prompt this
+// calibration wrote, whose last piece is complete): the unique rest of a
+// prompt after a shared prefix. It returns the text and the tokens added.
+func (c *Calibration) Extend(rng *rand.Rand, text string, budget int) (string, int) {
 	var b strings.Builder
-	b.Grow(n * 6)
-	b.WriteString(PromptOpener)
-	budget := n - c.BaseTokens
+	b.Grow(len(text) + max(budget, 0)*6)
+	b.WriteString(text)
+	start := budget
 	left := 0 // words still to come in the current sentence
 	for budget > 0 {
 		if left == 0 {
 			left = 6 + rng.IntN(12)
 		}
-		p := c.words[rng.IntN(len(c.words))]
-		need := c.cost[p]
-		if left == 1 {
-			need += c.cost["."]
-		}
+		p, need := c.word(rng, left == 1, budget)
 		if need > budget {
 			if p = c.fitting(rng, budget, b.String()); p == "" {
 				break
@@ -218,7 +226,41 @@ func (c *Calibration) Text(rng *rand.Rand, n int) (string, int) {
 			budget -= c.cost["."]
 		}
 	}
-	return b.String(), n - budget
+	return b.String(), start - budget
+}
+
+// word draws the next word and what it costs with its full stop when it
+// ends the sentence. A word that would leave a remainder no piece can fill
+// (fewer tokens than the cheapest word, and no room for a full stop, which
+// may only follow a word) is drawn again, a few times: with a byte-level
+// vocabulary a prompt would otherwise end a token short.
+func (c *Calibration) word(rng *rand.Rand, ends bool, budget int) (string, int) {
+	var p string
+	var need int
+	for range 8 {
+		p = c.words[rng.IntN(len(c.words))]
+		need = c.cost[p]
+		if ends {
+			need += c.cost["."]
+		}
+		rest := budget - need
+		if rest <= 0 || rest >= c.minWord() || !ends && rest == c.cost["."] {
+			break
+		}
+	}
+	return p, need
+}
+
+// minWord is the cost of the cheapest counted word.
+func (c *Calibration) minWord() int { return c.cheapest }
+
+// index notes the cheapest word once the costs are known; the calibration
+// is read by every request at once after.
+func (c *Calibration) index() {
+	c.cheapest = math.MaxInt
+	for _, w := range c.words {
+		c.cheapest = min(c.cheapest, c.cost[w])
+	}
 }
 
 // fitting picks a piece of at most budget tokens for the end of a prompt,
@@ -258,6 +300,12 @@ func CheckLengths(scenarios []Scenario) []int {
 	for _, s := range scenarios {
 		if t := s.InputTokens; t != nil {
 			ns = append(ns, t.Typical()...)
+		}
+		if sp := s.SharedPrefix; sp != nil {
+			ns = append(ns, sp.Tokens)
+			if s.InputTokens == nil {
+				ns = append(ns, sp.Tokens+DefaultSuffixTokens)
+			}
 		}
 		if s.Trace != nil {
 			var in []int

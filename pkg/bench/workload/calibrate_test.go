@@ -169,3 +169,34 @@ func TestCheckLengths(t *testing.T) {
 		t.Errorf("no shapes: %v", got)
 	}
 }
+
+// With a byte-level vocabulary (the tiny test models: a token a byte) no
+// word costs one token, so a prompt must not end with a one-token gap that
+// only a second full stop could fill; the text and a shared prefix's
+// extension still hit every length exactly.
+func TestTextHitsEveryLengthWithAByteVocabulary(t *testing.T) {
+	bytes := Counter{
+		Raw:    func(_ context.Context, s string) (int, error) { return len(s), nil },
+		Prompt: func(_ context.Context, s string) (int, error) { return len(s) + 2, nil },
+	}
+	cal, err := Calibrate(context.Background(), bytes, []int{100, 1000}, 3)
+	if err != nil || !cal.Exact {
+		t.Fatalf("%+v %v", cal, err)
+	}
+	// One token past the opener is the exception: only a full stop
+	// costs one, and it may not follow the opener's colon.
+	for n := cal.BaseTokens + 2; n < 1200; n++ {
+		text, planned := cal.Text(RequestRand(3, "s", int64(n), "text"), n)
+		if planned != n || len(text)+2 != n {
+			t.Fatalf("n=%d: planned %d, %d bytes", n, planned, len(text))
+		}
+		if strings.Contains(text, "..") {
+			t.Fatalf("n=%d: two full stops in a row: %q", n, text)
+		}
+		prefix, k := cal.Text(RequestRand(3, "p", 0, "prefix"), 300)
+		full, added := cal.Extend(RequestRand(3, "s", int64(n), "suffix"), prefix, 64)
+		if k != 300 || added != 64 || len(full)+2 != 364 || !strings.HasPrefix(full, prefix) {
+			t.Fatalf("prefix %d + %d: %d bytes", k, added, len(full))
+		}
+	}
+}

@@ -82,10 +82,16 @@ type Workload struct {
 	// Dataset samples each request from a file of real conversations
 	// instead of the prompts: their first user turn, asking for as many
 	// tokens as the dataset's own answer (unless output_tokens is set).
-	Dataset        *DatasetSpec `json:"dataset,omitempty"`
-	Temperature    float64      `json:"temperature"`
-	Seed           *int64       `json:"seed,omitempty"`
-	TimeoutSeconds float64      `json:"timeout_seconds"`
+	Dataset *DatasetSpec `json:"dataset,omitempty"`
+	// SharedPrefixTokens starts every shaped prompt with one of
+	// PrefixGroups shared prefixes of that many tokens (chat template
+	// included), the rest unique, so prefix caches are measured on
+	// purpose.
+	SharedPrefixTokens int     `json:"shared_prefix_tokens,omitempty"`
+	PrefixGroups       int     `json:"prefix_groups,omitempty"`
+	Temperature        float64 `json:"temperature"`
+	Seed               *int64  `json:"seed,omitempty"`
+	TimeoutSeconds     float64 `json:"timeout_seconds"`
 	// UniquePrompts (default true) starts each user turn with a marker of
 	// its own, so prefix caches cannot answer repeated prompts for free.
 	UniquePrompts *bool `json:"unique_prompts,omitempty"`

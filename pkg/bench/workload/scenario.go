@@ -52,6 +52,8 @@ type Scenario struct {
 	// engine's own tokenizer; OutputTokens draws each max_tokens.
 	InputTokens  *TokenLength `json:"input_tokens,omitempty"`
 	OutputTokens *TokenLength `json:"output_tokens,omitempty"`
+	// SharedPrefix starts every prompt with one of a few shared prefixes.
+	SharedPrefix *SharedPrefix `json:"shared_prefix,omitempty"`
 	// Trace, with arrival trace, is the recorded schedule replayed: one
 	// request per entry, at its offset, with its lengths.
 	Trace  *Trace `json:"trace,omitempty"`
@@ -199,6 +201,31 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 			errs = append(errs, err)
 		}
 	}
+	if w.SharedPrefixTokens != 0 || w.PrefixGroups != 0 {
+		sp := &SharedPrefix{Tokens: w.SharedPrefixTokens, Groups: w.PrefixGroups}
+		if sp.Groups == 0 {
+			sp.Groups = 1
+		}
+		switch {
+		case sp.Tokens < 1 || sp.Tokens > MaxShapedTokens:
+			bad("workload.shared_prefix_tokens", w.SharedPrefixTokens, fmt.Sprintf("use a number of tokens from 1 to %d (and --prefix-groups for how many prefixes)", MaxShapedTokens))
+		case sp.Groups < 1 || sp.Groups > MaxPrefixGroups:
+			bad("workload.prefix_groups", w.PrefixGroups, fmt.Sprintf("use 1 to %d shared prefixes", MaxPrefixGroups))
+		case w.Dataset != nil:
+			errs = append(errs, errors.New("workload.shared_prefix_tokens (--shared-prefix-tokens) shapes generated prompts; it does not apply to workload.dataset (--dataset): use one"))
+		default:
+			for i := range out {
+				if out[i].Suite != SuiteLoad {
+					continue // the idle-engine TTFT suite stays a cold prefill
+				}
+				out[i].SharedPrefix = sp
+				if in := out[i].InputTokens; in != nil && in.Kind == TokensFixed && int(in.A) <= sp.Tokens {
+					errs = append(errs, fmt.Errorf("scenario %s: --input-tokens %d leaves no unique suffix after a shared prefix of %d tokens; ask for more, or leave --input-tokens out for a suffix of %d",
+						out[i].Name, int(in.A), sp.Tokens, DefaultSuffixTokens))
+				}
+			}
+		}
+	}
 	if w.Dataset != nil {
 		for _, s := range out {
 			if s.InputTokens != nil {
@@ -209,6 +236,19 @@ func (c Config) Scenarios(suite string) ([]Scenario, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// SharedPrefix is --shared-prefix-tokens and --prefix-groups.
+type SharedPrefix struct {
+	Tokens int `json:"tokens"`
+	Groups int `json:"groups"`
+}
+
+// DefaultSuffixTokens is the unique part of a prompt with a shared prefix
+// when --input-tokens does not set the whole length.
+const DefaultSuffixTokens = 64
+
+// MaxPrefixGroups bounds --prefix-groups: each prefix is kept in memory.
+const MaxPrefixGroups = 10_000
 
 // MaxShapedTokens bounds --input-tokens and --output-tokens: beyond the
 // largest contexts served today.
