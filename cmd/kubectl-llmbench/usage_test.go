@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -496,5 +497,60 @@ func TestSharedPrefixThroughTheBinary(t *testing.T) {
 	r = run(t, "run", "--simulate", "--prefix-groups", "3", "--output-dir", t.TempDir())
 	if r.code != 1 || !strings.Contains(r.stderr, "--shared-prefix-tokens") {
 		t.Errorf("groups without a prefix: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Multi-turn conversations through the binary: each user's turns carry a
+// growing history, the journal numbers conversations and turns, and the
+// summary has TTFT by turn.
+func TestTurnsThroughTheBinary(t *testing.T) {
+	out := t.TempDir()
+	r := run(t, "run", "--simulate", "--engines", "tgi", "--suite", "load", "--turns", "3", "--concurrency", "2", "--requests", "12",
+		"--warmup", "0s", "--max-tokens", "16", "--format", "json", "--output-dir", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "TTFT p50 by turn of the conversations") {
+		t.Errorf("no by-turn note:\n%s", r.stdout)
+	}
+	type line struct {
+		Conversation int64 `json:"conversation"`
+		Turn         int   `json:"turn"`
+		Prompt       int   `json:"prompt_tokens"`
+	}
+	byConv := map[int64][]line{}
+	for _, l := range plugintest.ReadJournal[line](t, runFolder(t, out)) {
+		byConv[l.Conversation] = append(byConv[l.Conversation], l)
+	}
+	if len(byConv) != 4 {
+		t.Fatalf("%d conversations, want 12 requests / 3 turns", len(byConv))
+	}
+	for c, ls := range byConv {
+		slices.SortFunc(ls, func(a, b line) int { return a.Turn - b.Turn })
+		for i, l := range ls {
+			// Each turn carries the last: its prompt, the 16-token answer
+			// and a new question.
+			if l.Turn != i+1 || i > 0 && l.Prompt <= ls[i-1].Prompt+16 {
+				t.Errorf("conversation %d: %+v", c, ls)
+			}
+		}
+	}
+	var s struct {
+		Groups []struct {
+			ByTurn []struct {
+				Turn int `json:"turn"`
+				TTFT struct {
+					Count int `json:"count"`
+				} `json:"ttft_ms"`
+			} `json:"by_turn"`
+		} `json:"groups"`
+	}
+	readJSON(t, filepath.Join(runFolder(t, out), "summary.json"), &s)
+	if len(s.Groups) != 1 || len(s.Groups[0].ByTurn) != 3 || s.Groups[0].ByTurn[2].TTFT.Count != 4 {
+		t.Errorf("by_turn: %+v", s.Groups)
+	}
+	r = run(t, "run", "--simulate", "--suite", "load", "--arrival", "poisson", "--rate", "2", "--turns", "3", "--output-dir", t.TempDir())
+	if r.code != 1 || !strings.Contains(r.stderr, "--turns") {
+		t.Errorf("turns in an open loop: exit %d\n%s", r.code, r.stderr)
 	}
 }

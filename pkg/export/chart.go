@@ -30,6 +30,7 @@ const (
 	ChartComparison       = "comparison"
 	ChartCapacity         = "capacity"
 	ChartLengths          = "length_sweep"
+	ChartTurns            = "ttft_by_turn"
 )
 
 // chartBuilder makes one figure, or nothing when the run has no data for
@@ -48,7 +49,7 @@ func charts(run *Run) ([]chart, error) {
 		err = fmt.Errorf("reading the requests for the charts: %w", err)
 	}
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
-		ttftOverTimeChart, throughputVsLoadChart, capacityChart, lengthChart, comparisonChart}
+		ttftOverTimeChart, throughputVsLoadChart, capacityChart, lengthChart, turnsChart, comparisonChart}
 	var out []chart
 	errs := []error{err}
 	for _, build := range builders {

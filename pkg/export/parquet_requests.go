@@ -47,6 +47,8 @@ type requestRow struct {
 	PromptTokens          int64  `parquet:"prompt_tokens"`
 	RequestedPromptTokens int64  `parquet:"requested_prompt_tokens"`
 	PromptMismatch        bool   `parquet:"prompt_mismatch"`
+	Conversation          int64  `parquet:"conversation"`
+	Turn                  int64  `parquet:"turn"`
 	SharedPrefixTokens    int64  `parquet:"shared_prefix_tokens"`
 	PrefixGroup           *int64 `parquet:"prefix_group,optional"`
 	CachedTokens          *int64 `parquet:"cached_tokens,optional"`
@@ -105,7 +107,7 @@ func requestRowOf(r *engine.Record) requestRow {
 		NTPOTMS: r.NTPOTMS, E2EMS: r.E2EMS, OutputTokensPerS: r.OutputTokensPerS,
 
 		PromptTokens: int64(r.PromptTokens), RequestedPromptTokens: int64(r.RequestedPromptTokens),
-		PromptMismatch: r.PromptMismatch, SharedPrefixTokens: int64(r.SharedPrefixTokens), PrefixGroup: int64Ptr(r.PrefixGroup),
+		PromptMismatch: r.PromptMismatch, Conversation: r.Conversation, Turn: int64(r.Turn), SharedPrefixTokens: int64(r.SharedPrefixTokens), PrefixGroup: int64Ptr(r.PrefixGroup),
 		CachedTokens: int64Ptr(r.CachedTokens), CachedTokensSource: r.CachedTokensSource, OutputTokens: int64(r.OutputTokens),
 		OutputTokensSource: r.OutputTokensSource, RequestedOutputTokens: int64(r.RequestedOutputTokens),
 		OutputMismatch: r.OutputMismatch, Chunks: int64(r.Chunks), ReasoningChunks: int64(r.ReasoningChunks),

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"io"
 	"sort"
 
@@ -96,6 +97,11 @@ func summaryRows(s verdict.Summary) []summaryRow {
 			num("cold_start.count", float64(c.Count))
 			stats("cold_start.server_load_ms", c.LoadMS)
 			stats("cold_start.ttft_ms", c.TTFTMS)
+		}
+		for _, t := range g.ByTurn {
+			name := fmt.Sprintf("by_turn.%d.", t.Turn)
+			stats(name+"ttft_ms", t.TTFT)
+			num(name+"prompt_tokens_mean", t.PromptTokensMean)
 		}
 		if rc := g.Reconciliation; rc != nil {
 			num("reconciliation.requests", float64(rc.Requests))

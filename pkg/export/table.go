@@ -179,6 +179,9 @@ func groupNotes(g summary.Group, examples bool) []string {
 	return notes
 }
 
+// maxTurnsShown bounds the turns a note lists; summary.json has them all.
+const maxTurnsShown = 12
+
 // loadNotes are the facts about how a group's requests were sent and
 // counted that its latency columns do not show; the terminal, the
 // reports' details and their methodology say them in these words.
@@ -186,6 +189,17 @@ func loadNotes(g summary.Group) []string {
 	var notes []string
 	if g.OutputMismatch > 0 {
 		notes = append(notes, fmt.Sprintf("%d returned a different number of tokens than requested (a natural stop the engine cannot ignore, or a model limit)", g.OutputMismatch))
+	}
+	if len(g.ByTurn) > 0 {
+		var parts []string
+		for i, t := range g.ByTurn {
+			if i == maxTurnsShown {
+				parts = append(parts, "…")
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%d: %s (%.0f tokens)", t.Turn, MSText(t.TTFT.P50), t.PromptTokensMean))
+		}
+		notes = append(notes, "TTFT p50 by turn of the conversations (the history the engine counted): "+strings.Join(parts, ", "))
 	}
 	if c, ok := g.Metrics[metric.CachedTokens]; ok && c.Count > 0 {
 		hit, miss := g.Metrics[metric.TTFTPrefixHit], g.Metrics[metric.TTFTPrefixMiss]

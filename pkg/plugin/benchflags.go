@@ -33,6 +33,7 @@ type benchFlags struct {
 	dataset     string
 	trace       string
 	prefixTok   int
+	turns       int
 	prefixGrp   int
 	traceSpeed  float64
 	dsFilter    string
@@ -66,6 +67,7 @@ func (f *benchFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.outTokens, "output-tokens", "", "draw each request's output `length` the same way (sent as max_tokens; vLLM also gets ignore_eos): 128, uniform:64-256, normal:128,32, lognormal:128,0.5")
 	fs.StringVar(&f.promptFile, "prompt-file", "", "file of prompts: one per line, or JSONL with \"prompt\" or \"messages\"")
 	fs.StringVar(&f.dataset, "dataset", "", "sample each request from a `file` of real conversations: ShareGPT JSON or JSONL, OpenAI-style {\"messages\"} JSONL, or one prompt per line; each asks for as many tokens as the dataset's own answer (--output-tokens overrides)")
+	fs.IntVar(&f.turns, "turns", 0, "closed loop: each user holds conversations of this many `turns`, sending the whole history (its earlier answers included) every turn; the report shows TTFT by turn")
 	fs.IntVar(&f.prefixTok, "shared-prefix-tokens", 0, "start every load prompt with one of --prefix-groups shared prefixes of this many `tokens` (each engine's tokenizer, chat template included) and end it with a unique suffix, so prefix caches are measured on purpose; the report splits TTFT by cache hit where the engine says")
 	fs.IntVar(&f.prefixGrp, "prefix-groups", 0, "how many distinct shared prefixes requests draw from (default 1)")
 	fs.StringVar(&f.trace, "trace", "", "replay a recorded arrival `file` open loop, each request at its offset with its prompt and answer lengths: CSV with a header (Azure LLM inference TIMESTAMP,ContextTokens,GeneratedTokens; Mooncake timestamp,input_length,output_length) or JSONL; replaces the load tests")
@@ -235,7 +237,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 		return cfg, errors.New("--trace-speed: no trace to replay; give --trace FILE")
 	}
 	if changed("trace") {
-		for _, fl := range []string{"arrival", "rate", "duration", "requests", "think-time"} {
+		for _, fl := range []string{"arrival", "rate", "duration", "requests", "think-time", "turns"} {
 			if changed(fl) {
 				return cfg, fmt.Errorf("--%s: --trace sets the arrivals, their number and the duration; drop --%s (--trace-speed scales time, --concurrency caps requests in flight)", fl, fl)
 			}
@@ -268,6 +270,18 @@ func (f *benchFlags) config(cmd *cobra.Command) (workload.Config, error) {
 		cfg.TestScenarios.LoadTests = []workload.LoadTest{lt}
 		if f.preset == "" && f.file == "" && f.name == "" {
 			cfg.Benchmark.Name = "custom"
+		}
+	}
+	if changed("turns") {
+		closed := 0
+		for i, lt := range cfg.TestScenarios.LoadTests {
+			if lt.Arrival == "" && lt.Rate == 0 || lt.Arrival == string(workload.ArrivalClosed) {
+				cfg.TestScenarios.LoadTests[i].Turns = f.turns
+				closed++
+			}
+		}
+		if closed == 0 {
+			return cfg, errors.New("--turns: no closed-loop load test to hold conversations; add --arrival closed --concurrency N (conversations need users who wait for their answers)")
 		}
 	}
 	return cfg, nil

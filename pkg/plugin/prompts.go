@@ -79,11 +79,14 @@ func loadPrompts(w workload.Workload) ([]engine.Request, error) {
 // datasetPrompts are the request templates of a dataset: each
 // conversation's messages up to its first user turn (the dataset's own
 // system turns, not workload.system_prompt), asking for as many tokens as
-// its answer had; a conversation without one asks for max_tokens.
-func datasetPrompts(ds *workload.Dataset, w workload.Workload) []engine.Request {
+// its answer had; a conversation without one asks for max_tokens. The
+// later user turns are what multi-turn scenarios say next.
+func datasetPrompts(ds *workload.Dataset, w workload.Workload) ([]engine.Request, [][]string) {
 	out := make([]engine.Request, len(ds.Entries))
+	followUps := make([][]string, len(ds.Entries))
 	for i, e := range ds.Entries {
 		out[i] = engine.Request{Messages: e.Messages, MaxTokens: e.OutputTokens, Temperature: w.Temperature, Seed: w.Seed}
+		followUps[i] = e.FollowUps
 	}
-	return out
+	return out, followUps
 }

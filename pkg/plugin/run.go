@@ -48,7 +48,9 @@ type RunOptions struct {
 	weights  workload.Weights
 	prompts  []engine.Request
 	dataset  *workload.Dataset
-	formats  []export.Format
+	// followUps are the dataset's later user turns, by prompt.
+	followUps [][]string
+	formats   []export.Format
 }
 
 func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -116,7 +118,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		if o.dataset, err = workload.LoadDataset(*d, o.seed()); err != nil {
 			return err
 		}
-		o.prompts = datasetPrompts(o.dataset, cfg.Workload)
+		o.prompts, o.followUps = datasetPrompts(o.dataset, cfg.Workload)
 	} else if o.prompts, err = loadPrompts(cfg.Workload); err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) 
 		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
 		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(),
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
-		SamplePrompts: o.dataset != nil,
+		SamplePrompts: o.dataset != nil, FollowUps: o.followUps,
 		Manifest: export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), Command: redactArgs(os.Args),
 			Config: o.cfg, Cluster: clusterInfo, Baseline: o.baselineDir, Dataset: o.dataset},
 		Out: o.ErrOut, Observer: progress,

@@ -39,8 +39,10 @@ type Config struct {
 	Parallel       bool
 	Seed           int64
 	UniquePrompts  bool
-	// SamplePrompts draws each request's prompt from Prompts (a dataset).
+	// SamplePrompts draws each request's prompt from Prompts (a dataset);
+	// FollowUps are its conversations' later user turns, by prompt.
 	SamplePrompts bool
+	FollowUps     [][]string
 	// Manifest starts the run's manifest (tool, command, configuration,
 	// cluster, baseline); Run fills in the rest.
 	Manifest export.Manifest
@@ -125,7 +127,7 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 		HTTP: cfg.HTTP, Timeout: cfg.Timeout, Clock: clock, RunID: runID,
 		Sink:     load.NewMultiSink(append([]load.Sink{journal, summarizer}, sinks...)...),
 		Observer: cfg.Observer, Parallel: cfg.Parallel, Grace: cfg.Grace, Seed: cfg.Seed, Log: log,
-		UniquePrompts: cfg.UniquePrompts, SamplePrompts: cfg.SamplePrompts,
+		UniquePrompts: cfg.UniquePrompts, SamplePrompts: cfg.SamplePrompts, FollowUps: cfg.FollowUps,
 	}
 	fmt.Fprintf(out, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(cfg.Targets), len(cfg.Scenarios), dir)
 	scenarios := cfg.Scenarios

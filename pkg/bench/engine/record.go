@@ -87,6 +87,12 @@ type Record struct {
 	PromptMismatch        bool `json:"prompt_mismatch,omitempty"`
 	// SharedPrefixTokens is how many leading tokens of the prompt were one
 	// of the shared prefixes (--shared-prefix-tokens), PrefixGroup which.
+	// Conversation and Turn place a multi-turn request: the closed-loop
+	// conversation (numbered per engine × scenario from 1) and its turn
+	// (from 1); its prompt_tokens is the whole history's.
+	Conversation int64 `json:"conversation,omitempty"`
+	Turn         int   `json:"turn,omitempty"`
+
 	SharedPrefixTokens int  `json:"shared_prefix_tokens,omitempty"`
 	PrefixGroup        *int `json:"prefix_group,omitempty"`
 	// CachedTokens is how much of the prompt the engine served from its

@@ -46,6 +46,10 @@ type Runner struct {
 	// SamplePrompts draws each request's template, seeded by scenario and
 	// sequence (a dataset), instead of taking them in turn.
 	SamplePrompts bool
+	// FollowUps are, by prompt index, the later user turns of the
+	// conversation a template opens (a dataset's); a multi-turn scenario
+	// sends them in order before drawing new templates.
+	FollowUps [][]string
 	// Guard, when set, gives each engine × scenario a check of every
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
@@ -219,6 +223,8 @@ type scenarioRun struct {
 	// seq numbers this scenario's requests per engine, so every engine
 	// gets the same prompts in the same order.
 	seq atomic.Int64
+	// conversations numbers the multi-turn conversations started.
+	conversations atomic.Int64
 
 	connectStreak atomic.Int64
 	guard         func(*engine.Record) string
@@ -303,7 +309,13 @@ func (sr *scenarioRun) request(rec *engine.Record) engine.Request {
 }
 
 func (sr *scenarioRun) send(rec *engine.Record, req engine.Request, intended time.Time) {
-	sr.client.Do(sr.reqCtx, req, intended, rec)
+	sr.sendOn(sr.client, rec, req, intended)
+}
+
+// sendOn sends with a client of the caller's (a conversation's, which
+// keeps the answers).
+func (sr *scenarioRun) sendOn(c *engine.Client, rec *engine.Record, req engine.Request, intended time.Time) {
+	c.Do(sr.reqCtx, req, intended, rec)
 	sr.emit(rec)
 	if sr.guard != nil {
 		if reason := sr.guard(rec); reason != "" {
@@ -409,6 +421,10 @@ func (sr *scenarioRun) closed() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if sr.s.Turns > 1 {
+				sr.converse(u, measureStart, end)
+				return
+			}
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
 			intended := time.Now()

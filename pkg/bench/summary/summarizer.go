@@ -2,6 +2,7 @@ package summary
 
 import (
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
@@ -35,7 +36,11 @@ type groupAcc struct {
 	// out when nothing was cached [UNSURE]).
 	unreported  stats.Sample
 	cachedUsage bool
+	// turns are the multi-turn TTFT and prompt samples, by turn.
+	turns map[int]*turnAcc
 }
+
+type turnAcc struct{ ttft, prompt stats.Sample }
 
 // NewSummarizer starts an empty summary judged against obj.
 func NewSummarizer(runID string, obj Objectives) *Summarizer {
@@ -171,6 +176,18 @@ func (a *groupAcc) add(r *engine.Record, slo *workload.SLO) {
 			itl.Add(v)
 		}
 	}
+	if r.Turn > 0 && r.TTFTMS != nil {
+		if a.turns == nil {
+			a.turns = map[int]*turnAcc{}
+		}
+		t := a.turns[r.Turn]
+		if t == nil {
+			t = &turnAcc{}
+			a.turns[r.Turn] = t
+		}
+		t.ttft.Add(*r.TTFTMS)
+		t.prompt.Add(float64(r.PromptTokens))
+	}
 	if c := r.CachedTokens; c == nil && r.SharedPrefixTokens > 0 && r.TTFTMS != nil {
 		a.unreported.Add(*r.TTFTMS)
 	}
@@ -199,6 +216,10 @@ func (a *groupAcc) finish(obj Objectives) Group {
 	for name, s := range a.samples {
 		g.Metrics[name] = s.Stats()
 	}
+	for turn, t := range a.turns {
+		g.ByTurn = append(g.ByTurn, TurnStats{Turn: turn, TTFT: t.ttft.Stats(), PromptTokensMean: t.prompt.Mean()})
+	}
+	slices.SortFunc(g.ByTurn, func(x, y TurnStats) int { return x.Turn - y.Turn })
 	if a.cachedUsage && a.unreported.Len() > 0 {
 		var miss stats.Sample
 		miss.Merge(a.samples[metric.TTFTPrefixMiss])

@@ -57,6 +57,10 @@ type Group struct {
 	// Reconciliation compares client and server timings where the engine
 	// reports them per request (Ollama).
 	Reconciliation *Reconciliation `json:"reconciliation,omitempty"`
+	// ByTurn is TTFT turn by turn of a multi-turn scenario (--turns): how
+	// first tokens slow as the history grows, or do not where a prefix
+	// cache holds it.
+	ByTurn []TurnStats `json:"by_turn,omitempty"`
 }
 
 // GoalResult says whether a scenario's target was met.
@@ -119,4 +123,14 @@ func ObjectivesOf(scenarios []workload.Scenario) Objectives {
 		o.Levels[s.Name] = s.Level
 	}
 	return o
+}
+
+// TurnStats is one turn of a multi-turn scenario's conversations: its
+// successful, warm requests' TTFT and the history they carried.
+type TurnStats struct {
+	Turn int         `json:"turn"`
+	TTFT stats.Stats `json:"ttft_ms"`
+	// PromptTokensMean is the mean prompt the engine counted: the whole
+	// history at this turn.
+	PromptTokensMean float64 `json:"prompt_tokens_mean"`
 }

@@ -131,6 +131,9 @@ type LoadTest struct {
 	TargetP95MS     float64  `json:"target_p95_ms,omitempty"`
 	TargetMetric    string   `json:"target_metric,omitempty"`
 	MaxTokens       int      `json:"max_tokens,omitempty"`
+	// Turns, above 1, makes each user of a closed loop hold conversations
+	// of that many turns: every turn sends the whole history so far.
+	Turns int `json:"turns,omitempty"`
 	// Trace replays a recorded arrival process (CSV or JSONL: Azure LLM
 	// inference, Mooncake, or offset/input/output columns) open loop;
 	// TraceSpeed divides its time (2: twice as fast).

@@ -54,6 +54,9 @@ type DatasetEntry struct {
 	// the journal.
 	InputTokens  int
 	OutputTokens int
+	// FollowUps are the conversation's later user turns, in order: what a
+	// multi-turn scenario (--turns) says next.
+	FollowUps []string
 	// Record is where it came from: "line 12" or "record 12".
 	Record string
 }
@@ -278,6 +281,11 @@ func (rec record) entry(where string) (DatasetEntry, string, error) {
 		return e, "empty prompt", nil
 	}
 	e.Messages = turns[:user+1]
+	for _, t := range turns[user+1:] {
+		if t.Role == "user" && strings.TrimSpace(t.Content) != "" {
+			e.FollowUps = append(e.FollowUps, t.Content)
+		}
+	}
 	for _, m := range e.Messages {
 		e.InputTokens += EstimateTokens(m.Content)
 	}

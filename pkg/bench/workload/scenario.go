@@ -52,6 +52,9 @@ type Scenario struct {
 	// engine's own tokenizer; OutputTokens draws each max_tokens.
 	InputTokens  *TokenLength `json:"input_tokens,omitempty"`
 	OutputTokens *TokenLength `json:"output_tokens,omitempty"`
+	// Turns, above 1, makes each closed-loop user hold conversations of
+	// that many turns, sending the growing history every turn.
+	Turns int `json:"turns,omitempty"`
 	// SharedPrefix starts every prompt with one of a few shared prefixes.
 	SharedPrefix *SharedPrefix `json:"shared_prefix,omitempty"`
 	// Trace, with arrival trace, is the recorded schedule replayed: one
@@ -247,6 +250,9 @@ type SharedPrefix struct {
 // when --input-tokens does not set the whole length.
 const DefaultSuffixTokens = 64
 
+// MaxTurns bounds a conversation's turns.
+const MaxTurns = 100
+
 // MaxPrefixGroups bounds --prefix-groups: each prefix is kept in memory.
 const MaxPrefixGroups = 10_000
 
@@ -365,6 +371,16 @@ func (lt LoadTest) scenario(field string, maxTokens int) (Scenario, []error) {
 		s.Concurrency = lt.MaxConcurrency
 	default:
 		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "use closed, constant, poisson or trace")
+	}
+	if lt.Turns != 0 {
+		switch {
+		case lt.Turns < 1 || lt.Turns > MaxTurns:
+			bad("turns", lt.Turns, fmt.Sprintf("use 1 to %d turns a conversation", MaxTurns))
+		case arrival != ArrivalClosed && lt.Turns > 1:
+			bad("turns", lt.Turns, "conversations are held by closed-loop users (arrival closed, concurrent_users); an open loop sends independent requests")
+		default:
+			s.Turns = lt.Turns
+		}
 	}
 	if lt.Trace != "" && arrival != ArrivalTrace {
 		bad("arrival", fmt.Sprintf("%q", lt.Arrival), "a load test with a trace replays it: leave arrival out or set it to trace")
