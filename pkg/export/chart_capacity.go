@@ -44,13 +44,9 @@ func capacityChart(d *chartData) (*figure, chart, error) {
 			p   *plot.Plot
 			xys plotter.XYs
 		}{{lat, l}, {good, g}} {
-			line, pts, err := plotter.NewLinePoints(pl.xys)
-			if err != nil {
+			if err := addEngineLine(pl.p, pl.xys, col); err != nil {
 				return nil, c, err
 			}
-			line.Color, line.Width = col, 1.5
-			pts.GlyphStyle = draw.GlyphStyle{Color: col, Radius: 2.5, Shape: draw.CircleGlyph{}}
-			pl.p.Add(line, pts)
 		}
 		if len(missed) > 0 {
 			sc, err := plotter.NewScatter(missed)

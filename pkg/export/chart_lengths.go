@@ -3,7 +3,6 @@ package export
 import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
@@ -40,14 +39,9 @@ func lengthChart(d *chartData) (*figure, chart, error) {
 		if len(xys) < 2 {
 			continue
 		}
-		line, pts, err := plotter.NewLinePoints(xys)
-		if err != nil {
+		if err := addEngineLine(p, xys, d.colors[ls.Engine]); err != nil {
 			return nil, c, err
 		}
-		col := d.colors[ls.Engine]
-		line.Color, line.Width = col, 1.5
-		pts.GlyphStyle = draw.GlyphStyle{Color: col, Radius: 2.5, Shape: draw.CircleGlyph{}}
-		p.Add(line, pts)
 		lines++
 	}
 	if lines == 0 {

@@ -5,7 +5,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
@@ -82,13 +81,9 @@ func throughputVsLoadChart(d *chartData) (*figure, chart, error) {
 			if len(pl.xys) == 0 {
 				continue
 			}
-			line, points, err := plotter.NewLinePoints(pl.xys)
-			if err != nil {
+			if err := addEngineLine(pl.p, pl.xys, d.colors[e]); err != nil {
 				return nil, c, err
 			}
-			line.Color, line.Width = d.colors[e], 1.5
-			points.GlyphStyle = draw.GlyphStyle{Color: d.colors[e], Radius: 2.5, Shape: draw.CircleGlyph{}}
-			pl.p.Add(line, points)
 		}
 	}
 	for _, p := range []*plot.Plot{tput, ttft} {

@@ -229,3 +229,16 @@ func wrap(panels []*plot.Plot, cols int) [][]*plot.Plot {
 }
 
 func withAlpha(c color.RGBA, a uint8) color.NRGBA { return color.NRGBA{c.R, c.G, c.B, a} }
+
+// addEngineLine draws one engine's series: a line through dots in its
+// colour, as every curve of the reports is drawn.
+func addEngineLine(p *plot.Plot, xys plotter.XYs, col color.Color) error {
+	line, pts, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	line.Color, line.Width = col, 1.5
+	pts.GlyphStyle = draw.GlyphStyle{Color: col, Radius: 2.5, Shape: draw.CircleGlyph{}}
+	p.Add(line, pts)
+	return nil
+}

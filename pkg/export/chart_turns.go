@@ -3,7 +3,6 @@ package export
 import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg/draw"
 )
 
 // turnsChart draws the first multi-turn scenario: TTFT p50 at each turn of
@@ -29,14 +28,9 @@ func turnsChart(d *chartData) (*figure, chart, error) {
 			if len(xys) < 2 {
 				continue
 			}
-			line, pts, err := plotter.NewLinePoints(xys)
-			if err != nil {
+			if err := addEngineLine(p, xys, d.colors[e]); err != nil {
 				return nil, c, err
 			}
-			col := d.colors[e]
-			line.Color, line.Width = col, 1.5
-			pts.GlyphStyle = draw.GlyphStyle{Color: col, Radius: 2.5, Shape: draw.CircleGlyph{}}
-			p.Add(line, pts)
 			lines++
 		}
 		if lines > 0 {

@@ -20,10 +20,34 @@ import (
 // step of that. It is a fidelity check, not a unit test: on a busy machine
 // the simulator's sleeps overshoot and its saturation falls.
 func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
-	bin := buildBinary(t)
+	b, stdout := runSummary(t, "run", "--simulate", "--engines", "ollama", "--suite", "load", "--find-capacity", "--capacity-from", "2",
+		"--duration", "3s", "--warmup", "0s", "--max-tokens", "64", "--slo", "ttft_p95=500ms")
+	var s struct {
+		Capacity []struct {
+			Sustained *float64 `json:"sustained"`
+		} `json:"capacity"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Capacity) != 1 || s.Capacity[0].Sustained == nil {
+		t.Fatalf("no sustained level: %s\n%s", b, stdout)
+	}
+	const saturation = 3.7
+	got := *s.Capacity[0].Sustained
+	fmt.Printf("capacity search on the simulated Ollama: sustained %g req/s (saturation %g, band %g–%g)\n", got, saturation, saturation/2, saturation*1.25)
+	if got < saturation/2 || got > saturation*1.25 {
+		t.Errorf("sustained %g req/s, want within one step of %g", got, saturation)
+	}
+}
+
+// runSummary runs the binary built as a user gets it with args (and json
+// output into a folder of the test's) and returns its summary.json and
+// its stdout.
+func runSummary(t *testing.T, args ...string) ([]byte, string) {
+	t.Helper()
 	out := t.TempDir()
-	cmd := exec.Command(bin, "run", "--simulate", "--engines", "ollama", "--suite", "load", "--find-capacity", "--capacity-from", "2",
-		"--duration", "3s", "--warmup", "0s", "--max-tokens", "64", "--slo", "ttft_p95=500ms", "--format", "json", "--output-dir", out)
+	cmd := exec.Command(buildBinary(t), append(args, "--format", "json", "--output-dir", out)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -37,23 +61,7 @@ func TestFindCapacityLandsNearTheSimulatorsSaturation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s struct {
-		Capacity []struct {
-			Sustained *float64 `json:"sustained"`
-		} `json:"capacity"`
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Capacity) != 1 || s.Capacity[0].Sustained == nil {
-		t.Fatalf("no sustained level: %s\n%s", b, stdout.String())
-	}
-	const saturation = 3.7
-	got := *s.Capacity[0].Sustained
-	fmt.Printf("capacity search on the simulated Ollama: sustained %g req/s (saturation %g, band %g–%g)\n", got, saturation, saturation/2, saturation*1.25)
-	if got < saturation/2 || got > saturation*1.25 {
-		t.Errorf("sustained %g req/s, want within one step of %g", got, saturation)
-	}
+	return b, stdout.String()
 }
 
 // buildBinary builds the plugin as a user gets it, once per test.

@@ -3,13 +3,9 @@
 package fidelity
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -20,23 +16,8 @@ import (
 // whole chain is checked: calibration, exact lengths, TTFT stamps, the fit.
 // A fidelity check, not a unit test: a busy machine's sleeps overshoot.
 func TestPrefillRateMatchesTheSimulators(t *testing.T) {
-	bin := buildBinary(t)
-	out := t.TempDir()
-	cmd := exec.Command(bin, "run", "--simulate", "--suite", "load", "--sweep", "input_tokens=128,1024,4096", "--concurrency", "1",
-		"--requests", "8", "--warmup", "0s", "--output-tokens", "4", "--format", "json", "--output-dir", out)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
-	dirs, _ := filepath.Glob(filepath.Join(out, "test_*", "summary.json"))
-	if len(dirs) != 1 {
-		t.Fatalf("summary files: %v", dirs)
-	}
-	b, err := os.ReadFile(dirs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := runSummary(t, "run", "--simulate", "--suite", "load", "--sweep", "input_tokens=128,1024,4096", "--concurrency", "1",
+		"--requests", "8", "--warmup", "0s", "--output-tokens", "4")
 	var s struct {
 		Lengths []struct {
 			Engine string `json:"engine"`
