@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
@@ -18,8 +19,30 @@ type shape struct {
 	// context is the engine's context length when it reports one (0:
 	// unknown); draws are clipped so prompt and answer fit in it.
 	context int
-	// prefixes are each scenario's shared prefixes, by group.
+	// prefixes are each scenario's shared prefixes, by group, written
+	// when a scenario first needs them (a capacity search's levels come
+	// after calibration).
+	mu       sync.Mutex
 	prefixes map[string][]prefix
+}
+
+// prefixesOf are s's shared prefixes on this engine: the same texts for
+// every engine, seeded by scenario and group.
+func (sh *shape) prefixesOf(s workload.Scenario, seed int64) []prefix {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if ps, ok := sh.prefixes[s.Name]; ok {
+		return ps
+	}
+	ps := make([]prefix, s.SharedPrefix.Groups)
+	for g := range ps {
+		ps[g].text, ps[g].tokens = sh.cal.Text(workload.RequestRand(seed, s.Name, int64(g), "prefix"), s.SharedPrefix.Tokens)
+	}
+	if sh.prefixes == nil {
+		sh.prefixes = map[string][]prefix{}
+	}
+	sh.prefixes[s.Name] = ps
+	return ps
 }
 
 // prefix is one shared prefix: its text and its tokens on this engine,
@@ -108,21 +131,6 @@ func (r *Runner) calibrate(ctx context.Context, hc *http.Client, t engine.Target
 			}
 		}
 		sh.cal = cal
-		for _, s := range r.Scenarios {
-			sp := s.SharedPrefix
-			if sp == nil {
-				continue
-			}
-			if sh.prefixes == nil {
-				sh.prefixes = map[string][]prefix{}
-			}
-			ps := make([]prefix, sp.Groups)
-			for g := range ps {
-				// The same for every engine: seeded by the group alone.
-				ps[g].text, ps[g].tokens = cal.Text(workload.RequestRand(r.Seed, s.Name, int64(g), "prefix"), sp.Tokens)
-			}
-			sh.prefixes[s.Name] = ps
-		}
 	}
 	if r.shapes == nil {
 		r.shapes = map[string]*shape{}
@@ -181,7 +189,11 @@ func (sr *scenarioRun) shaped(rec *engine.Record, p engine.Request) engine.Reque
 	// prompt the engine can take, and its record shows the mismatch.
 	rng := workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "text")
 	var text string
-	if ps := sr.shape.prefixes[s.Name]; len(ps) > 0 && n > ps[0].tokens {
+	var ps []prefix
+	if s.SharedPrefix != nil {
+		ps = sr.shape.prefixesOf(s, sr.r.Seed)
+	}
+	if len(ps) > 0 && n > ps[0].tokens {
 		g := workload.RequestRand(sr.r.Seed, s.Name, rec.Sequence, "prefix").IntN(len(ps))
 		pf := ps[g]
 		text, _ = sr.shape.cal.Extend(rng, pf.text, n-pf.tokens)
