@@ -102,13 +102,21 @@ func buildMethod(run *Run) methodView {
 	unique := w.UniquePrompts == nil || *w.UniquePrompts
 	v.Workload = []string{
 		fmt.Sprintf("Sampling: temperature %g, seed %s, at most %d output tokens, %gs timeout per request.", w.Temperature, seed, w.MaxTokens, w.TimeoutSeconds),
-		map[bool]string{true: "Prompts: each user turn starts with a marker of its own, so prefix caches cannot answer repeats for free.",
-			false: "Prompts: sent verbatim (--same-prompts); prefix caches may answer repeats."}[unique],
-		"Every engine was sent the same prompts in the same order.",
 	}
+	if w.InputTokens == "" {
+		v.Workload = append(v.Workload, map[bool]string{true: "Prompts: each user turn starts with a marker of its own, so prefix caches cannot answer repeats for free.",
+			false: "Prompts: sent verbatim (--same-prompts); prefix caches may answer repeats."}[unique])
+	}
+	v.Workload = append(v.Workload, "Every engine was sent the same prompts in the same order.")
 	v.Workload = append(v.Workload, calibrationLines(m.Targets)...)
 	if m.Dataset != nil {
 		v.Workload = append(v.Workload, mdExcerpt(DatasetText(m.Dataset), 600))
+	}
+	if w.InputTokens != "" || m.Dataset != nil {
+		// The configured prompts were not what was sent.
+		v.Workload = append(v.Workload, map[bool]string{true: "Prompts: drawn from the dataset above, the same draws for every engine; workload.system_prompt and workload.prompts were not sent.",
+			false: "Prompts: generated to the token lengths of each scenario (readable prose from the seed, counted in each engine's tokenizer); workload.system_prompt and workload.prompts were not sent."}[m.Dataset != nil])
+		return v.finish(run)
 	}
 	if w.SystemPrompt != "" {
 		v.Workload = append(v.Workload, "System prompt: "+mdExcerpt(w.SystemPrompt, 300))
@@ -123,8 +131,13 @@ func buildMethod(run *Run) methodView {
 		}
 		v.Prompts = append(v.Prompts, mdExcerpt(p, 200))
 	}
+	return v.finish(run)
+}
+
+// finish adds the scenarios and what bends their numbers.
+func (v methodView) finish(run *Run) methodView {
 	v.Scenarios = gridView{Header: []string{"Scenario", "Suite", "Load", "Setup"}}
-	for _, s := range m.Scenarios {
+	for _, s := range run.Manifest.Scenarios {
 		v.Scenarios.Rows = append(v.Scenarios.Rows, []string{mdEscape(s.Name), mdEscape(s.Suite), loadLevel(s), scenarioSetup(s)})
 	}
 	v.Unusual = unusual(run)
