@@ -39,7 +39,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	@for pkg in ./pkg/bench/engine/ ./pkg/bench/workload/ ./pkg/export/; do \
+	@for pkg in ./pkg/bench/engine/ ./pkg/bench/scrape/ ./pkg/bench/workload/ ./pkg/export/; do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \

@@ -39,6 +39,9 @@ type Manifest struct {
 	Scenarios     []workload.Scenario `json:"scenarios"`
 	Targets       []load.TargetStatus `json:"targets"`
 	Parallel      bool                `json:"parallel"`
+	// MetricsScrapes counts, per engine, the scrapes of its own /metrics
+	// (metrics.jsonl) and their failures.
+	MetricsScrapes map[string]*ScrapeTally `json:"metrics_scrapes,omitempty"`
 	// Dataset is what the dataset file held and what was kept of it,
 	// when prompts were sampled from one.
 	Dataset *workload.Dataset `json:"dataset,omitempty"`

@@ -25,13 +25,15 @@ type RunOptions struct {
 	kube *genericclioptions.ConfigFlags
 
 	engineSel
-	flags     benchFlags
-	parallel  bool
-	outputDir string
-	dryRun    bool
-	verbose   bool
-	noReport  bool
-	format    []string
+	flags    benchFlags
+	parallel bool
+	// scrapeInterval is --scrape-interval (0: no engine metrics).
+	scrapeInterval time.Duration
+	outputDir      string
+	dryRun         bool
+	verbose        bool
+	noReport       bool
+	format         []string
 
 	baseline    string // --baseline as given
 	baselineDir string
@@ -89,6 +91,7 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.Float64Var(&o.capacityFrom, "capacity-from", 1, "first level of --find-capacity")
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (id or folder) to compare with: significant changes go into the reports and comparison.json")
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
+	fs.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "scrape each vLLM and TGI engine's own /metrics this often during the run (and before and after it) into metrics.jsonl; 0 turns it off")
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
@@ -159,6 +162,9 @@ func splitCapacity(scenarios []workload.Scenario, c *load.CapacitySearch) []work
 func (o *RunOptions) Validate() error {
 	if err := o.engineSel.validate("benchmark"); err != nil {
 		return err
+	}
+	if o.scrapeInterval < 0 {
+		return fmt.Errorf("--scrape-interval %s: use a duration ≥ 0, like 1s (0 turns scraping off)", o.scrapeInterval)
 	}
 	if err := o.cfg.Economics.Validate(); err != nil {
 		return err

@@ -112,7 +112,7 @@ func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) 
 		Targets: o.resolved, Scenarios: o.scenarios, Capacity: o.capacity, Prompts: o.prompts,
 		Weights: o.weights,
 		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
-		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(),
+		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(), ScrapeInterval: o.scrapeInterval,
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 		SamplePrompts: o.dataset != nil, FollowUps: o.followUps,
 		Manifest: export.Manifest{Tool: "kubectl-llmbench", ToolVersion: Version(), Command: redactArgs(os.Args),
@@ -200,6 +200,15 @@ func (o *RunOptions) printPlan() error {
 	}
 	if ds := o.dataset; ds != nil {
 		fmt.Fprintf(w, "\n%s\n", export.DatasetText(ds))
+	}
+	var scraped []string
+	for _, t := range o.resolved {
+		if t.Type == engine.EngineVLLM || t.Type == engine.EngineTGI {
+			scraped = append(scraped, t.Name+" "+engine.RedactURL(strings.TrimSuffix(t.BaseURL, "/")+"/metrics"))
+		}
+	}
+	if len(scraped) > 0 && o.scrapeInterval > 0 {
+		fmt.Fprintf(w, "\nEngine metrics scraped every %s into metrics.jsonl: %s\n", o.scrapeInterval, strings.Join(scraped, ", "))
 	}
 	fmt.Fprintln(w, "\nScenarios per engine:")
 	var total time.Duration

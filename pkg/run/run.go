@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/scrape"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
@@ -39,6 +41,10 @@ type Config struct {
 	Parallel       bool
 	Seed           int64
 	UniquePrompts  bool
+	// ScrapeInterval, when > 0, scrapes the vLLM and TGI engines' own
+	// /metrics before the first request, at this interval, and after the
+	// last, into metrics.jsonl.
+	ScrapeInterval time.Duration
 	// SamplePrompts draws each request's prompt from Prompts (a dataset);
 	// FollowUps are its conversations' later user turns, by prompt.
 	SamplePrompts bool
@@ -130,6 +136,7 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 		UniquePrompts: cfg.UniquePrompts, SamplePrompts: cfg.SamplePrompts, FollowUps: cfg.FollowUps,
 	}
 	fmt.Fprintf(out, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(cfg.Targets), len(cfg.Scenarios), dir)
+	stopScrape := startScraping(ctx, cfg, dir, clock, log, man)
 	scenarios := cfg.Scenarios
 	res := load.RunResult{Status: "complete"}
 	if cfg.Capacity == nil || len(cfg.Scenarios) > 0 {
@@ -140,6 +147,7 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 		scenarios = append(append([]workload.Scenario(nil), scenarios...), levels...)
 		man.Scenarios = scenarios
 	}
+	stopScrape()
 	if err := journal.Close(); err != nil {
 		log.Error("closing journal", "error", err)
 	}
@@ -206,5 +214,47 @@ func finishManifest(m *export.Manifest, res load.RunResult) {
 	m.EndedAt = time.Unix(0, res.EndUnixNS).UTC().Format(time.RFC3339Nano)
 	if res.InterruptedUnixNS != 0 {
 		m.InterruptedAt = time.Unix(0, res.InterruptedUnixNS).UTC().Format(time.RFC3339Nano)
+	}
+}
+
+// startScraping scrapes the engines that serve Prometheus metrics on their
+// API port (vLLM, TGI) into metrics.jsonl, and returns what stops it after
+// one last scrape. A scrape that fails is journaled and counted in the
+// manifest, never fatal.
+func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clock, log *slog.Logger, man *export.Manifest) func() {
+	var sources []scrape.Source
+	for _, t := range cfg.Targets {
+		if t.Type == engine.EngineVLLM || t.Type == engine.EngineTGI {
+			sources = append(sources, scrape.Source{Engine: t.Name, URL: strings.TrimSuffix(t.BaseURL, "/") + "/metrics"})
+		}
+	}
+	if cfg.ScrapeInterval <= 0 || len(sources) == 0 {
+		return func() {}
+	}
+	j, err := export.OpenMetricsJournal(filepath.Join(dir, export.MetricsJournalFile))
+	if err != nil {
+		log.Warn("engine metrics are not scraped", "error", err)
+		return func() {}
+	}
+	s := &scrape.Scraper{HTTP: cfg.HTTP, Sources: sources, Interval: cfg.ScrapeInterval,
+		Now: func() int64 { return clock.UnixNS(time.Now()) },
+		Sink: func(sc scrape.Scrape) {
+			if sc.Error != "" {
+				log.Warn("scraping engine metrics failed", "target", sc.Engine, "error", sc.Error)
+			}
+			if err := j.Write(sc); err != nil {
+				log.Error("recording engine metrics", "target", sc.Engine, "error", err)
+			}
+		}}
+	log.Info("scraping engine metrics", "every", cfg.ScrapeInterval, "targets", len(sources))
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { s.Run(ctx, stop); close(done) }()
+	return func() {
+		close(stop)
+		<-done
+		if err := j.Close(); err != nil {
+			log.Error("closing the metrics journal", "error", err)
+		}
+		man.MetricsScrapes = j.Tally
 	}
 }

@@ -18,6 +18,7 @@ const module = "github.com/llmbench/kubectl-llmbench/"
 var rank = map[string]int{
 	"pkg/bench/stats":     0,
 	"pkg/bench/engine":    0,
+	"pkg/bench/scrape":    0,
 	"pkg/bench/metric":    1,
 	"pkg/bench/economics": 1,
 	"pkg/bench/sim":       1,

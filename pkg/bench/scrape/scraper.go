@@ -1,0 +1,158 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Source is one engine's metrics endpoint.
+type Source struct {
+	Engine string
+	URL    string // …/metrics
+}
+
+// Scrape is one engine's metrics at one instant, or why there were none.
+type Scrape struct {
+	Engine string `json:"engine"`
+	// UnixNS is when the answer arrived, on the run's clock.
+	UnixNS     int64    `json:"ts_unix_ns"`
+	DurationMS float64  `json:"duration_ms"`
+	Samples    []Sample `json:"samples,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// maxBody bounds a metrics page: vLLM's is tens of kilobytes.
+const maxBody = 32 << 20
+
+// Fetch scrapes one endpoint once. Asking for the text format keeps
+// servers that could answer OpenMetrics to the one expfmt reads.
+func Fetch(ctx context.Context, hc *http.Client, url string) ([]Sample, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return nil, &StatusError{URL: url, Status: resp.StatusCode}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("%s: more than %d MiB of metrics", url, maxBody>>20)
+	}
+	// OpenMetrics ends with "# EOF", which the text parser refuses.
+	text := string(body)
+	if t := strings.TrimRight(text, "\n"); strings.HasSuffix(t, "# EOF") {
+		text = strings.TrimSuffix(t, "# EOF")
+	}
+	return Parse(strings.NewReader(text))
+}
+
+// StatusError is a metrics endpoint that did not answer 200.
+type StatusError struct {
+	URL    string
+	Status int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s answered HTTP %d", e.URL, e.Status)
+}
+
+// Scraper scrapes its sources before the first request, every Interval,
+// and once more when stopped. A source answering 404 has no metrics there
+// (Ollama, a proxy that hides them): it is recorded once and not asked
+// again.
+type Scraper struct {
+	HTTP     *http.Client
+	Sources  []Source
+	Interval time.Duration
+	// Timeout bounds one scrape (default: the interval, at most 5 s).
+	Timeout time.Duration
+	// Now stamps a scrape on the run's clock (Unix nanoseconds).
+	Now func() int64
+	// Sink receives every scrape as it completes, from one goroutine per
+	// source.
+	Sink func(Scrape)
+
+	mu   sync.Mutex
+	gone map[string]bool
+}
+
+// Run scrapes until stop closes (the run's requests are done), then
+// scrapes once more and returns. ctx cancels it outright.
+func (s *Scraper) Run(ctx context.Context, stop <-chan struct{}) {
+	var wg sync.WaitGroup
+	for _, src := range s.Sources {
+		wg.Go(func() { s.loop(ctx, stop, src) })
+	}
+	wg.Wait()
+}
+
+func (s *Scraper) loop(ctx context.Context, stop <-chan struct{}, src Source) {
+	s.once(ctx, src)
+	if s.Interval > 0 {
+		t := time.NewTicker(s.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-stop:
+				s.once(ctx, src)
+				return
+			case <-t.C:
+				s.once(ctx, src)
+			}
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-stop:
+		s.once(ctx, src)
+	}
+}
+
+func (s *Scraper) once(ctx context.Context, src Source) {
+	s.mu.Lock()
+	gone := s.gone[src.Engine]
+	s.mu.Unlock()
+	if gone {
+		return
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = min(max(s.Interval, time.Second), 5*time.Second)
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	started := time.Now()
+	samples, err := Fetch(sctx, s.HTTP, src.URL)
+	sc := Scrape{Engine: src.Engine, UnixNS: s.Now(), DurationMS: float64(time.Since(started)) / 1e6, Samples: samples}
+	if err != nil {
+		sc.Error = err.Error()
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			s.mu.Lock()
+			if s.gone == nil {
+				s.gone = map[string]bool{}
+			}
+			s.gone[src.Engine] = true
+			s.mu.Unlock()
+		}
+	}
+	s.Sink(sc)
+}
