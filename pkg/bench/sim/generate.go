@@ -77,6 +77,21 @@ func (e *backend) plan(j *job) outcome {
 // rather than from each write, so write overhead does not stretch the model.
 func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (timing, error) {
 	tm := timing{arrived: j.arrived}
+	var gaps []time.Duration // for /metrics' inter-token latency
+	if e.metrics != nil {
+		gaps = make([]time.Duration, 0, o.tokens)
+	}
+	emitted := 0
+	defer func() {
+		reason := "length"
+		switch {
+		case emitted < o.tokens:
+			reason = "abort"
+		case o.eos:
+			reason = "stop"
+		}
+		e.metrics.record(j, tm, emitted, gaps, reason)
+	}()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
@@ -105,11 +120,14 @@ func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (ti
 		now := time.Now()
 		if i == 0 {
 			tm.first = now
+		} else if gaps != nil {
+			gaps = append(gaps, now.Sub(tm.last))
 		}
 		tm.last = now
 		if err := emit(i, w, last); err != nil {
 			return tm, err
 		}
+		emitted++
 		if !last {
 			gap := e.prof.decodeGap(e.runningNow.Load(), u)
 			if e.trace != nil {

@@ -39,6 +39,9 @@ type backend struct {
 
 	// cache is the prefix cache (Profile.PrefixCaching), nil without.
 	cache *prefixCache
+	// metrics is what /metrics reports (vLLM), nil where the engine has
+	// none.
+	metrics *serverMetrics
 
 	// trace, when set (tests), sees each modelled gap before it is slept.
 	trace func(request uint64, token int, gap time.Duration)
@@ -64,6 +67,9 @@ type waiter struct {
 func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend {
 	e := &backend{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	e.dialect = newOllamaDialect(e.prof.Version)
+	if kind == engine.EngineVLLM {
+		e.metrics = newServerMetrics()
+	}
 	if e.prof.PrefixCaching {
 		e.cache = newPrefixCache(e.prof.prefixBlock(), prefixCacheBlocks)
 	}

@@ -26,6 +26,7 @@ func (e *backend) vllmHandler() http.Handler {
 	mux.HandleFunc("GET /v1/models", e.vllmModels)
 	mux.HandleFunc("POST /tokenize", e.vllmTokenize)
 	mux.HandleFunc("GET /health", emptyOK)
+	mux.HandleFunc("GET /metrics", e.vllmMetrics)
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, vllmJSON, []byte(`{"version":"`+vllmVersion+`"}`))
 	})
