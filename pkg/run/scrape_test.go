@@ -18,9 +18,10 @@ import (
 )
 
 // During a run the vLLM engine's /metrics (served here from the reference
-// transcript beside a simulated vLLM) is scraped before, during and after
-// the requests into metrics.jsonl; a TGI without /metrics is asked once,
-// its 404 recorded; Ollama is not asked; the benchmark is unaffected.
+// transcript beside a simulated vLLM) and the simulated TGI's are scraped
+// before, during and after the requests into metrics.jsonl; a vLLM behind
+// a proxy that hides /metrics is asked once, its 404 recorded; Ollama is
+// not asked; the benchmark is unaffected.
 func TestRunScrapesEngineMetrics(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join("../../../shared/reference/transcripts", "vllm-metrics.prom"))
 	if err != nil {
@@ -38,6 +39,14 @@ func TestRunScrapesEngineMetrics(t *testing.T) {
 		vllm.ServeHTTP(w, r)
 	}))
 	t.Cleanup(withMetrics.Close)
+	hidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		vllm.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hidden.Close)
 	tgi, err := s.Start(context.Background(), engine.EngineTGI, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +54,7 @@ func TestRunScrapesEngineMetrics(t *testing.T) {
 	targets := []engine.Target{
 		{Name: "vllm", Type: engine.EngineVLLM, API: engine.APIChat, BaseURL: withMetrics.URL},
 		{Name: "tgi", Type: engine.EngineTGI, API: engine.APIChat, BaseURL: tgi},
+		{Name: "hidden", Type: engine.EngineVLLM, API: engine.APIChat, BaseURL: hidden.URL},
 		simTargets(t)[1], // ollama
 	}
 	cfg := baseConfig(t, targets)
@@ -63,12 +73,15 @@ func TestRunScrapesEngineMetrics(t *testing.T) {
 	if err := json.Unmarshal(b, &man); err != nil {
 		t.Fatal(err)
 	}
-	v, g := man.MetricsScrapes["vllm"], man.MetricsScrapes["tgi"]
+	v, tg, g := man.MetricsScrapes["vllm"], man.MetricsScrapes["tgi"], man.MetricsScrapes["hidden"]
 	if v == nil || v.Scrapes < 3 || v.Failed != 0 || v.Samples < 100*v.Scrapes {
 		t.Errorf("vllm scrapes %+v", v)
 	}
+	if tg == nil || tg.Scrapes < 3 || tg.Failed != 0 || tg.Samples < 5*tg.Scrapes {
+		t.Errorf("tgi scrapes %+v", tg)
+	}
 	if g == nil || g.Scrapes != 1 || g.Failed != 1 || !strings.Contains(g.FirstError, "HTTP 404") {
-		t.Errorf("tgi scrapes %+v", g)
+		t.Errorf("hidden scrapes %+v", g)
 	}
 	if _, ok := man.MetricsScrapes["ollama"]; ok {
 		t.Error("ollama was scraped")
@@ -78,7 +91,7 @@ func TestRunScrapesEngineMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(journal)), "\n")
-	if len(lines) != v.Samples+g.Failed || !strings.Contains(string(journal), `"metric":"vllm:time_to_first_token_seconds_bucket"`) {
+	if len(lines) != v.Samples+tg.Samples+g.Failed || !strings.Contains(string(journal), `"metric":"vllm:time_to_first_token_seconds_bucket"`) {
 		t.Errorf("%d journal lines for %d samples and %d failures", len(lines), v.Samples, g.Failed)
 	}
 }

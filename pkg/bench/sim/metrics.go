@@ -63,6 +63,8 @@ type serverMetrics struct {
 	// Token counters and requests by finished_reason.
 	prompt, generation, prefixQueries, prefixHits float64
 	finished                                      map[string]float64
+	// tgi makes the histograms TGI's (tgiHistograms), not vLLM's.
+	tgi bool
 }
 
 func newServerMetrics() *serverMetrics {
@@ -81,6 +83,10 @@ func (m *serverMetrics) record(j *job, tm timing, tokens int, gaps []time.Durati
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.tgi {
+		m.recordTGI(j, tm, tokens, reason)
+		return
+	}
 	m.finished[reason]++
 	m.prompt += float64(j.promptTokens)
 	m.prefixQueries += float64(j.promptTokens)

@@ -107,3 +107,44 @@ func usageOf(t *testing.T, body []byte) (prompt, completion int) {
 	t.Fatalf("no usage in %s", body)
 	return 0, 0
 }
+
+// The simulated TGI's /metrics is TGI's: its HELP and TYPE lines and
+// bucket bounds are the transcript's, word for word, and its counts are
+// what it served.
+func TestTGIMetricsTellWhatItDid(t *testing.T) {
+	ref := string(readTranscript(t, "tgi-metrics.prom"))
+	_, urls := startSim(t, fastOptions())
+	url := urls[engine.EngineTGI]
+	const n = 4
+	for range n {
+		if r := post(t, url+"/generate_stream", `{"inputs":"hello there","parameters":{"max_new_tokens":5}}`); r.status != 200 {
+			t.Fatalf("HTTP %d: %s", r.status, r.body)
+		}
+	}
+	r := do(t, "GET", url+"/metrics", "")
+	if r.status != 200 || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("HTTP %d, %q", r.status, r.header.Get("Content-Type"))
+	}
+	for _, line := range strings.Split(string(r.body), "\n") {
+		known := strings.HasPrefix(line, "# ") || strings.Contains(line, "_bucket{le=")
+		if strings.Contains(line, "_bucket{le=") {
+			line = line[:strings.Index(line, "} ")+1] // the bound, not the count
+		}
+		if known && !strings.Contains(ref, line) {
+			t.Errorf("not in the transcript: %q", line)
+		}
+	}
+	ss, err := scrape.Parse(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, s := range ss {
+		if s.Labels == nil {
+			got[s.Metric] = s.Value
+		}
+	}
+	if got["tgi_request_count"] != n || got["tgi_request_success"] != n || got["tgi_request_duration_count"] != n || got["tgi_request_generated_tokens_sum"] != n*5 {
+		t.Errorf("counts %v", got)
+	}
+}

@@ -67,8 +67,11 @@ type waiter struct {
 func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend {
 	e := &backend{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	e.dialect = newOllamaDialect(e.prof.Version)
-	if kind == engine.EngineVLLM {
+	switch kind {
+	case engine.EngineVLLM:
 		e.metrics = newServerMetrics()
+	case engine.EngineTGI:
+		e.metrics = newTGIMetrics()
 	}
 	if e.prof.PrefixCaching {
 		e.cache = newPrefixCache(e.prof.prefixBlock(), prefixCacheBlocks)

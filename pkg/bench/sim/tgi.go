@@ -34,6 +34,7 @@ func (e *backend) tgiHandler() http.Handler {
 	mux.HandleFunc("POST /tokenize", e.tgiTokenize)
 	mux.HandleFunc("GET /v1/models", e.tgiModels)
 	mux.HandleFunc("GET /health", emptyOK)
+	mux.HandleFunc("GET /metrics", e.tgiMetrics)
 	mux.HandleFunc("GET /ping", emptyOK)
 	mux.HandleFunc("GET /{$}", emptyOK)
 	return mux
