@@ -25,7 +25,15 @@ type Sample struct {
 
 // Parse reads a text exposition. Families come out sorted by name and
 // series in the order served, so one body always gives the same samples.
-func Parse(r io.Reader) ([]Sample, error) {
+func Parse(r io.Reader) (_ []Sample, err error) {
+	// expfmt v0.70 panics on some malformed bodies (a bare "{}" after a
+	// HELP line, found by FuzzParse); a server's garbage must cost a
+	// scrape, not the run.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("not Prometheus text exposition: the parser failed on it (%v)", p)
+		}
+	}()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
