@@ -51,6 +51,23 @@ func Parse(r io.Reader) (_ []Sample, err error) {
 	return out, nil
 }
 
+// Find returns the first sample of metric whose labels include labels.
+func Find(ss []Sample, metric string, labels map[string]string) (Sample, bool) {
+	for _, s := range ss {
+		if s.Metric != metric {
+			continue
+		}
+		ok := true
+		for k, v := range labels {
+			ok = ok && s.Labels[k] == v
+		}
+		if ok {
+			return s, true
+		}
+	}
+	return Sample{}, false
+}
+
 func appendFamily(out []Sample, f *dto.MetricFamily) []Sample {
 	name := f.GetName()
 	typ := typeName(f.GetType())

@@ -23,35 +23,19 @@ func parseFile(t *testing.T, name string) []Sample {
 	return s
 }
 
-func find(ss []Sample, metric string, labels map[string]string) (Sample, bool) {
-	for _, s := range ss {
-		if s.Metric != metric {
-			continue
-		}
-		ok := true
-		for k, v := range labels {
-			ok = ok && s.Labels[k] == v
-		}
-		if ok {
-			return s, true
-		}
-	}
-	return Sample{}, false
-}
-
 // vLLM's default registry: counters, gauges, histograms with model_name
 // and engine labels, and _created series after each family.
 func TestParseVLLMMetrics(t *testing.T) {
 	ss := parseFile(t, "vllm-metrics.prom")
-	inf, ok := find(ss, "vllm:time_to_first_token_seconds_bucket", map[string]string{"le": "+Inf"})
-	count, ok2 := find(ss, "vllm:time_to_first_token_seconds_count", nil)
+	inf, ok := Find(ss, "vllm:time_to_first_token_seconds_bucket", map[string]string{"le": "+Inf"})
+	count, ok2 := Find(ss, "vllm:time_to_first_token_seconds_count", nil)
 	if !ok || !ok2 || inf.Value != count.Value || count.Value <= 0 || inf.Type != "histogram" || inf.Labels["model_name"] != "meta-llama/Llama-3.1-8B-Instruct" {
 		t.Errorf("ttft +Inf %+v, count %+v", inf, count)
 	}
-	if b, ok := find(ss, "vllm:time_to_first_token_seconds_bucket", map[string]string{"le": "0.001"}); !ok || b.Value != 0 {
+	if b, ok := Find(ss, "vllm:time_to_first_token_seconds_bucket", map[string]string{"le": "0.001"}); !ok || b.Value != 0 {
 		t.Errorf("first bucket %+v", b)
 	}
-	if _, ok := find(ss, "vllm:num_requests_running", map[string]string{"engine": "0"}); !ok {
+	if _, ok := Find(ss, "vllm:num_requests_running", map[string]string{"engine": "0"}); !ok {
 		t.Error("no vllm:num_requests_running gauge")
 	}
 	created := 0
@@ -69,17 +53,17 @@ func TestParseVLLMMetrics(t *testing.T) {
 // long, no labels on most.
 func TestParseTGIMetrics(t *testing.T) {
 	ss := parseFile(t, "tgi-metrics.prom")
-	if s, ok := find(ss, "tgi_request_count", nil); !ok || s.Value != 251 || s.Type != "counter" || s.Labels != nil {
+	if s, ok := Find(ss, "tgi_request_count", nil); !ok || s.Value != 251 || s.Type != "counter" || s.Labels != nil {
 		t.Errorf("tgi_request_count %+v", s)
 	}
-	if s, ok := find(ss, "tgi_request_failure", map[string]string{"err": "overloaded"}); !ok || s.Value != 1 {
+	if s, ok := Find(ss, "tgi_request_failure", map[string]string{"err": "overloaded"}); !ok || s.Value != 1 {
 		t.Errorf("tgi_request_failure{err=overloaded} %+v", s)
 	}
-	if s, ok := find(ss, "tgi_request_duration_bucket", map[string]string{"le": "0.00015000000000000001"}); !ok {
+	if s, ok := Find(ss, "tgi_request_duration_bucket", map[string]string{"le": "0.00015000000000000001"}); !ok {
 		t.Errorf("tgi_request_duration first bucket %+v", s)
 	}
-	c, ok := find(ss, "tgi_request_duration_count", nil)
-	inf, ok2 := find(ss, "tgi_request_duration_bucket", map[string]string{"le": "+Inf"})
+	c, ok := Find(ss, "tgi_request_duration_count", nil)
+	inf, ok2 := Find(ss, "tgi_request_duration_bucket", map[string]string{"le": "+Inf"})
 	if !ok || !ok2 || c.Value != inf.Value {
 		t.Errorf("count %+v, +Inf %+v", c, inf)
 	}
@@ -91,13 +75,13 @@ func TestParseSummariesAndGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q, ok := find(ss, "rpc_seconds", map[string]string{"quantile": "0.99"}); !ok || q.Value != 1.5 || q.Type != "summary" {
+	if q, ok := Find(ss, "rpc_seconds", map[string]string{"quantile": "0.99"}); !ok || q.Value != 1.5 || q.Type != "summary" {
 		t.Errorf("quantile %+v", q)
 	}
-	if c, ok := find(ss, "rpc_seconds_count", nil); !ok || c.Value != 100 {
+	if c, ok := Find(ss, "rpc_seconds_count", nil); !ok || c.Value != 100 {
 		t.Errorf("count %+v", c)
 	}
-	if u, ok := find(ss, "untyped_thing", nil); !ok || u.Type != "untyped" {
+	if u, ok := Find(ss, "untyped_thing", nil); !ok || u.Type != "untyped" {
 		t.Errorf("untyped %+v", u)
 	}
 	for _, bad := range []string{"<html>login</html>", "metric{unclosed 3\n", "# TYPE x counter\nx notanumber\n"} {

@@ -42,20 +42,11 @@ func TestVLLMMetricsTellWhatItDid(t *testing.T) {
 		t.Fatal(err)
 	}
 	value := func(metric string, labels map[string]string) float64 {
-		for _, s := range ss {
-			if s.Metric != metric {
-				continue
-			}
-			ok := true
-			for k, v := range labels {
-				ok = ok && s.Labels[k] == v
-			}
-			if ok {
-				return s.Value
-			}
+		s, ok := scrape.Find(ss, metric, labels)
+		if !ok {
+			t.Fatalf("no %s %v", metric, labels)
 		}
-		t.Fatalf("no %s %v", metric, labels)
-		return 0
+		return s.Value
 	}
 	if v := value("vllm:request_success_total", map[string]string{"finished_reason": "length"}); v != n {
 		t.Errorf("length successes %g, want %d", v, n)
