@@ -1,9 +1,15 @@
 package export
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/scrape"
@@ -20,8 +26,11 @@ type MetricsLine struct {
 	Metric string            `json:"metric,omitempty"`
 	Type   string            `json:"type,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
-	Value  float64           `json:"value"`
+	Value  MetricValue       `json:"value"`
 	Error  string            `json:"error,omitempty"`
+	// Scenario and Edge mark a scrape at a scenario's start or end.
+	Scenario string `json:"scenario,omitempty"`
+	Edge     string `json:"edge,omitempty"`
 }
 
 // MetricsJournal appends each scrape as it completes, like the request
@@ -75,12 +84,17 @@ func (j *MetricsJournal) Write(sc scrape.Scrape) error {
 		if t.FirstError == "" {
 			t.FirstError = sc.Error
 		}
-		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Error: sc.Error}); err != nil {
+	}
+	if sc.Error != "" || len(sc.Samples) == 0 {
+		// A line even without samples: a boundary scrape must be in the
+		// journal for the window it cuts.
+		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Error: sc.Error, Scenario: sc.Scenario, Edge: sc.Edge}); err != nil {
 			return err
 		}
 	}
 	for _, s := range sc.Samples {
-		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Metric: s.Metric, Type: s.Type, Labels: s.Labels, Value: s.Value}); err != nil {
+		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Metric: s.Metric, Type: s.Type, Labels: s.Labels, Value: MetricValue(s.Value),
+			Scenario: sc.Scenario, Edge: sc.Edge}); err != nil {
 			return fmt.Errorf("encoding %s: %w", s.Metric, err)
 		}
 	}
@@ -100,4 +114,100 @@ func (j *MetricsJournal) Close() error {
 		return err
 	}
 	return j.f.Close()
+}
+
+// ReadMetricsJournal reads metrics.jsonl back into scrapes, in the order
+// they were taken per engine: the lines of one scrape are adjacent. A
+// line that does not decode (the last one of a crashed run) is skipped
+// and counted in the returned warning.
+func ReadMetricsJournal(r io.Reader) ([]scrape.Scrape, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var out []scrape.Scrape
+	bad, line := 0, 0
+	for sc.Scan() {
+		line++
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var l MetricsLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			bad++
+			continue
+		}
+		n := len(out)
+		if n == 0 || out[n-1].Engine != l.Engine || out[n-1].UnixNS != l.UnixNS || out[n-1].Edge != l.Edge || out[n-1].Scenario != l.Scenario {
+			out = append(out, scrape.Scrape{Engine: l.Engine, UnixNS: l.UnixNS, Scenario: l.Scenario, Edge: l.Edge})
+			n++
+		}
+		s := &out[n-1]
+		if l.Error != "" {
+			s.Error = l.Error
+		}
+		if l.Metric != "" {
+			s.Samples = append(s.Samples, scrape.Sample{Metric: l.Metric, Type: l.Type, Labels: l.Labels, Value: float64(l.Value)})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("reading %s after line %d: %w", MetricsJournalFile, line, err)
+	}
+	if bad > 0 {
+		return out, fmt.Errorf("%d lines of %s are not samples (skipped)", bad, MetricsJournalFile)
+	}
+	return out, nil
+}
+
+// LoadMetricsJournal reads dir's metrics.jsonl; a run without one (no
+// engine serves metrics, or scraping was off) has no scrapes and no error.
+func LoadMetricsJournal(dir string) ([]scrape.Scrape, error) {
+	f, err := os.Open(filepath.Join(dir, MetricsJournalFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the engines' metrics: %w", err)
+	}
+	defer f.Close()
+	return ReadMetricsJournal(f)
+}
+
+// MetricValue is a sample's value in JSON: a number, or "NaN", "+Inf" or
+// "-Inf" as the exposition writes them (an empty summary's quantiles are
+// NaN), which encoding/json would refuse and lose the whole scrape over.
+type MetricValue float64
+
+// MarshalJSON writes a number, or the exposition's word for one JSON lacks.
+func (v MetricValue) MarshalJSON() ([]byte, error) {
+	f := float64(v)
+	switch {
+	case math.IsNaN(f):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(f, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *MetricValue) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("metric value %q: %w", s, err)
+		}
+		*v = MetricValue(f)
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*v = MetricValue(f)
+	return nil
 }

@@ -103,7 +103,8 @@ func (rw *rowWriter[T]) close() error {
 }
 
 // WriteParquet writes requests.parquet, chunks.parquet and summary.parquet
-// into dir. Requests are streamed from the run's journal when it has one
+// into dir, and metrics.parquet from the run's metrics.jsonl when it has
+// one. Requests are streamed from the run's journal when it has one
 // (chunk offsets live only there: the in-memory collector drops them), else
 // from run.Records. Each file appears whole or not at all.
 func WriteParquet(dir string, run *Run) error {
@@ -124,9 +125,18 @@ func WriteParquet(dir string, run *Run) error {
 	if err := files.commit(); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, SummaryParquetFile), func(w io.Writer) error {
+	if err := writeFile(filepath.Join(dir, SummaryParquetFile), func(w io.Writer) error {
 		return writeSummaryParquet(w, meta, run.Summary)
-	})
+	}); err != nil {
+		return err
+	}
+	if run.Dir == "" {
+		return nil
+	}
+	if err := writeMetricsParquet(run.Dir, dir, meta); err != nil {
+		return fmt.Errorf("writing %s in %s: %w", MetricsParquetFile, dir, err)
+	}
+	return nil
 }
 
 // writeRequestsAndChunksParquet reads the records once and feeds both

@@ -63,11 +63,12 @@ func parquetTypeName(f parquet.Field) string {
 func TestDocsDescribeEveryParquetColumn(t *testing.T) {
 	dir := t.TempDir()
 	run := fixtureRun(t, dir)
+	writeMetricsFixture(t, dir)
 	if err := WriteParquet(dir, run); err != nil {
 		t.Fatal(err)
 	}
 	docs := docColumns(t)
-	for _, name := range []string{requestsParquetFile, ChunksParquetFile, SummaryParquetFile} {
+	for _, name := range []string{requestsParquetFile, ChunksParquetFile, SummaryParquetFile, MetricsParquetFile} {
 		var got []docColumn
 		for _, f := range openParquet(t, filepath.Join(dir, name)).Schema().Fields() {
 			null := "no"

@@ -2,10 +2,12 @@ package export
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
@@ -140,6 +142,11 @@ type findingsView struct {
 	Messages       []string
 	ColdStarts     gridView
 	Reconciliation gridView
+	// EngineMetrics sets each vLLM or TGI engine's scraped metrics beside
+	// the client's records; Breakdowns say where each mean TTFT went.
+	EngineMetrics gridView
+	Breakdowns    []string
+	MetricsNotes  []string
 }
 
 func buildFindings(run *Run) findingsView {
@@ -167,7 +174,80 @@ func buildFindings(run *Run) findingsView {
 			}
 		}
 	}
+	buildEngineMetrics(run, &v)
 	return v
+}
+
+// buildEngineMetrics fills the engine-side table from the reconciled
+// windows. Server percentiles come from buckets and say so (≈, or ≤ where
+// only the lowest bucket's bound is known).
+func buildEngineMetrics(run *Run, v *findingsView) {
+	v.EngineMetrics = gridView{Header: []string{"Engine", "Scenario", "Requests (client / server)", "TTFT mean client / server", "Residual mean",
+		"Server TTFT p95", "Server queue mean", "Server prefill mean", "Server decode mean", "Peak waiting", "Peak KV cache"},
+		Right: []bool{false, false, true, true, true, true, true, true, true, true, true}}
+	for _, w := range run.Summary.EngineMetrics {
+		if w.Unavailable != "" {
+			v.MetricsNotes = append(v.MetricsNotes, fmt.Sprintf("**%s** during %s: %s", mdEscape(w.Engine), mdEscape(w.Scenario), mdEscape(w.Unavailable)))
+			continue
+		}
+		dash := "–"
+		server := dash
+		if w.ServerRequests != nil {
+			server = fmt.Sprintf("%.0f", *w.ServerRequests)
+			if w.CountMismatch {
+				server += " ⚠"
+			}
+		}
+		ttft, resid, p95 := dash, dash, dash
+		if p, ok := w.Phase(reconcile.PhaseTTFT); ok {
+			if p.Client != nil {
+				ttft = fmt.Sprintf("%.1f / %.1f ms", p.Client.Mean, p.Server.MeanMS)
+			}
+			if p.Residual != nil {
+				resid = fmt.Sprintf("%+.1f ms", p.Residual.MeanMS)
+			}
+			p95 = serverPercentile(p.Server, "p95", p.Server.P95MS)
+		}
+		mean := func(name string) string {
+			if p, ok := w.Phase(name); ok {
+				return fmt.Sprintf("%.1f ms", p.Server.MeanMS)
+			}
+			return dash
+		}
+		peak := func(name, format string, scale float64) string {
+			if g, ok := w.Gauge(name); ok {
+				return fmt.Sprintf(format, g.Max*scale)
+			}
+			return dash
+		}
+		v.EngineMetrics.Rows = append(v.EngineMetrics.Rows, []string{mdEscape(w.Engine), mdEscape(w.Scenario),
+			fmt.Sprintf("%d / %s", w.ClientRequests, server), ttft, resid, p95, mean(reconcile.PhaseQueue), mean(reconcile.PhasePrefill),
+			mean(reconcile.PhaseDecode), peak(reconcile.GaugeWaiting, "%.0f", 1), peak(reconcile.GaugeKVCache, "%.0f%%", 100)})
+		if b := w.Breakdown; b != nil {
+			var parts []string
+			for _, p := range b.Parts {
+				parts = append(parts, fmt.Sprintf("%s %.0f%% (%.1f ms)", breakdownWords[p.Name], p.Share*100, p.MS))
+			}
+			v.Breakdowns = append(v.Breakdowns, fmt.Sprintf("**%s** during %s, mean TTFT %.1f ms: %s", mdEscape(w.Engine), mdEscape(w.Scenario), b.ClientTTFTMS, strings.Join(parts, " · ")))
+		}
+		for _, n := range w.Notes {
+			v.MetricsNotes = append(v.MetricsNotes, fmt.Sprintf("**%s** during %s: %s", mdEscape(w.Engine), mdEscape(w.Scenario), mdEscape(n)))
+		}
+	}
+}
+
+var breakdownWords = map[string]string{"network_client": "network and client", "queue": "queue", "prefill": "prefill", "other_server": "other server work"}
+
+// serverPercentile writes a bucket-interpolated percentile: ≈ a value, ≤
+// the lowest bucket's bound, or estimated (TGI's TTFT has no buckets).
+func serverPercentile(s reconcile.ServerStats, name string, v float64) string {
+	switch {
+	case !s.Interpolated:
+		return "–"
+	case slices.Contains(s.AtMost, name):
+		return fmt.Sprintf("≤ %.0f ms", v)
+	}
+	return fmt.Sprintf("≈ %.1f ms", v)
 }
 
 type errorsView struct {

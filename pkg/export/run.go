@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
@@ -87,6 +88,9 @@ type Run struct {
 	// JournalWarning reports a damaged journal line (a crash mid-write);
 	// the records before and after it are still used.
 	JournalWarning error
+	// MetricsWarning reports a damaged or unreadable metrics.jsonl: the
+	// engine-side figures may be missing, the client's are whole.
+	MetricsWarning error
 	// Baseline, when set, is this run compared with an earlier one; the
 	// reports add it and the json format writes comparison.json.
 	Baseline *verdict.RunDiff
@@ -113,12 +117,23 @@ func LoadRun(dir string) (*Run, error) {
 	}
 	defer f.Close()
 	r.samples = summary.NewSummarizer(r.Manifest.RunID, r.objectives())
-	r.JournalWarning = scanJournal(f, r.samples.Add)
+	recon := reconcile.NewBuilder()
+	r.JournalWarning = scanJournal(f, func(rec *engine.Record) {
+		r.samples.Add(rec)
+		_ = recon.Write(rec)
+	})
 	var fatal *journalReadError
 	if errors.As(r.JournalWarning, &fatal) {
 		return nil, r.JournalWarning
 	}
 	r.Summary = verdict.SummaryOf(r.samples)
+	scrapes, err := LoadMetricsJournal(dir)
+	if err != nil {
+		r.MetricsWarning = err
+	}
+	if len(scrapes) > 0 {
+		r.Summary.AddEngineMetrics(recon.Windows(scrapes))
+	}
 	return r, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
@@ -92,6 +93,7 @@ func WriteTable(w io.Writer, s verdict.Summary) error {
 			fmt.Fprintf(w, "  - %s\n", f.Message)
 		}
 	}
+	writeEngineMetrics(w, s)
 	if len(s.Fastest) > 0 {
 		fmt.Fprintln(w, "\nFastest engine per metric")
 		t := NewTable(w)
@@ -326,4 +328,41 @@ func ciLine(s verdict.Summary, sc string) string {
 		return ""
 	}
 	return "  95% CI of the p50 (ms): " + strings.Join(parts, "; ")
+}
+
+// writeEngineMetrics prints one line per reconciled window: the engine's
+// own mean TTFT beside the client's, and where the client's went.
+func writeEngineMetrics(w io.Writer, s verdict.Summary) {
+	if len(s.EngineMetrics) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nThe engines' own metrics (means over each measured window; details in the report)")
+	for _, win := range s.EngineMetrics {
+		line := fmt.Sprintf("  - %s %s: ", win.Engine, win.Scenario)
+		p, ok := win.Phase(reconcile.PhaseTTFT)
+		switch {
+		case win.Unavailable != "":
+			line += win.Unavailable
+		case !ok || p.Client == nil:
+			line += "no TTFT to reconcile"
+		default:
+			line += fmt.Sprintf("TTFT client %.1f ms, server %.1f ms, residual %+.1f ms", p.Client.Mean, p.Server.MeanMS, p.Client.Mean-p.Server.MeanMS)
+			if b := win.Breakdown; b != nil {
+				var parts []string
+				for _, part := range b.Parts {
+					parts = append(parts, fmt.Sprintf("%s %.0f%%", breakdownWords[part.Name], part.Share*100))
+				}
+				line += " (" + strings.Join(parts, ", ") + ")"
+			}
+			server := "?"
+			if win.ServerRequests != nil {
+				server = fmt.Sprintf("%.0f", *win.ServerRequests)
+			}
+			line += fmt.Sprintf("; requests client %d / server %s", win.ClientRequests, server)
+			if win.CountMismatch {
+				line += " (mismatch: see findings)"
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/scrape"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
@@ -128,15 +129,19 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	obj := summary.ObjectivesOf(cfg.Scenarios)
 	obj.Weights = cfg.Weights
 	summarizer := summary.NewSummarizer(runID, obj)
+	recon := reconcile.NewBuilder()
 	runner := &load.Runner{
 		Targets: cfg.Targets, Scenarios: cfg.Scenarios, Prompts: cfg.Prompts,
 		HTTP: cfg.HTTP, Timeout: cfg.Timeout, Clock: clock, RunID: runID,
-		Sink:     load.NewMultiSink(append([]load.Sink{journal, summarizer}, sinks...)...),
+		Sink:     load.NewMultiSink(append([]load.Sink{journal, summarizer, recon}, sinks...)...),
 		Observer: cfg.Observer, Parallel: cfg.Parallel, Grace: cfg.Grace, Seed: cfg.Seed, Log: log,
 		UniquePrompts: cfg.UniquePrompts, SamplePrompts: cfg.SamplePrompts, FollowUps: cfg.FollowUps,
 	}
 	fmt.Fprintf(out, "Run %s: %d engine(s) × %d scenario(s), results in %s\n", runID, len(cfg.Targets), len(cfg.Scenarios), dir)
-	stopScrape := startScraping(ctx, cfg, dir, clock, log, man)
+	stopScrape, scraper := startScraping(ctx, cfg, dir, clock, log, man)
+	if scraper != nil {
+		runner.Observer = &markObserver{next: cfg.Observer, scraper: scraper, ctx: ctx}
+	}
 	scenarios := cfg.Scenarios
 	res := load.RunResult{Status: "complete"}
 	if cfg.Capacity == nil || len(cfg.Scenarios) > 0 {
@@ -153,6 +158,13 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	}
 
 	sum := verdict.SummaryOf(summarizer)
+	if scraper != nil {
+		scrapes, err := export.LoadMetricsJournal(dir)
+		if err != nil {
+			log.Warn("reading the engines' metrics back", "error", err)
+		}
+		sum.AddEngineMetrics(recon.Windows(scrapes))
+	}
 	succeeded := 0
 	for _, g := range sum.Groups {
 		succeeded += g.Succeeded
@@ -221,7 +233,7 @@ func finishManifest(m *export.Manifest, res load.RunResult) {
 // API port (vLLM, TGI) into metrics.jsonl, and returns what stops it after
 // one last scrape. A scrape that fails is journaled and counted in the
 // manifest, never fatal.
-func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clock, log *slog.Logger, man *export.Manifest) func() {
+func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clock, log *slog.Logger, man *export.Manifest) (func(), *scrape.Scraper) {
 	var sources []scrape.Source
 	for _, t := range cfg.Targets {
 		if t.Type == engine.EngineVLLM || t.Type == engine.EngineTGI {
@@ -229,12 +241,12 @@ func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clo
 		}
 	}
 	if cfg.ScrapeInterval <= 0 || len(sources) == 0 {
-		return func() {}
+		return func() {}, nil
 	}
 	j, err := export.OpenMetricsJournal(filepath.Join(dir, export.MetricsJournalFile))
 	if err != nil {
 		log.Warn("engine metrics are not scraped", "error", err)
-		return func() {}
+		return func() {}, nil
 	}
 	s := &scrape.Scraper{HTTP: cfg.HTTP, Sources: sources, Interval: cfg.ScrapeInterval,
 		Now: func() int64 { return clock.UnixNS(time.Now()) },
@@ -256,5 +268,28 @@ func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clo
 			log.Error("closing the metrics journal", "error", err)
 		}
 		man.MetricsScrapes = j.Tally
+	}, s
+}
+
+// markObserver scrapes an engine at each of its scenarios' start and end,
+// before the first request leaves and after the last answer: the windows
+// reconciliation cuts the engine's counters at.
+type markObserver struct {
+	next    load.Observer
+	scraper *scrape.Scraper
+	ctx     context.Context
+}
+
+func (m *markObserver) ScenarioStarted(t engine.Target, s workload.Scenario) {
+	m.scraper.Mark(m.ctx, t.Name, s.Name, scrape.EdgeStart)
+	if m.next != nil {
+		m.next.ScenarioStarted(t, s)
 	}
+}
+
+func (m *markObserver) ScenarioFinished(t engine.Target, s workload.Scenario) {
+	if m.next != nil {
+		m.next.ScenarioFinished(t, s)
+	}
+	m.scraper.Mark(context.WithoutCancel(m.ctx), t.Name, s.Name, scrape.EdgeEnd)
 }

@@ -54,7 +54,12 @@ const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
 const rows = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJS();
 
-for (const file of ['requests.parquet', 'chunks.parquet', 'summary.parquet']) {
+// A run that scraped a vLLM or TGI engine has metrics.parquet too.
+const scraped = Object.keys(manifest.metrics_scrapes ?? {}).length > 0;
+check(!scraped || existsSync(join(dir, 'metrics.parquet')), 'the run scraped engine metrics but has no metrics.parquet');
+const parquetFiles = ['requests.parquet', 'chunks.parquet', 'summary.parquet'];
+if (existsSync(join(dir, 'metrics.parquet'))) parquetFiles.push('metrics.parquet');
+for (const file of parquetFiles) {
   const cols = (await rows(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)})`)).map((r) => `${r.column_name} ${r.column_type}`);
   const want = documented[file] ?? [];
   check(JSON.stringify(cols) === JSON.stringify(want), `${file}: DESCRIBE gives\n  ${cols.join(', ')}\nbut docs/parquet-schema.md says\n  ${want.join(', ')}`);
@@ -150,6 +155,31 @@ for (const g of summary.groups) {
   }
   if (g.cold_start) same('cold_start.count', 'value', g.cold_start.count);
   if (g.reconciliation) same('reconciliation.decode_rate_ratio', 'value', g.reconciliation.decode_rate_ratio);
+}
+
+// metrics.parquet holds every line of metrics.jsonl, and the reconciled
+// server figures in summary.json are its deltas: recomputed here in SQL
+// from the two scrapes that bound each window (JSON numbers hold the
+// nanosecond stamps to a few hundred ns; scrapes are milliseconds apart).
+if (parquetFiles.includes('metrics.parquet')) {
+  await con.run(`CREATE VIEW metrics AS SELECT * FROM read_parquet(${sqlPath('metrics.parquet')})`);
+  const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const [m] = await rows('SELECT count(*) AS n FROM metrics');
+  check(num(m.n) === lines, `metrics.parquet has ${m.n} rows, metrics.jsonl ${lines} lines`);
+  const windows = (summary.engine_metrics ?? []).filter((w) => !w.unavailable);
+  check(!scraped || windows.length > 0, 'the run scraped engine metrics but summary.json reconciles no window');
+  for (const w of windows) {
+    for (const p of w.phases ?? []) {
+      if (p.server.estimated) continue;
+      const at = (ts, suffix) => `SELECT sum(value) AS v FROM metrics WHERE engine = '${w.engine.replaceAll("'", "''")}' AND abs(ts_unix_ns - ${ts}) < 1000
+        AND metric = '${p.metric}${suffix}'${p.metric === 'tgi_batch_inference_duration' ? ` AND json_extract_string(labels, '$.method') = 'prefill'` : ''}`;
+      const delta = async (suffix) => num((await rows(at(w.end_unix_ns, suffix)))[0].v) - num((await rows(at(w.start_unix_ns, suffix)))[0].v);
+      const n = await delta('_count');
+      const sum = await delta('_sum');
+      check(n === p.server.count && close((sum / n) * 1000, p.server.mean_ms, 1e-6 * Math.max(1, p.server.mean_ms)),
+        `${w.engine}/${w.scenario} ${p.phase}: metrics.parquet gives ${n} observations of mean ${(sum / n) * 1000} ms, summary.json ${p.server.count} of ${p.server.mean_ms}`);
+    }
+  }
 }
 
 // The CSV twins, where written, hold the same columns and rows.

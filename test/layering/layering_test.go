@@ -25,7 +25,8 @@ var rank = map[string]int{
 	"pkg/bench/workload":  2,
 	"pkg/bench/load":      3,
 	"pkg/bench/summary":   3,
-	"pkg/bench/verdict":   4,
+	"pkg/bench/reconcile": 4,
+	"pkg/bench/verdict":   5,
 }
 
 // forbidden are what pkg/bench never reaches for: commands, writers,

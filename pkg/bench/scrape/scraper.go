@@ -25,7 +25,18 @@ type Scrape struct {
 	DurationMS float64  `json:"duration_ms"`
 	Samples    []Sample `json:"samples,omitempty"`
 	Error      string   `json:"error,omitempty"`
+	// Scenario and Edge (start or end) mark a scrape taken at a
+	// scenario's boundary, the instants a reconciliation's window is cut
+	// at; the periodic scrapes between them carry neither.
+	Scenario string `json:"scenario,omitempty"`
+	Edge     string `json:"edge,omitempty"`
 }
+
+// Edges of a scenario a boundary scrape is taken at.
+const (
+	EdgeStart = "start"
+	EdgeEnd   = "end"
+)
 
 // maxBody bounds a metrics page: vLLM's is tens of kilobytes.
 const maxBody = 32 << 20
@@ -126,7 +137,21 @@ func (s *Scraper) loop(ctx context.Context, stop <-chan struct{}, src Source) {
 	}
 }
 
-func (s *Scraper) once(ctx context.Context, src Source) {
+// Mark scrapes engine's source now, tagged as scenario's edge, and
+// returns once the scrape is recorded: called before a scenario's first
+// request and after its last, it bounds the scenario's window exactly
+// where the interval's scrapes would blur it.
+func (s *Scraper) Mark(ctx context.Context, engine, scenario, edge string) {
+	for _, src := range s.Sources {
+		if src.Engine == engine {
+			s.scrape(ctx, src, scenario, edge)
+		}
+	}
+}
+
+func (s *Scraper) once(ctx context.Context, src Source) { s.scrape(ctx, src, "", "") }
+
+func (s *Scraper) scrape(ctx context.Context, src Source, scenario, edge string) {
 	s.mu.Lock()
 	gone := s.gone[src.Engine]
 	s.mu.Unlock()
@@ -141,7 +166,8 @@ func (s *Scraper) once(ctx context.Context, src Source) {
 	defer cancel()
 	started := time.Now()
 	samples, err := Fetch(sctx, s.HTTP, src.URL)
-	sc := Scrape{Engine: src.Engine, UnixNS: s.Now(), DurationMS: float64(time.Since(started)) / 1e6, Samples: samples}
+	sc := Scrape{Engine: src.Engine, UnixNS: s.Now(), DurationMS: float64(time.Since(started)) / 1e6, Samples: samples,
+		Scenario: scenario, Edge: edge}
 	if err != nil {
 		sc.Error = err.Error()
 		var se *StatusError

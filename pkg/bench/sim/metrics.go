@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 )
 
 // vllmHistograms are the histograms a simulated vLLM exposes, with the
@@ -65,6 +67,9 @@ type serverMetrics struct {
 	finished                                      map[string]float64
 	// tgi makes the histograms TGI's (tgiHistograms), not vLLM's.
 	tgi bool
+	// served hears each request recorded (Options.Served).
+	served func(Served)
+	engine engine.EngineType
 }
 
 func newServerMetrics() *serverMetrics {
@@ -83,8 +88,12 @@ func (m *serverMetrics) record(j *job, tm timing, tokens int, gaps []time.Durati
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.served != nil {
+		m.served(Served{Engine: m.engine, Arrived: tm.arrived, Admitted: tm.admitted, First: tm.first, Last: tm.last,
+			PromptTokens: j.promptTokens, Tokens: tokens, Reason: reason})
+	}
 	if m.tgi {
-		m.recordTGI(j, tm, tokens, reason)
+		m.recordTGI(j, tm, tokens, gaps, reason)
 		return
 	}
 	m.finished[reason]++

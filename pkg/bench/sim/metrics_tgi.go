@@ -30,26 +30,37 @@ func tgiLengthBuckets(maxTokens int) []float64 {
 	return out
 }
 
-// tgiHistograms are the request histograms a simulated TGI exposes.
+// tgiHistograms are the histograms a simulated TGI exposes. A family with
+// a label (tgi_batch_inference_duration's method) has one entry per series,
+// adjacent, as the transcript prints them under one HELP and TYPE. Every
+// request is its own prefill batch here, and each of its tokens after the
+// first one decode step, so per-request means add up exactly where a real
+// TGI's batches blur them.
 var tgiHistograms = []struct {
-	name, help string
-	buckets    []float64
+	name, help, label string
+	buckets           []float64
 }{
-	{"tgi_request_duration", "Request duration", tgiDurationBuckets},
-	{"tgi_request_queue_duration", "Request queue duration", tgiDurationBuckets},
-	{"tgi_request_inference_duration", "Request inference duration", tgiDurationBuckets},
-	{"tgi_request_mean_time_per_token_duration", "Mean time per token per request", tgiDurationBuckets},
-	{"tgi_request_input_length", "Input token length per request", tgiLengthBuckets(tgiMaxInput)},
-	{"tgi_request_generated_tokens", "Generated tokens per request", tgiLengthBuckets(tgiMaxTotal)},
+	{"tgi_request_duration", "Request duration", "", tgiDurationBuckets},
+	{"tgi_request_validation_duration", "Request validation duration", "", tgiDurationBuckets},
+	{"tgi_request_queue_duration", "Request queue duration", "", tgiDurationBuckets},
+	{"tgi_request_inference_duration", "Request inference duration", "", tgiDurationBuckets},
+	{"tgi_request_mean_time_per_token_duration", "Mean time per token per request", "", tgiDurationBuckets},
+	{"tgi_request_input_length", "Input token length per request", "", tgiLengthBuckets(tgiMaxInput)},
+	{"tgi_request_generated_tokens", "Generated tokens per request", "", tgiLengthBuckets(tgiMaxTotal)},
+	{"tgi_batch_inference_duration", "Batch inference duration", `method="prefill"`, tgiDurationBuckets},
+	{"tgi_batch_inference_duration", "Batch inference duration", `method="decode"`, tgiDurationBuckets},
 }
 
 const (
 	tDuration = iota
+	tValidation
 	tQueue
 	tInference
 	tMeanPerToken
 	tInput
 	tGenerated
+	tPrefillBatch
+	tDecodeBatch
 )
 
 func newTGIMetrics() *serverMetrics {
@@ -63,7 +74,7 @@ func newTGIMetrics() *serverMetrics {
 // recordTGI folds a finished request in as TGI's router does: durations
 // from validation (arrival) through the last token, inference from the
 // batch slot on.
-func (m *serverMetrics) recordTGI(j *job, tm timing, tokens int, reason string) {
+func (m *serverMetrics) recordTGI(j *job, tm timing, tokens int, gaps []time.Duration, reason string) {
 	m.finished[reason]++
 	if reason == "abort" || tm.first.IsZero() {
 		return
@@ -71,6 +82,11 @@ func (m *serverMetrics) recordTGI(j *job, tm timing, tokens int, reason string) 
 	sec := func(d time.Duration) float64 { return d.Seconds() }
 	inference := tm.last.Sub(tm.admitted)
 	m.hists[tDuration].observe(sec(tm.last.Sub(tm.arrived)))
+	m.hists[tValidation].observe(sec(tm.queued.Sub(tm.arrived)))
+	m.hists[tPrefillBatch].observe(sec(tm.first.Sub(tm.admitted)))
+	for _, g := range gaps {
+		m.hists[tDecodeBatch].observe(sec(g))
+	}
 	m.hists[tQueue].observe(sec(tm.admitted.Sub(tm.queued)))
 	m.hists[tInference].observe(sec(inference))
 	m.hists[tMeanPerToken].observe(sec(inference) / float64(max(tokens, 1)))
@@ -100,12 +116,23 @@ func (e *backend) tgiMetrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	b.WriteString("# HELP tgi_queue_size Current queue size\n# TYPE tgi_queue_size gauge\ntgi_queue_size " + num(float64(waiting)) + "\n\n")
 	b.WriteString("# HELP tgi_batch_current_size Current batch size\n# TYPE tgi_batch_current_size gauge\ntgi_batch_current_size " + num(float64(running)) + "\n\n")
+	open := "" // the family whose HELP and TYPE are written
 	for i, def := range tgiHistograms {
 		h := m.hists[i]
 		if h.n == 0 {
 			continue // a series appears only after first use
 		}
-		b.WriteString("# HELP " + def.name + " " + def.help + "\n# TYPE " + def.name + " histogram\n")
+		if open != def.name {
+			if open != "" {
+				b.WriteString("\n")
+			}
+			b.WriteString("# HELP " + def.name + " " + def.help + "\n# TYPE " + def.name + " histogram\n")
+			open = def.name
+		}
+		labels, sep := "", ""
+		if def.label != "" {
+			labels, sep = "{"+def.label+"}", def.label+","
+		}
 		cum := uint64(0)
 		for k, c := range h.counts {
 			cum += c
@@ -113,9 +140,12 @@ func (e *backend) tgiMetrics(w http.ResponseWriter, _ *http.Request) {
 			if k < len(h.buckets) {
 				le = num(h.buckets[k])
 			}
-			b.WriteString(def.name + `_bucket{le="` + le + `"} ` + strconv.FormatUint(cum, 10) + "\n")
+			b.WriteString(def.name + "_bucket{" + sep + `le="` + le + `"} ` + strconv.FormatUint(cum, 10) + "\n")
 		}
-		b.WriteString(def.name + "_sum " + num(h.sum) + "\n" + def.name + "_count " + strconv.FormatUint(h.n, 10) + "\n\n")
+		b.WriteString(def.name + "_sum" + labels + " " + num(h.sum) + "\n" + def.name + "_count" + labels + " " + strconv.FormatUint(h.n, 10) + "\n")
+	}
+	if open != "" {
+		b.WriteString("\n")
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte(b.String()))

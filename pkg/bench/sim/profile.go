@@ -157,6 +157,20 @@ type Options struct {
 	Profiles map[engine.EngineType]Profile
 	// TimeScale multiplies every latency; 1 (or 0) keeps the profile's.
 	TimeScale float64
+	// Served, when set, hears every request a vLLM or TGI simulator
+	// finished, with the timings its /metrics recorded: the ground truth a
+	// reconciliation test holds the scraped histograms to.
+	Served func(Served)
+}
+
+// Served is one finished request as the simulator timed it.
+type Served struct {
+	Engine engine.EngineType
+	// Arrived, Admitted, First and Last are when the request arrived,
+	// got a batch slot, and emitted its first and last token.
+	Arrived, Admitted, First, Last time.Time
+	PromptTokens, Tokens           int
+	Reason                         string // stop, length, abort
 }
 
 // resolveProfile picks the profile for an engine, fills the fields a caller

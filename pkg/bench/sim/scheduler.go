@@ -73,6 +73,10 @@ func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend
 	case engine.EngineTGI:
 		e.metrics = newTGIMetrics()
 	}
+	if e.metrics != nil {
+		e.metrics.served = opts.Served
+		e.metrics.engine = kind
+	}
 	if e.prof.PrefixCaching {
 		e.cache = newPrefixCache(e.prof.prefixBlock(), prefixCacheBlocks)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
@@ -27,6 +28,15 @@ type Summary struct {
 	Lengths []LengthSweep `json:"length_sweep,omitempty"`
 	// Findings are plain-language observations with their numbers.
 	Findings []summary.Finding `json:"findings,omitempty"`
+	// EngineMetrics reconciles each vLLM or TGI engine's own metrics,
+	// scraped during the run, with the client's records, per scenario.
+	EngineMetrics []reconcile.Window `json:"engine_metrics,omitempty"`
+}
+
+// AddEngineMetrics attaches the reconciled windows and their findings.
+func (s *Summary) AddEngineMetrics(ws []reconcile.Window) {
+	s.EngineMetrics = ws
+	s.Findings = append(s.Findings, reconcile.Findings(ws)...)
 }
 
 // Fastest names the best engine of a scenario for one metric, and by how
