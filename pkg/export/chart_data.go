@@ -9,6 +9,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/scrape"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/summary"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/verdict"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
@@ -91,12 +93,21 @@ type chartData struct {
 	capacity []verdict.Capacity
 	// lengths is the prompt- or answer-length sweep, if the run had one.
 	lengths []verdict.LengthSweep
+	// firstSend is each group's first measured send (the time axis'
+	// zero); scrapes and engineMetrics the engines' own metrics.
+	firstSend     map[seriesKey]int64
+	scrapes       []scrape.Scrape
+	engineMetrics []reconcile.Window
 }
 
 func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
 		groups: map[seriesKey]*summary.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
-		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths}
+		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths, firstSend: map[seriesKey]int64{},
+		engineMetrics: run.Summary.EngineMetrics}
+	if run.Dir != "" && len(run.Summary.EngineMetrics) > 0 {
+		d.scrapes, _ = LoadMetricsJournal(run.Dir) // a damaged journal draws what it holds
+	}
 	hasGroup := map[string]bool{}
 	for i := range run.Summary.Groups {
 		g := &run.Summary.Groups[i]
@@ -168,6 +179,9 @@ func (d *chartData) readTTFT(run *Run) error {
 		} else if j := rng.IntN(n); j < maxChartPoints {
 			kept[k][j] = p
 		}
+	}
+	for k, f := range first {
+		d.firstSend[k] = f
 	}
 	for k, ps := range kept {
 		// Send order: the journal is written in completion order.

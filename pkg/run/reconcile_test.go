@@ -187,7 +187,7 @@ func TestReconciledServerTimesAreTheSimulatorsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"**The engines' own metrics.**", "| vllm | load | 24 / 24 |", "| vllm | shared | 6 / 11 ⚠ |", "**tgi** during load, mean TTFT"} {
+	for _, want := range []string{"**The engines' own metrics.**", "| vllm | load | 24 / 24 |", "| vllm | shared | 6 / 11 ⚠ |", "**tgi** during load, mean TTFT", "(charts/engine_queue_over_time.png)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -377,3 +377,43 @@ func breakdown(w Window) *Breakdown {
 	}
 	return b
 }
+
+// Point is a gauge's value at one scrape.
+type Point struct {
+	UnixNS int64
+	Value  float64
+}
+
+// GaugeSeries reads engine's gauges (GaugeRunning, GaugeWaiting,
+// GaugeKVCache) at each good scrape from fromNS to toNS, for charts on the
+// requests' time axis.
+func GaugeSeries(ss []scrape.Scrape, engine string, fromNS, toNS int64) map[string][]Point {
+	var mine []scrape.Scrape
+	for _, s := range ss {
+		if s.Engine == engine && s.Error == "" && s.UnixNS >= fromNS && s.UnixNS <= toNS {
+			mine = append(mine, s)
+		}
+	}
+	sets := make([]sampleSet, len(mine))
+	for i, s := range mine {
+		sets[i] = s.Samples
+	}
+	d, ok := dialectOf(sets)
+	if !ok {
+		return nil
+	}
+	out := map[string][]Point{}
+	for _, gd := range d.gauges {
+		for _, m := range gd.metrics {
+			for _, s := range mine {
+				if v, ok := gaugeOf(s.Samples, m, gd.mean); ok {
+					out[gd.name] = append(out[gd.name], Point{s.UnixNS, v})
+				}
+			}
+			if len(out[gd.name]) > 0 {
+				break
+			}
+		}
+	}
+	return out
+}
