@@ -135,7 +135,7 @@ func (b *Builder) window(eng, scenario string, ss []scrape.Scrape) Window {
 		w.Unavailable = fmt.Sprintf("the scrape at the window's end failed: %s", last.Error)
 		return w
 	}
-	d, ok := dialectOf([]sampleSet{last.Samples})
+	d, ok := dialectOf(last.Samples)
 	if !ok {
 		w.Unavailable = "the engine's metrics are neither vLLM's nor TGI's"
 		return w
@@ -398,7 +398,7 @@ func GaugeSeries(ss []scrape.Scrape, engine string, fromNS, toNS int64) map[stri
 	for i, s := range mine {
 		sets[i] = s.Samples
 	}
-	d, ok := dialectOf(sets)
+	d, ok := dialectOf(sets...)
 	if !ok {
 		return nil
 	}

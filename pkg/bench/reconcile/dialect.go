@@ -97,9 +97,9 @@ var tgi = dialect{
 	},
 }
 
-// dialectOf tells the engine from what its page holds.
-func dialectOf(samples []sampleSet) (dialect, bool) {
-	for _, ss := range samples {
+// dialectOf tells the engine from what its pages hold.
+func dialectOf(pages ...sampleSet) (dialect, bool) {
+	for _, ss := range pages {
 		for _, s := range ss {
 			switch {
 			case strings.HasPrefix(s.Metric, "vllm:"):
