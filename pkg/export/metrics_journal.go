@@ -21,7 +21,9 @@ const MetricsJournalFile = "metrics.jsonl"
 // MetricsLine is one line of metrics.jsonl: one sample of one scrape, or
 // (with Error) a scrape that failed.
 type MetricsLine struct {
-	Engine string            `json:"engine"`
+	Engine string `json:"engine"`
+	// Kind is "gpu" for a GPU exporter's samples, empty for the engine's.
+	Kind   string            `json:"kind,omitempty"`
 	UnixNS int64             `json:"ts_unix_ns"`
 	Metric string            `json:"metric,omitempty"`
 	Type   string            `json:"type,omitempty"`
@@ -64,10 +66,14 @@ func OpenMetricsJournal(path string) (*MetricsJournal, error) {
 func (j *MetricsJournal) Write(sc scrape.Scrape) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	t := j.Tally[sc.Engine]
+	tk := sc.Engine
+	if sc.Kind != "" {
+		tk += " " + sc.Kind
+	}
+	t := j.Tally[tk]
 	if t == nil {
 		t = &ScrapeTally{}
-		j.Tally[sc.Engine] = t
+		j.Tally[tk] = t
 	}
 	t.Scrapes++
 	j.buf = j.buf[:0]
@@ -88,12 +94,12 @@ func (j *MetricsJournal) Write(sc scrape.Scrape) error {
 	if sc.Error != "" || len(sc.Samples) == 0 {
 		// A line even without samples: a boundary scrape must be in the
 		// journal for the window it cuts.
-		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Error: sc.Error, Scenario: sc.Scenario, Edge: sc.Edge}); err != nil {
+		if err := add(MetricsLine{Engine: sc.Engine, Kind: sc.Kind, UnixNS: sc.UnixNS, Error: sc.Error, Scenario: sc.Scenario, Edge: sc.Edge}); err != nil {
 			return err
 		}
 	}
 	for _, s := range sc.Samples {
-		if err := add(MetricsLine{Engine: sc.Engine, UnixNS: sc.UnixNS, Metric: s.Metric, Type: s.Type, Labels: s.Labels, Value: MetricValue(s.Value),
+		if err := add(MetricsLine{Engine: sc.Engine, Kind: sc.Kind, UnixNS: sc.UnixNS, Metric: s.Metric, Type: s.Type, Labels: s.Labels, Value: MetricValue(s.Value),
 			Scenario: sc.Scenario, Edge: sc.Edge}); err != nil {
 			return fmt.Errorf("encoding %s: %w", s.Metric, err)
 		}
@@ -136,8 +142,8 @@ func ReadMetricsJournal(r io.Reader) ([]scrape.Scrape, error) {
 			continue
 		}
 		n := len(out)
-		if n == 0 || out[n-1].Engine != l.Engine || out[n-1].UnixNS != l.UnixNS || out[n-1].Edge != l.Edge || out[n-1].Scenario != l.Scenario {
-			out = append(out, scrape.Scrape{Engine: l.Engine, UnixNS: l.UnixNS, Scenario: l.Scenario, Edge: l.Edge})
+		if n == 0 || out[n-1].Engine != l.Engine || out[n-1].Kind != l.Kind || out[n-1].UnixNS != l.UnixNS || out[n-1].Edge != l.Edge || out[n-1].Scenario != l.Scenario {
+			out = append(out, scrape.Scrape{Engine: l.Engine, Kind: l.Kind, UnixNS: l.UnixNS, Scenario: l.Scenario, Edge: l.Edge})
 			n++
 		}
 		s := &out[n-1]

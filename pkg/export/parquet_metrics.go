@@ -23,6 +23,7 @@ const MetricsParquetFile = "metrics.parquet"
 type metricRow struct {
 	RunID    string    `parquet:"run_id,dict"`
 	Engine   string    `parquet:"engine,dict"`
+	Source   string    `parquet:"source,dict"`
 	TS       time.Time `parquet:"ts,timestamp(nanosecond:utc)"`
 	TSUnixNS int64     `parquet:"ts_unix_ns"`
 	Scenario string    `parquet:"scenario,dict"`
@@ -55,7 +56,11 @@ func writeMetricsParquet(src, dst string, meta meta) error {
 			if len(sc.Bytes()) == 0 || json.Unmarshal(sc.Bytes(), &l) != nil {
 				continue // a torn last line; ReadMetricsJournal reports it
 			}
-			row := metricRow{RunID: meta.RunID, Engine: l.Engine, TS: utc(l.UnixNS), TSUnixNS: l.UnixNS, Scenario: l.Scenario,
+			source := "engine"
+			if l.Kind != "" {
+				source = l.Kind
+			}
+			row := metricRow{RunID: meta.RunID, Engine: l.Engine, Source: source, TS: utc(l.UnixNS), TSUnixNS: l.UnixNS, Scenario: l.Scenario,
 				Edge: l.Edge, Metric: l.Metric, Type: l.Type, Labels: "{}", Error: l.Error}
 			if len(l.Labels) > 0 {
 				b, err := json.Marshal(l.Labels) // map keys come out sorted

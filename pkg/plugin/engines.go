@@ -42,6 +42,8 @@ type engineSel struct {
 	// resolved are the engines once reach ran, final: every later stage
 	// reads them and none changes them.
 	resolved []engine.Target
+	// gpuMetrics are --gpu-metrics, where the command has the flag (run).
+	gpuMetrics []gpuMetricsSpec
 }
 
 // addFlags registers the engine flags; verb says what the command does to
@@ -156,6 +158,9 @@ func (e *engineSel) reach(ctx context.Context, kube *genericclioptions.ConfigFla
 			}
 		}
 		final, err := finishTargets(ts, e.engines, e.models, key, errOut)
+		if err == nil {
+			err = applyGPUMetrics(final, e.gpuMetrics)
+		}
 		if err != nil {
 			closeSim()
 			return nil, nothing, err
@@ -172,6 +177,9 @@ func (e *engineSel) reach(ctx context.Context, kube *genericclioptions.ConfigFla
 		return nil, nothing, err
 	}
 	final, err := finishTargets(found, e.engines, e.models, key, errOut)
+	if err == nil {
+		err = applyGPUMetrics(final, e.gpuMetrics)
+	}
 	if err != nil {
 		d.Close()
 		return nil, nothing, err

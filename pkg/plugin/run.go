@@ -29,6 +29,7 @@ type RunOptions struct {
 	parallel bool
 	// scrapeInterval is --scrape-interval (0: no engine metrics).
 	scrapeInterval time.Duration
+	gpuMetricsFlag []string
 	outputDir      string
 	dryRun         bool
 	verbose        bool
@@ -92,6 +93,7 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.StringVar(&o.baseline, "baseline", "", "an earlier run (id or folder) to compare with: significant changes go into the reports and comparison.json")
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
 	fs.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "scrape each vLLM and TGI engine's own /metrics this often during the run (and before and after it) into metrics.jsonl; 0 turns it off")
+	fs.StringArrayVar(&o.gpuMetricsFlag, "gpu-metrics", nil, "scrape a DCGM exporter's /metrics for the engines' GPU utilisation, memory and power: URL for every engine or TARGET=URL; repeatable. Discovery finds the exporter on the engines' nodes by itself")
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
@@ -108,6 +110,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	}
 	o.cfg = cfg
 	if err := o.engineSel.complete(cfg, o.kube, o.ErrOut); err != nil {
+		return err
+	}
+	if o.gpuMetrics, err = parseGPUMetrics(o.gpuMetricsFlag); err != nil {
 		return err
 	}
 	if o.formats, err = export.SelectFormats(o.format); err != nil {

@@ -203,8 +203,15 @@ func (o *RunOptions) printPlan() error {
 	}
 	var scraped []string
 	for _, t := range o.resolved {
-		if t.Type == engine.EngineVLLM || t.Type == engine.EngineTGI {
-			scraped = append(scraped, t.Name+" "+engine.RedactURL(strings.TrimSuffix(t.BaseURL, "/")+"/metrics"))
+		if u := t.MetricsURL(); u != "" {
+			s := t.Name + " " + engine.RedactURL(u)
+			if t.Metrics != nil && t.Metrics.Found != "" {
+				s += " (" + t.Metrics.Found + ")"
+			}
+			scraped = append(scraped, s)
+		}
+		if g := t.GPUMetrics; g != nil {
+			scraped = append(scraped, t.Name+" GPUs "+engine.RedactURL(g.URL)+" ("+g.Found+")")
 		}
 	}
 	if len(scraped) > 0 && o.scrapeInterval > 0 {

@@ -190,3 +190,51 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// gpuMetricsSpec is one --gpu-metrics: a DCGM exporter's URL for one
+// target, or for every target when target is empty.
+type gpuMetricsSpec struct{ target, url string }
+
+// parseGPUMetrics reads --gpu-metrics [TARGET=]URL values; a URL without a
+// path scrapes its /metrics.
+func parseGPUMetrics(specs []string) ([]gpuMetricsSpec, error) {
+	var out []gpuMetricsSpec
+	for _, s := range specs {
+		target, raw := "", s
+		if name, rest, ok := strings.Cut(s, "="); ok && !strings.Contains(name, "://") {
+			target, raw = name, rest
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--gpu-metrics %q: write a DCGM exporter's URL, like http://10.0.0.5:9400/metrics, or TARGET=URL for one engine", engine.RedactURL(s))
+		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/metrics"
+		}
+		out = append(out, gpuMetricsSpec{target: target, url: u.String()})
+	}
+	return out, nil
+}
+
+// applyGPUMetrics points targets at the DCGM exporters --gpu-metrics
+// names, over what discovery found. A target name it does not know is an
+// error that lists the known ones.
+func applyGPUMetrics(ts []engine.Target, specs []gpuMetricsSpec) error {
+	for _, sp := range specs {
+		found := false
+		for i := range ts {
+			if sp.target == "" || ts[i].Name == sp.target {
+				ts[i].GPUMetrics = &engine.MetricsEndpoint{URL: sp.url, Found: "--gpu-metrics"}
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			for _, t := range ts {
+				names = append(names, t.Name)
+			}
+			return fmt.Errorf("--gpu-metrics %s=…: no target named %q; the targets are %s", sp.target, sp.target, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}

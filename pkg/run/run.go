@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
@@ -236,8 +235,15 @@ func finishManifest(m *export.Manifest, res load.RunResult) {
 func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clock, log *slog.Logger, man *export.Manifest) (func(), *scrape.Scraper) {
 	var sources []scrape.Source
 	for _, t := range cfg.Targets {
-		if t.Type == engine.EngineVLLM || t.Type == engine.EngineTGI {
-			sources = append(sources, scrape.Source{Engine: t.Name, URL: strings.TrimSuffix(t.BaseURL, "/") + "/metrics"})
+		if u := t.MetricsURL(); u != "" {
+			hc := t.HTTP
+			if t.Metrics != nil && t.Metrics.HTTP != nil {
+				hc = t.Metrics.HTTP
+			}
+			sources = append(sources, scrape.Source{Engine: t.Name, URL: u, HTTP: hc})
+		}
+		if g := t.GPUMetrics; g != nil {
+			sources = append(sources, scrape.Source{Engine: t.Name, Kind: scrape.KindGPU, URL: g.URL, HTTP: g.HTTP, Select: scrape.SelectDCGM(g.Pods)})
 		}
 	}
 	if cfg.ScrapeInterval <= 0 || len(sources) == 0 {
@@ -252,7 +258,7 @@ func startScraping(ctx context.Context, cfg Config, dir string, clock engine.Clo
 		Now: func() int64 { return clock.UnixNS(time.Now()) },
 		Sink: func(sc scrape.Scrape) {
 			if sc.Error != "" {
-				log.Warn("scraping engine metrics failed", "target", sc.Engine, "error", sc.Error)
+				log.Warn("scraping engine metrics failed", "target", sc.Engine, "kind", sc.Kind, "error", sc.Error)
 			}
 			if err := j.Write(sc); err != nil {
 				log.Error("recording engine metrics", "target", sc.Engine, "error", err)

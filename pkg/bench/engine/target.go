@@ -117,6 +117,39 @@ type Target struct {
 	// HTTP, when set, replaces the run's client for this target: the
 	// API server's service proxy needs the kubeconfig's credentials.
 	HTTP *http.Client `json:"-"`
+	// Metrics, when set, is where the engine's own Prometheus metrics
+	// live; unset, vLLM and TGI serve them on the API port, at /metrics.
+	Metrics *MetricsEndpoint `json:"metrics,omitempty"`
+	// GPUMetrics is a DCGM exporter serving the engine's GPUs.
+	GPUMetrics *MetricsEndpoint `json:"gpu_metrics,omitempty"`
+}
+
+// MetricsEndpoint is a Prometheus page that tells about a target.
+type MetricsEndpoint struct {
+	URL string `json:"url"`
+	// Found says where it was found (a Service port, a Pod annotation,
+	// a ServiceMonitor, a DCGM exporter Pod, a flag).
+	Found string `json:"found,omitempty"`
+	// HTTP, when set, replaces the run's client for this page.
+	HTTP *http.Client `json:"-"`
+	// Pods are the engine's Pods ("namespace/name"), by which a GPU
+	// exporter in Kubernetes mode says which GPUs are the engine's.
+	Pods []string `json:"pods,omitempty"`
+}
+
+// ServesMetrics says whether the engine type serves Prometheus metrics on
+// its API port.
+func ServesMetrics(t EngineType) bool { return t == EngineVLLM || t == EngineTGI }
+
+// MetricsURL is where the target's own metrics are scraped, "" for none.
+func (t Target) MetricsURL() string {
+	if t.Metrics != nil {
+		return t.Metrics.URL
+	}
+	if ServesMetrics(t.Type) {
+		return strings.TrimSuffix(t.BaseURL, "/") + "/metrics"
+	}
+	return ""
 }
 
 // URL is the full endpoint URL for the target's API.

@@ -65,8 +65,13 @@ func (b *Builder) Write(r *engine.Record) error {
 // start mark with the next end mark of the same scenario.
 func (b *Builder) Windows(scrapes []scrape.Scrape) []Window {
 	byEngine := map[string][]scrape.Scrape{}
+	gpu := map[string][]scrape.Scrape{}
 	var engines []string
 	for _, s := range scrapes {
+		if s.Kind == scrape.KindGPU {
+			gpu[s.Engine] = append(gpu[s.Engine], s)
+			continue
+		}
 		if _, ok := byEngine[s.Engine]; !ok {
 			engines = append(engines, s.Engine)
 		}
@@ -82,7 +87,9 @@ func (b *Builder) Windows(scrapes []scrape.Scrape) []Window {
 			}
 			for j := i + 1; j < len(ss); j++ {
 				if ss[j].Edge == scrape.EdgeEnd && ss[j].Scenario == s.Scenario {
-					out = append(out, b.window(e, s.Scenario, ss[i:j+1]))
+					w := b.window(e, s.Scenario, ss[i:j+1])
+					w.GPU, w.GPUs = gpuWindow(gpu[e], w.StartUnixNS, w.EndUnixNS)
+					out = append(out, w)
 					break
 				}
 			}
@@ -390,7 +397,7 @@ type Point struct {
 func GaugeSeries(ss []scrape.Scrape, engine string, fromNS, toNS int64) map[string][]Point {
 	var mine []scrape.Scrape
 	for _, s := range ss {
-		if s.Engine == engine && s.Error == "" && s.UnixNS >= fromNS && s.UnixNS <= toNS {
+		if s.Engine == engine && s.Kind == "" && s.Error == "" && s.UnixNS >= fromNS && s.UnixNS <= toNS {
 			mine = append(mine, s)
 		}
 	}

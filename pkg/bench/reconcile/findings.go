@@ -44,11 +44,55 @@ func Findings(ws []Window) []summary.Finding {
 		if p := w.Counters.Preemptions; p != nil && *p > 0 {
 			add(w, "preemptions", "%s preempted %.0f requests during %s (vllm:num_preemptions_total): the KV cache ran out and work was recomputed", w.Engine, *p, w.Scenario)
 		}
+		if g, ok := w.GPUGauge(GPUUtil); ok && g.Mean < gpuIdle {
+			if q, ok := w.Gauge(GaugeWaiting); ok && q.Max >= 1 {
+				add(w, "gpu_idle_while_queueing", "requests waited in %s during %s (peak %.0f, %s) while its GPUs were %.0f%% busy on average (%s): the limit is the engine's batch settings or its CPU, not the GPU",
+					w.Engine, w.Scenario, q.Max, q.Metric, g.Mean, g.Metric)
+			}
+		}
 		if r := w.Counters.PrefixCacheHitRate; r != nil && *r > 0 {
 			add(w, "prefix_cache_hits", "%s served %.0f%% of prompt tokens from its prefix cache during %s (prefix_cache_hits / prefix_cache_queries)", w.Engine, *r*100, w.Scenario)
 		}
 	}
+	gpuFindings(ws, add)
 	return out
+}
+
+// gpuIdle is the mean utilisation below which a GPU had room to spare.
+const gpuIdle = 50
+
+// gpuFindings compares an engine's scenarios: where client TTFT rose by
+// half or more over its lightest scenario while the GPUs stayed below
+// gpuIdle, the bottleneck is not the GPU.
+func gpuFindings(ws []Window, add func(Window, string, string, ...any)) {
+	base := map[string]Window{}
+	for _, w := range ws {
+		t, ok := w.Phase(PhaseTTFT)
+		if !ok || t.Client == nil {
+			continue
+		}
+		if b, seen := base[w.Engine]; !seen || t.Client.P95 < clientP95(b) {
+			base[w.Engine] = w
+		}
+	}
+	for _, w := range ws {
+		b, ok := base[w.Engine]
+		g, hasGPU := w.GPUGauge(GPUUtil)
+		if !ok || !hasGPU || b.Scenario == w.Scenario || g.Mean >= gpuIdle {
+			continue
+		}
+		if lo, hi := clientP95(b), clientP95(w); lo > 0 && hi >= 1.5*lo {
+			add(w, "gpu_not_the_bottleneck", "%s's client TTFT p95 rose from %.1f ms (%s) to %.1f ms during %s while its GPUs averaged %.0f%% busy (%s): the time goes elsewhere (queueing, CPU, network)",
+				w.Engine, lo, b.Scenario, hi, w.Scenario, g.Mean, g.Metric)
+		}
+	}
+}
+
+func clientP95(w Window) float64 {
+	if t, ok := w.Phase(PhaseTTFT); ok && t.Client != nil {
+		return t.Client.P95
+	}
+	return 0
 }
 
 func partWords(name string) string {

@@ -31,10 +31,14 @@ type Window struct {
 	// CountMismatch: the two differ by more than a boundary's worth (one
 	// request and 1%): another tenant on the engine, retries, or answers
 	// the client gave up on. The residuals then compare different sets.
-	CountMismatch bool     `json:"count_mismatch,omitempty"`
-	Phases        []Phase  `json:"phases,omitempty"`
-	Gauges        []Gauge  `json:"gauges,omitempty"`
-	Counters      Counters `json:"counters"`
+	CountMismatch bool    `json:"count_mismatch,omitempty"`
+	Phases        []Phase `json:"phases,omitempty"`
+	Gauges        []Gauge `json:"gauges,omitempty"`
+	// GPU are the engine's GPUs over the window (GPUUtil, GPUMemUsed,
+	// GPUPower), where a DCGM exporter was scraped; GPUs is how many.
+	GPU      []Gauge  `json:"gpu,omitempty"`
+	GPUs     int      `json:"gpus,omitempty"`
+	Counters Counters `json:"counters"`
 	// Breakdown splits the client's mean TTFT into where it went.
 	Breakdown *Breakdown `json:"ttft_breakdown,omitempty"`
 	Notes     []string   `json:"notes,omitempty"`
@@ -134,6 +138,16 @@ func (w Window) Phase(name string) (Phase, bool) {
 		}
 	}
 	return Phase{}, false
+}
+
+// GPUGauge returns the window's GPU gauge named name.
+func (w Window) GPUGauge(name string) (Gauge, bool) {
+	for _, g := range w.GPU {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Gauge{}, false
 }
 
 // Gauge returns the window's gauge named name.

@@ -11,15 +11,29 @@ import (
 	"time"
 )
 
-// Source is one engine's metrics endpoint.
+// Source is one engine's metrics endpoint, or the GPU exporter serving
+// its GPUs (Kind KindGPU).
 type Source struct {
 	Engine string
 	URL    string // …/metrics
+	Kind   string
+	// HTTP replaces the Scraper's client for this source (the API
+	// server's proxy carries the kubeconfig's credentials).
+	HTTP *http.Client
+	// Select, when set, keeps the samples of a page worth recording: a
+	// GPU exporter's page covers every GPU of a node and far more fields
+	// than the run reads.
+	Select func([]Sample) []Sample
 }
+
+// KindGPU marks a scrape of a GPU exporter (DCGM) rather than the engine.
+const KindGPU = "gpu"
 
 // Scrape is one engine's metrics at one instant, or why there were none.
 type Scrape struct {
 	Engine string `json:"engine"`
+	// Kind is "" for the engine's own metrics, KindGPU for its GPUs'.
+	Kind string `json:"kind,omitempty"`
 	// UnixNS is when the answer arrived, on the run's clock.
 	UnixNS     int64    `json:"ts_unix_ns"`
 	DurationMS float64  `json:"duration_ms"`
@@ -137,7 +151,7 @@ func (s *Scraper) loop(ctx context.Context, stop <-chan struct{}, src Source) {
 	}
 }
 
-// Mark scrapes engine's source now, tagged as scenario's edge, and
+// Mark scrapes engine's sources now, tagged as scenario's edge, and
 // returns once the scrape is recorded: called before a scenario's first
 // request and after its last, it bounds the scenario's window exactly
 // where the interval's scrapes would blur it.
@@ -153,7 +167,7 @@ func (s *Scraper) once(ctx context.Context, src Source) { s.scrape(ctx, src, "",
 
 func (s *Scraper) scrape(ctx context.Context, src Source, scenario, edge string) {
 	s.mu.Lock()
-	gone := s.gone[src.Engine]
+	gone := s.gone[src.URL]
 	s.mu.Unlock()
 	if gone {
 		return
@@ -164,9 +178,16 @@ func (s *Scraper) scrape(ctx context.Context, src Source, scenario, edge string)
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	hc := s.HTTP
+	if src.HTTP != nil {
+		hc = src.HTTP
+	}
 	started := time.Now()
-	samples, err := Fetch(sctx, s.HTTP, src.URL)
-	sc := Scrape{Engine: src.Engine, UnixNS: s.Now(), DurationMS: float64(time.Since(started)) / 1e6, Samples: samples,
+	samples, err := Fetch(sctx, hc, src.URL)
+	if src.Select != nil && err == nil {
+		samples = src.Select(samples)
+	}
+	sc := Scrape{Engine: src.Engine, Kind: src.Kind, UnixNS: s.Now(), DurationMS: float64(time.Since(started)) / 1e6, Samples: samples,
 		Scenario: scenario, Edge: edge}
 	if err != nil {
 		sc.Error = err.Error()
@@ -176,7 +197,7 @@ func (s *Scraper) scrape(ctx context.Context, src Source, scenario, edge string)
 			if s.gone == nil {
 				s.gone = map[string]bool{}
 			}
-			s.gone[src.Engine] = true
+			s.gone[src.URL] = true
 			s.mu.Unlock()
 		}
 	}

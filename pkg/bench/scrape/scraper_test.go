@@ -35,7 +35,7 @@ func TestScraperRecordsEveryOutcome(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string][]Scrape{}
 	s := &Scraper{HTTP: srv.Client(), Interval: 20 * time.Millisecond, Now: func() int64 { return time.Now().UnixNano() },
-		Sources: []Source{{"vllm", srv.URL + "/v/metrics"}, {"ollama", srv.URL + "/o/metrics"}, {"bad", srv.URL + "/g/metrics"}},
+		Sources: []Source{{Engine: "vllm", URL: srv.URL + "/v/metrics"}, {Engine: "ollama", URL: srv.URL + "/o/metrics"}, {Engine: "bad", URL: srv.URL + "/g/metrics"}},
 		Sink: func(sc Scrape) {
 			mu.Lock()
 			got[sc.Engine] = append(got[sc.Engine], sc)
@@ -81,7 +81,7 @@ func TestScraperTimesOut(t *testing.T) {
 	defer close(hang)
 	var got []Scrape
 	s := &Scraper{HTTP: srv.Client(), Timeout: 50 * time.Millisecond, Now: func() int64 { return time.Now().UnixNano() },
-		Sources: []Source{{"slow", srv.URL + "/metrics"}}, Sink: func(sc Scrape) { got = append(got, sc) }}
+		Sources: []Source{{Engine: "slow", URL: srv.URL + "/metrics"}}, Sink: func(sc Scrape) { got = append(got, sc) }}
 	stop := make(chan struct{})
 	close(stop) // no interval: before and after only
 	s.Run(context.Background(), stop)
