@@ -28,6 +28,9 @@ type ReachOptions struct {
 	Log          *slog.Logger
 	// APIKey is sent with the probes of engines that demand one.
 	APIKey string
+	// Metrics also opens the ways to the engine's metrics and its GPUs'
+	// DCGM exporter (a run; discover only lists them).
+	Metrics bool
 }
 
 // Reached is an engine confirmed by a probe through one way in.
@@ -41,19 +44,33 @@ type Reached struct {
 	// Tried lists the ways that did not answer, and why.
 	Tried   []string
 	Forward *Forward
+	// Metrics is where the engine's own metrics are scraped (nil: none
+	// found); GPU the DCGM exporter on its node. MetricsNotes say what
+	// could not be opened.
+	Metrics      *engine.MetricsEndpoint
+	GPU          *engine.MetricsEndpoint
+	MetricsNotes []string
+	// forwards are the tunnels to the metrics and the GPU exporter.
+	forwards []*Forward
 }
 
-// Close ends a port-forward, if any.
+// Close ends the port-forwards, if any.
 func (r *Reached) Close() {
-	if r != nil && r.Forward != nil {
+	if r == nil {
+		return
+	}
+	if r.Forward != nil {
 		r.Forward.Close()
+	}
+	for _, f := range r.forwards {
+		f.Close()
 	}
 }
 
 // Target is the bench target for the reached engine.
 func (r *Reached) Target(name string) engine.Target {
 	return engine.Target{Name: name, Type: r.Engine.Type, BaseURL: r.Way.URL, API: engine.DefaultAPI(r.Engine.Type),
-		Access: string(r.Way.Method), HTTP: r.HTTP}
+		Access: string(r.Way.Method), HTTP: r.HTTP, Metrics: r.Metrics, GPUMetrics: r.GPU}
 }
 
 // Reach opens the first way in (in AutoOrder, or only the one asked for)
@@ -106,6 +123,9 @@ func (c *Client) Reach(ctx context.Context, s *Snapshot, e *Engine, o ReachOptio
 		r.Way, r.Info, r.Forward = w, info, fwd
 		if w.Method == placement.MethodProxy {
 			r.HTTP = hc
+		}
+		if o.Metrics {
+			c.reachMetrics(ctx, s, r, o)
 		}
 		return r, nil
 	}

@@ -27,6 +27,11 @@ type Snapshot struct {
 	Ingresses []networkingv1.Ingress
 	Routes    []unstructured.Unstructured
 	Nodes     []corev1.Node
+	// ServiceMonitors are the Prometheus Operator's, where it is installed.
+	ServiceMonitors []unstructured.Unstructured
+	// GPUExporters are the DCGM exporter Pods in every namespace the user
+	// can list, one per GPU node.
+	GPUExporters []corev1.Pod
 	// HasRoutes says the cluster serves route.openshift.io/v1.
 	HasRoutes bool
 	// Notes are things that could not be read (missing RBAC for an
@@ -87,6 +92,19 @@ func (c *Client) Read(ctx context.Context, namespace string) (*Snapshot, error) 
 			optional("list", "routes.route.openshift.io", err)
 		}
 	}
+	if res, err := c.Kube.Discovery().ServerResourcesForGroupVersion(ServiceMonitorGVR.GroupVersion().String()); err == nil {
+		for _, r := range res.APIResources {
+			if r.Name != ServiceMonitorGVR.Resource {
+				continue
+			}
+			if l, err := c.Dynamic.Resource(ServiceMonitorGVR).Namespace(namespace).List(ctx, opts); err == nil {
+				s.ServiceMonitors = l.Items
+			} else {
+				optional("list", "servicemonitors.monitoring.coreos.com", err)
+			}
+		}
+	}
+	s.readGPUExporters(ctx, c)
 	return s, nil
 }
 

@@ -189,13 +189,16 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 		// name targets, which only now have names).
 		probe := []engine.Target{{Name: d.names[i]}}
 		_ = applyAPIKeys(probe, apiKey, io.Discard)
-		r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: method, HTTP: engine.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey})
+		r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: method, HTTP: engine.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey, Metrics: true})
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
 		}
 		for _, t := range r.Tried {
 			fmt.Fprintf(warn, "note: %s: no answer through %s; using %s\n", d.names[i], t, r.Way.Method)
+		}
+		for _, n := range r.MetricsNotes {
+			fmt.Fprintf(warn, "note: %s: %s\n", d.names[i], n)
 		}
 		d.reached = append(d.reached, r)
 		d.targets = append(d.targets, d.names[i])
@@ -257,7 +260,19 @@ func plannedTargets(ks *kubeSession, snap *cluster.Snapshot, picked []*cluster.E
 			if w.URL == "" {
 				access = string(w.Method) + " (" + w.Detail + "), the first way to try; not opened in a dry run"
 			}
-			targets = append(targets, engine.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: engine.DefaultAPI(e.Type), Access: access})
+			t := engine.Target{Name: d.names[i], Type: e.Type, BaseURL: w.URL, API: engine.DefaultAPI(e.Type), Access: access}
+			// What a run would scrape, as the plan says it; nothing opened.
+			if m, ok := snap.Metrics(e); ok {
+				u := strings.TrimSuffix(w.URL, "/") + m.Path
+				if !m.OnAPIPort || w.URL == "" {
+					u = fmt.Sprintf("port %d%s", m.Port, m.Path)
+				}
+				t.Metrics = &engine.MetricsEndpoint{URL: u, Found: m.Found + "; not opened in a dry run"}
+			}
+			if g, ok := snap.GPUExporterFor(e); ok {
+				t.GPUMetrics = &engine.MetricsEndpoint{URL: fmt.Sprintf("port %d/metrics", g.Port), Found: g.String() + "; not opened in a dry run"}
+			}
+			targets = append(targets, t)
 			fmt.Fprintf(warn, "found %s: %s (not probed: dry run)\n", d.names[i], e.Key())
 		}
 	}

@@ -41,6 +41,10 @@ type DiscoveredEngine struct {
 	Models        []string         `json:"models,omitempty"`
 	EngineVersion string           `json:"engine_version,omitempty"`
 	Ways          []cluster.Way    `json:"ways"`
+	// Metrics is where the engine's own Prometheus metrics were found;
+	// GPUMetrics the DCGM exporter on its node. Both absent: none.
+	Metrics    *cluster.MetricsPlace `json:"metrics,omitempty"`
+	GPUMetrics *cluster.GPUExporter  `json:"gpu_metrics,omitempty"`
 }
 
 func NewCmdDiscover(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -105,6 +109,12 @@ func (o *DiscoverOptions) Run(ctx context.Context) error {
 	rows := make([]DiscoveredEngine, 0, len(engines))
 	for _, e := range engines {
 		row := DiscoveredEngine{Engine: *e, Ways: snap.Ways(e, ks.client.REST.Host)}
+		if m, ok := snap.Metrics(e); ok {
+			row.Metrics = &m
+		}
+		if g, ok := snap.GPUExporterFor(e); ok {
+			row.GPUMetrics = &g
+		}
 		if o.noProbe {
 			row.Health = "not probed"
 			for _, w := range row.Ways {
@@ -146,18 +156,33 @@ func writeDiscovered(w io.Writer, rows []DiscoveredEngine, format string) error 
 		return err
 	}
 	t := export.NewTable(w)
-	t.Header("Engine", "Namespace", "Service", "Found by", "Access", "URL", "Health", "Model", "Version", "Ready")
+	t.Header("Engine", "Namespace", "Service", "Found by", "Access", "URL", "Health", "Model", "Version", "Ready", "Metrics", "GPU metrics")
 	for _, r := range rows {
 		url := r.URL
 		if url == "" && r.Access == placement.MethodPortForward {
 			url = "(" + r.AccessDetail + ")"
 		}
 		if err := t.Append(string(r.Type), r.Namespace, r.Service, string(r.Evidence), dashIfEmpty(string(r.Access)), dashIfEmpty(url),
-			export.Truncate(r.Health, 60), dashIfEmpty(strings.Join(r.Models, ", ")), dashIfEmpty(r.EngineVersion), fmt.Sprintf("%d/%d", r.ReadyPods, r.TotalPods)); err != nil {
+			export.Truncate(r.Health, 60), dashIfEmpty(strings.Join(r.Models, ", ")), dashIfEmpty(r.EngineVersion), fmt.Sprintf("%d/%d", r.ReadyPods, r.TotalPods),
+			metricsCell(r.Metrics), gpuCell(r.GPUMetrics)); err != nil {
 			return err
 		}
 	}
 	return t.Render()
+}
+
+func metricsCell(m *cluster.MetricsPlace) string {
+	if m == nil {
+		return "none"
+	}
+	return m.String()
+}
+
+func gpuCell(g *cluster.GPUExporter) string {
+	if g == nil {
+		return "-"
+	}
+	return g.String()
 }
 
 func writeJSONTo(w io.Writer, v any) error {

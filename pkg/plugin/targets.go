@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -208,6 +209,9 @@ func parseGPUMetrics(specs []string) ([]gpuMetricsSpec, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("--gpu-metrics %q: write a DCGM exporter's URL, like http://10.0.0.5:9400/metrics, or TARGET=URL for one engine", engine.RedactURL(s))
 		}
+		if u.User != nil {
+			return nil, fmt.Errorf("--gpu-metrics %q: drop the user:password part; DCGM exporters take no credentials, and the URL is kept in the run's manifest", engine.RedactURL(s))
+		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/metrics"
 		}
@@ -220,6 +224,17 @@ func parseGPUMetrics(specs []string) ([]gpuMetricsSpec, error) {
 // names, over what discovery found. A target name it does not know is an
 // error that lists the known ones.
 func applyGPUMetrics(ts []engine.Target, specs []gpuMetricsSpec) error {
+	// A target's own URL wins over one for all, in any order.
+	specs = slices.Clone(specs)
+	slices.SortStableFunc(specs, func(a, b gpuMetricsSpec) int {
+		switch {
+		case a.target == "" && b.target != "":
+			return -1
+		case a.target != "" && b.target == "":
+			return 1
+		}
+		return 0
+	})
 	for _, sp := range specs {
 		found := false
 		for i := range ts {

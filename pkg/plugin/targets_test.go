@@ -120,3 +120,30 @@ func TestAPIKeysPerTarget(t *testing.T) {
 		t.Errorf("a key that names no target is everyone's key: %q %q", ts[0].APIKey, ts[1].APIKey)
 	}
 }
+
+func TestGPUMetricsFlag(t *testing.T) {
+	specs, err := parseGPUMetrics([]string{"tgi=https://dcgm.example:9400/custom", "http://10.0.0.5:9400"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := []engine.Target{{Name: "vllm"}, {Name: "tgi"}}
+	if err := applyGPUMetrics(ts, specs); err != nil {
+		t.Fatal(err)
+	}
+	if g := ts[0].GPUMetrics; g == nil || g.URL != "http://10.0.0.5:9400/metrics" {
+		t.Errorf("vllm: %+v, want the unscoped URL with /metrics added", g)
+	}
+	if g := ts[1].GPUMetrics; g == nil || g.URL != "https://dcgm.example:9400/custom" {
+		t.Errorf("tgi: %+v, want its own URL over the unscoped one", g)
+	}
+	for _, bad := range []string{"10.0.0.5:9400", "ftp://x/metrics", "http://u:secret@x:9400"} {
+		_, err := parseGPUMetrics([]string{bad})
+		if err == nil || !strings.Contains(err.Error(), "--gpu-metrics") || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%q: %v, want an error naming the flag and no password", bad, err)
+		}
+	}
+	specs, _ = parseGPUMetrics([]string{"ollama=http://x:9400"})
+	if err := applyGPUMetrics(ts, specs); err == nil || !strings.Contains(err.Error(), "vllm, tgi") {
+		t.Errorf("unknown target: %v, want the known ones listed", err)
+	}
+}

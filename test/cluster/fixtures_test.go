@@ -36,6 +36,9 @@ type engineSpec struct {
 	// podIP makes the Pod a real service-proxy endpoint (only ever an
 	// address in a network namespace the test made).
 	podIP string
+	// podAnnotations go on the Pod; extraPorts on the Service after http.
+	podAnnotations map[string]string
+	extraPorts     []corev1.ServicePort
 }
 
 var servicePorts = map[engine.EngineType]int32{engine.EngineVLLM: 8000, engine.EngineTGI: 80, engine.EngineOllama: 11434}
@@ -108,7 +111,7 @@ func deployEngine(t *testing.T, ns string, s engineSpec) {
 		res.Limits = corev1.ResourceList{"nvidia.com/gpu": q}
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: s.name + "-0", Namespace: ns, Labels: map[string]string{"app": s.name}},
+		ObjectMeta: metav1.ObjectMeta{Name: s.name + "-0", Namespace: ns, Labels: map[string]string{"app": s.name}, Annotations: s.podAnnotations},
 		Spec: corev1.PodSpec{
 			NodeName: s.node,
 			Containers: []corev1.Container{{
@@ -157,7 +160,7 @@ func deployEngine(t *testing.T, ns string, s engineSpec) {
 		Spec: corev1.ServiceSpec{
 			Type:     s.svcType,
 			Selector: map[string]string{"app": s.name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), NodePort: s.nodePort}},
+			Ports:    append([]corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), NodePort: s.nodePort}}, s.extraPorts...),
 		},
 	}
 	if _, err := world.kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
