@@ -29,7 +29,7 @@ func dcgmPage(w http.ResponseWriter, _ *http.Request) {
 	page := "# HELP DCGM_FI_DEV_SM_CLOCK SM clock frequency (in MHz).\n# TYPE DCGM_FI_DEV_SM_CLOCK gauge\n" + gpu("DCGM_FI_DEV_SM_CLOCK", 0, "vllm-0", 1710)
 	for _, f := range []struct {
 		metric, help string
-		v          [3]float64
+		v            [3]float64
 	}{
 		{scrape.DCGMGPUUtil, "GPU utilization (in %).", [3]float64{30, 50, 99}},
 		{scrape.DCGMFBUsed, "Framebuffer memory used (in MiB).", [3]float64{20000, 21000, 9000}},

@@ -126,7 +126,7 @@ func TestRunScrapesMetricsFoundInTheCluster(t *testing.T) {
 		t.Fatalf("discover exit %d: %s", code, stderr)
 	}
 	var rows []struct {
-		Service string               `json:"service"`
+		Service string                `json:"service"`
 		Metrics *cluster.MetricsPlace `json:"metrics"`
 		GPU     *cluster.GPUExporter  `json:"gpu_metrics"`
 	}
