@@ -49,7 +49,7 @@ func charts(run *Run) ([]chart, error) {
 		err = fmt.Errorf("reading the requests for the charts: %w", err)
 	}
 	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
-		ttftOverTimeChart, engineQueueChart, throughputVsLoadChart, capacityChart, lengthChart, turnsChart, comparisonChart}
+		ttftOverTimeChart, throughputOverTimeChart, engineQueueChart, kvCacheChart, gpuChart, throughputVsLoadChart, capacityChart, lengthChart, turnsChart, comparisonChart}
 	var out []chart
 	errs := []error{err}
 	for _, build := range builders {

@@ -98,12 +98,15 @@ type chartData struct {
 	firstSend     map[seriesKey]int64
 	scrapes       []scrape.Scrape
 	engineMetrics []reconcile.Window
+	// tokens are each group's output tokens per tokenBin of wall clock,
+	// each answer's spread evenly from its first token to its end.
+	tokens map[seriesKey]map[int64]float64
 }
 
 func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
 		groups: map[seriesKey]*summary.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
-		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths, firstSend: map[seriesKey]int64{},
+		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths, firstSend: map[seriesKey]int64{}, tokens: map[seriesKey]map[int64]float64{},
 		engineMetrics: run.Summary.EngineMetrics}
 	if run.Dir != "" && len(run.Summary.EngineMetrics) > 0 {
 		d.scrapes, _ = LoadMetricsJournal(run.Dir) // a damaged journal draws what it holds
@@ -166,6 +169,9 @@ func (d *chartData) readTTFT(run *Run) error {
 		k := seriesKey{r.Engine, r.Scenario}
 		if f, ok := first[k]; !ok || r.StartUnixNS < f {
 			first[k] = r.StartUnixNS
+		}
+		if r.OK {
+			d.addTokens(k, r)
 		}
 		if !r.OK || r.ColdStart || r.TTFTMS == nil {
 			continue

@@ -59,8 +59,8 @@ func TestHTMLIsSelfContained(t *testing.T) {
 			}
 		}
 	}
-	if svgs != 6 {
-		t.Errorf("found %d inline SVG charts, want 6", svgs)
+	if svgs != 7 {
+		t.Errorf("found %d inline SVG charts, want 7", svgs)
 	}
 	if styles != 1 {
 		t.Errorf("found %d <style> elements, want the embedded stylesheet", styles)
