@@ -23,6 +23,7 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/props"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/stats"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
@@ -64,6 +65,7 @@ func renderPDF(run *Run) ([]byte, error) {
 	addScorecard(m, run)
 	addEconomics(m, run)
 	addCharts(m, charts)
+	addTimeWent(m, run)
 	addRisks(m, br)
 	addMethodology(m, run)
 	doc, err := m.Generate()
@@ -232,6 +234,47 @@ func addEconomics(m core.Maroto, run *Run) {
 	heading(m, "Human impact (estimate)", tableHeight(rows)+16)
 	pdfTable(m, header, rows, []int{2, 2, 2, 2, 2, 2})
 	para(m, ImpactNote(h, basis), props.Text{Size: 8, Color: pdfGrey, Top: 1, Bottom: 2})
+}
+
+// addTimeWent is each engine's mean TTFT split by its own metrics into
+// the network and client, its queue, its prefill and the rest, with its
+// GPUs' utilisation where a DCGM exporter was scraped.
+func addTimeWent(m core.Maroto, run *Run) {
+	header, rows := timeWentRows(run.Summary.EngineMetrics)
+	if len(rows) == 0 {
+		return
+	}
+	heading(m, "Where the time went", tableHeight(rows)+22)
+	para(m, "Each engine's mean time to first token, split by the engine's own /metrics over the same window: the network and client (client TTFT minus the engine's), queueing in the engine, prefill, and its other work before the first token. Shares are of the client's mean.", props.Text{Size: 9, Color: pdfGrey, Bottom: 2})
+	pdfTable(m, header, rows, []int{1, 1, 1, 2, 2, 2, 1, 2})
+}
+
+// timeWentRows are the breakdown's rows, one per reconciled window.
+func timeWentRows(ws []reconcile.Window) ([]string, [][]string) {
+	header := []string{"Engine", "Scenario", "Mean TTFT", "Network and client", "Queue", "Prefill", "Other", "GPU busy (mean)"}
+	var rows [][]string
+	for _, w := range ws {
+		b := w.Breakdown
+		if w.Unavailable != "" || b == nil {
+			continue
+		}
+		part := map[string]string{}
+		for _, p := range b.Parts {
+			part[p.Name] = fmt.Sprintf("%.0f%% (%.1f ms)", p.Share*100, p.MS)
+		}
+		cell := func(name string) string {
+			if v, ok := part[name]; ok {
+				return v
+			}
+			return "-"
+		}
+		gpu := "-"
+		if g, ok := w.GPUGauge(reconcile.GPUUtil); ok {
+			gpu = fmt.Sprintf("%.0f%% of %d GPU(s)", g.Mean, w.GPUs)
+		}
+		rows = append(rows, []string{w.Engine, w.Scenario, fmt.Sprintf("%.1f ms", b.ClientTTFTMS), cell("network_client"), cell("queue"), cell("prefill"), cell("other_server"), gpu})
+	}
+	return header, rows
 }
 
 // tableHeight is what pdfTable takes, in mm.

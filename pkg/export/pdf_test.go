@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/metric"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/reconcile"
 )
 
 // popplerTool finds a poppler-utils program. CI installs them and must run
@@ -98,5 +99,32 @@ func TestPDFSafeText(t *testing.T) {
 		if got := pdfSafe(in); got != want {
 			t.Errorf("pdfSafe(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The PDF tells a manager where each engine's time to first token went,
+// from the engine's own metrics, with its GPUs beside it.
+func TestPDFSaysWhereTheTimeWent(t *testing.T) {
+	run := reportFixture()
+	run.Summary.EngineMetrics = []reconcile.Window{{Engine: "tgi", Scenario: "load", GPUs: 2,
+		GPU: []reconcile.Gauge{{Name: reconcile.GPUUtil, Metric: "DCGM_FI_DEV_GPU_UTIL", Mean: 43, Max: 61}},
+		Breakdown: &reconcile.Breakdown{ClientTTFTMS: 120, Parts: []reconcile.Part{
+			{Name: "network_client", MS: 6, Share: 0.05}, {Name: "queue", MS: 85.2, Share: 0.71}, {Name: "prefill", MS: 28.8, Share: 0.24}}}}}
+	dir := t.TempDir()
+	if err := writePDF(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(popplerTool(t, "pdftotext"), "-layout", filepath.Join(dir, pdfFile), "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := string(out)
+	for _, w := range []string{"Where the time went", "120.0 ms", "71% (85.2 ms)", "24% (28.8 ms)", "5% (6.0 ms)", "43% of 2 GPU(s)"} {
+		if !strings.Contains(txt, w) {
+			t.Errorf("the PDF's text lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("PDF text:\n%s", txt)
 	}
 }

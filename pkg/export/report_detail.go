@@ -183,8 +183,8 @@ func buildFindings(run *Run) findingsView {
 // only the lowest bucket's bound is known).
 func buildEngineMetrics(run *Run, v *findingsView) {
 	v.EngineMetrics = gridView{Header: []string{"Engine", "Scenario", "Requests (client / server)", "TTFT mean client / server", "Residual mean",
-		"Server TTFT p95", "Server queue mean", "Server prefill mean", "Server decode mean", "Peak waiting", "Peak KV cache"},
-		Right: []bool{false, false, true, true, true, true, true, true, true, true, true}}
+		"Server TTFT p95", "Server queue mean", "Server prefill mean", "Server decode mean", "Peak waiting", "Peak KV cache", "GPU busy mean (peak)"},
+		Right: []bool{false, false, true, true, true, true, true, true, true, true, true, true}}
 	for _, w := range run.Summary.EngineMetrics {
 		if w.Unavailable != "" {
 			v.MetricsNotes = append(v.MetricsNotes, fmt.Sprintf("**%s** during %s: %s", mdEscape(w.Engine), mdEscape(w.Scenario), mdEscape(w.Unavailable)))
@@ -222,7 +222,7 @@ func buildEngineMetrics(run *Run, v *findingsView) {
 		}
 		v.EngineMetrics.Rows = append(v.EngineMetrics.Rows, []string{mdEscape(w.Engine), mdEscape(w.Scenario),
 			fmt.Sprintf("%d / %s", w.ClientRequests, server), ttft, resid, p95, mean(reconcile.PhaseQueue), mean(reconcile.PhasePrefill),
-			mean(reconcile.PhaseDecode), peak(reconcile.GaugeWaiting, "%.0f", 1), peak(reconcile.GaugeKVCache, "%.0f%%", 100)})
+			mean(reconcile.PhaseDecode), peak(reconcile.GaugeWaiting, "%.0f", 1), peak(reconcile.GaugeKVCache, "%.0f%%", 100), gpuBusy(w)})
 		if b := w.Breakdown; b != nil {
 			var parts []string
 			for _, p := range b.Parts {
@@ -234,6 +234,16 @@ func buildEngineMetrics(run *Run, v *findingsView) {
 			v.MetricsNotes = append(v.MetricsNotes, fmt.Sprintf("**%s** during %s: %s", mdEscape(w.Engine), mdEscape(w.Scenario), mdEscape(n)))
 		}
 	}
+}
+
+// gpuBusy is the engine's GPUs' mean utilisation over the window, and its
+// peak, from the DCGM exporter.
+func gpuBusy(w reconcile.Window) string {
+	g, ok := w.GPUGauge(reconcile.GPUUtil)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%% (%.0f%%) of %d", g.Mean, g.Max, w.GPUs)
 }
 
 var breakdownWords = map[string]string{"network_client": "network and client", "queue": "queue", "prefill": "prefill", "other_server": "other server work"}
