@@ -20,10 +20,13 @@ const (
 )
 
 // tokenBin is the wall-clock resolution tokens are counted at; the chart
-// merges bins to about maxTimeBins across a scenario.
+// merges bins to at most about maxTimeBins across a scenario, and never
+// below minTimeStep of them (half a second): finer, a closed loop's users
+// pausing together for their prefills reads as noise.
 const (
 	tokenBin    = int64(100e6)
-	maxTimeBins = 60
+	maxTimeBins = 40
+	minTimeStep = 5
 )
 
 // addTokens spreads a successful answer's output tokens evenly over its
@@ -100,7 +103,8 @@ func throughputOverTimeChart(d *chartData) (*figure, chart, error) {
 	return &figure{panels: wrap(panels, 2), legend: legend, colors: d.colors}, c, nil
 }
 
-// rebin merges 100 ms bins into at most about maxTimeBins equal steps
+// rebin merges 100 ms bins into at most about maxTimeBins equal steps of
+// at least minTimeStep bins
 // and returns tokens per second at each step's middle, seconds after
 // first.
 func rebin(bins map[int64]float64, first int64) plotter.XYs {
@@ -110,15 +114,17 @@ func rebin(bins map[int64]float64, first int64) plotter.XYs {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	lo, hi := keys[0], keys[len(keys)-1]
-	step := max(int64(1), int64(math.Ceil(float64(hi-lo+1)/maxTimeBins)))
+	step := max(minTimeStep, int64(math.Ceil(float64(hi-lo+1)/maxTimeBins)))
 	var xys plotter.XYs
 	for s := lo; s <= hi; s += step {
+		// The last step may be short: its rate is over what it covers.
+		n := min(step, hi+1-s)
 		sum := 0.0
-		for b := s; b < s+step; b++ {
+		for b := s; b < s+n; b++ {
 			sum += bins[b]
 		}
-		width := float64(step*tokenBin) / 1e9
-		mid := float64(s*tokenBin+step*tokenBin/2-first) / 1e9
+		width := float64(n*tokenBin) / 1e9
+		mid := float64(s*tokenBin+n*tokenBin/2-first) / 1e9
 		xys = append(xys, plotter.XY{X: mid, Y: sum / width})
 	}
 	return xys

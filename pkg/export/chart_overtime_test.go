@@ -35,7 +35,7 @@ func TestThroughputOverTimeSpreadsEachAnswer(t *testing.T) {
 			t.Errorf("at %.2f s: %.3f tokens/s, want %g", p.X, p.Y, want)
 		}
 	}
-	if len(xys) != 20 {
-		t.Errorf("%d points for 2 s in 100 ms bins, want 20", len(xys))
+	if len(xys) != 4 {
+		t.Errorf("%d points for 2 s in half-second steps, want 4", len(xys))
 	}
 }

@@ -147,14 +147,17 @@ func (e *engineSel) reach(ctx context.Context, kube *genericclioptions.ConfigFla
 	if !e.useCluster {
 		closeSim := nothing
 		if e.simulate && !e.planOnly {
-			var urls map[engine.EngineType]string
+			var urls, gpus map[engine.EngineType]string
 			var err error
-			if urls, closeSim, err = startSimulators(ctx, seed); err != nil {
+			if urls, gpus, closeSim, err = startSimulators(ctx, seed); err != nil {
 				return nil, nothing, err
 			}
 			ts = slices.Clone(ts)
 			for i := range ts {
 				ts[i].BaseURL = urls[ts[i].Type]
+				if g, ok := gpus[ts[i].Type]; ok {
+					ts[i].GPUMetrics = &engine.MetricsEndpoint{URL: g, Found: "simulated DCGM exporter"}
+				}
 			}
 		}
 		final, err := finishTargets(ts, e.engines, e.models, key, errOut)
@@ -197,14 +200,21 @@ func (e *engineSel) reach(ctx context.Context, kube *genericclioptions.ConfigFla
 	return info, d.Close, nil
 }
 
-// startSimulators serves the simulators on loopback for --simulate; the
-// returned func stops them.
-func startSimulators(ctx context.Context, seed int64) (map[engine.EngineType]string, func(), error) {
+// startSimulators serves the simulators on loopback for --simulate, with
+// a simulated DCGM exporter for the vLLM and TGI GPUs; the returned func
+// stops them.
+func startSimulators(ctx context.Context, seed int64) (urls, gpus map[engine.EngineType]string, stop func(), err error) {
 	s := sim.New(sim.Options{Seed: seed})
-	urls, err := s.StartAll(context.WithoutCancel(ctx), "127.0.0.1")
-	if err != nil {
+	if urls, err = s.StartAll(context.WithoutCancel(ctx), "127.0.0.1"); err != nil {
 		s.Close()
-		return nil, nil, fmt.Errorf("starting the simulators: %w", err)
+		return nil, nil, nil, fmt.Errorf("starting the simulators: %w", err)
 	}
-	return urls, func() { s.Close() }, nil
+	gpus = map[engine.EngineType]string{}
+	for _, t := range []engine.EngineType{engine.EngineVLLM, engine.EngineTGI} {
+		if gpus[t], err = s.StartGPU(context.WithoutCancel(ctx), t, "127.0.0.1:0"); err != nil {
+			s.Close()
+			return nil, nil, nil, fmt.Errorf("starting the simulators: %w", err)
+		}
+	}
+	return urls, gpus, func() { s.Close() }, nil
 }

@@ -24,6 +24,8 @@ type job struct {
 	// unlimited is Ollama's num_predict <= 0: maxTokens is only the
 	// simulator's cap and the generation ends as a natural stop.
 	unlimited bool
+	// preemptions counts the KV cache preempting it.
+	preemptions int
 	// eosIsToken: vLLM and TGI count the EOS token in the output and emit a
 	// chunk for it (empty text, or special:true on TGI's native API).
 	// Ollama does not.
@@ -106,8 +108,27 @@ func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (ti
 	}
 	tm.loaded = time.Now()
 
-	next := tm.loaded.Add(e.prof.prefill(max(0, j.promptTokens-j.cachedTokens)))
+	held := int64(j.promptTokens)
+	if e.kv != nil {
+		if err := e.kv.reserve(ctx, held, false); err != nil {
+			return tm, err
+		}
+		defer func() { e.kv.release(held) }()
+	}
+	next := time.Now().Add(e.prof.prefill(max(0, j.promptTokens-j.cachedTokens)))
 	for i := 0; i < o.tokens; i++ {
+		if e.kv != nil && !e.kv.grow(held) {
+			// Preempted: everything held is freed and recomputed once
+			// it fits again with the next token.
+			e.kv.release(held)
+			j.preemptions++
+			if err := e.kv.reserve(ctx, held+1, true); err != nil {
+				held = 0
+				return tm, err
+			}
+			next = time.Now().Add(e.prof.prefill(int(held)))
+		}
+		held++
 		if err := sleepUntil(ctx, timer, next); err != nil {
 			return tm, err
 		}

@@ -90,7 +90,7 @@ func (m *serverMetrics) record(j *job, tm timing, tokens int, gaps []time.Durati
 	defer m.mu.Unlock()
 	if m.served != nil {
 		m.served(Served{Engine: m.engine, Arrived: tm.arrived, Admitted: tm.admitted, First: tm.first, Last: tm.last,
-			PromptTokens: j.promptTokens, Tokens: tokens, Reason: reason})
+			PromptTokens: j.promptTokens, Tokens: tokens, Reason: reason, Preemptions: j.preemptions})
 	}
 	if m.tgi {
 		m.recordTGI(j, tm, tokens, gaps, reason)
@@ -123,6 +123,13 @@ func (m *serverMetrics) record(j *job, tm timing, tokens int, gaps []time.Durati
 func (e *backend) vllmMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := e.metrics
 	running, waiting, _ := e.queueState()
+	kvUsage, preemptions := float64(running)/float64(max(e.prof.MaxBatch, 1)), int64(0)
+	if e.kv != nil {
+		// A preempted sequence keeps its batch slot here but is waiting
+		// to vLLM's scheduler.
+		_, preempted, n := e.kv.state()
+		running, waiting, kvUsage, preemptions = running-preempted, waiting+preempted, e.kv.usage(), n
+	}
 	labels := `engine="0",model_name=` + strconv.Quote(e.prof.Model)
 	var b strings.Builder
 	family := func(name, typ, help string) {
@@ -145,10 +152,10 @@ func (e *backend) vllmMetrics(w http.ResponseWriter, _ *http.Request) {
 	defer m.mu.Unlock()
 	gauge("vllm:num_requests_running", "Number of requests in model execution batches.", float64(running))
 	gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", float64(waiting))
-	gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", float64(running)/float64(max(e.prof.MaxBatch, 1)))
+	gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", kvUsage)
 	counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", m.prefixQueries)
 	counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", m.prefixHits)
-	counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", 0)
+	counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", float64(preemptions))
 	counter("vllm:prompt_tokens", "Number of prefill tokens processed.", m.prompt)
 	counter("vllm:generation_tokens", "Number of generation tokens processed.", m.generation)
 	const success = "Count of successfully processed requests."

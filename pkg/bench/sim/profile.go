@@ -60,6 +60,12 @@ type Profile struct {
 	// --max-concurrent-requests); beyond it TGI answers "Model is
 	// overloaded". 0 = 128, TGI's default.
 	MaxConcurrentRequests int
+	// KVCacheTokens is vLLM's KV cache in tokens: running sequences hold
+	// their prompt and output so far, and one that finds it full is
+	// preempted and recomputed. 0 = MaxBatch × 8192, never the limit
+	// for a chat workload.
+	KVCacheTokens int
+
 	// MaxQueue caps Ollama's waiting requests (OLLAMA_MAX_QUEUE); beyond
 	// MaxBatch+MaxQueue in flight Ollama answers 503. 0 = 512.
 	MaxQueue int
@@ -171,6 +177,8 @@ type Served struct {
 	Arrived, Admitted, First, Last time.Time
 	PromptTokens, Tokens           int
 	Reason                         string // stop, length, abort
+	// Preemptions is how often the KV cache preempted it (vLLM).
+	Preemptions int
 }
 
 // resolveProfile picks the profile for an engine, fills the fields a caller
@@ -190,6 +198,9 @@ func resolveProfile(engine engine.EngineType, opts Options) Profile {
 	}
 	if p.MaxBatch <= 0 {
 		p.MaxBatch = def.MaxBatch
+	}
+	if p.KVCacheTokens <= 0 {
+		p.KVCacheTokens = p.MaxBatch * defaultKVTokensPerSeq
 	}
 	if p.MaxConcurrentRequests <= 0 {
 		p.MaxConcurrentRequests = defaultMaxConcurrentRequests

@@ -43,6 +43,15 @@ type backend struct {
 	// none.
 	metrics *serverMetrics
 
+	// kv is vLLM's KV cache (nil for the others); busy the time a
+	// sequence was running, the simulated GPU's utilisation.
+	kv   *kvCache
+	busy busyClock
+	// gpuLast is the last DCGM scrape's instant and busy time.
+	gpuMu       sync.Mutex
+	gpuLastAt   time.Time
+	gpuLastBusy time.Duration
+
 	// trace, when set (tests), sees each modelled gap before it is slept.
 	trace func(request uint64, token int, gap time.Duration)
 }
@@ -67,9 +76,11 @@ type waiter struct {
 func newEngine(kind engine.EngineType, opts Options, created time.Time) *backend {
 	e := &backend{kind: kind, prof: resolveProfile(kind, opts), seed: opts.Seed, created: created}
 	e.dialect = newOllamaDialect(e.prof.Version)
+	e.busy.since, e.gpuLastAt = time.Now(), time.Now()
 	switch kind {
 	case engine.EngineVLLM:
 		e.metrics = newServerMetrics()
+		e.kv = newKVCache(int64(e.prof.KVCacheTokens))
 	case engine.EngineTGI:
 		e.metrics = newTGIMetrics()
 	}
@@ -118,6 +129,7 @@ func (e *backend) acquire(ctx context.Context) error {
 	if e.running < e.prof.MaxBatch && e.waiting.Len() == 0 {
 		e.running++
 		e.runningNow.Store(int64(e.running))
+		e.busy.set(e.running)
 		e.mu.Unlock()
 		return nil
 	}
@@ -155,6 +167,7 @@ func (e *backend) release() {
 	}
 	e.running--
 	e.runningNow.Store(int64(e.running))
+	e.busy.set(e.running)
 }
 
 // queueState reports running and waiting counts (tests and /api/ps).

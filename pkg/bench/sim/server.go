@@ -17,6 +17,8 @@ import (
 type Server struct {
 	engines  map[engine.EngineType]*backend
 	handlers map[engine.EngineType]http.Handler
+	// gpus are the simulated DCGM exporters, one per engine's GPU.
+	gpus map[engine.EngineType]http.Handler
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -29,12 +31,14 @@ func New(opts Options) *Server {
 	s := &Server{
 		engines:  make(map[engine.EngineType]*backend, len(simulatedEngines)),
 		handlers: make(map[engine.EngineType]http.Handler, len(simulatedEngines)),
+		gpus:     make(map[engine.EngineType]http.Handler, len(simulatedEngines)),
 		done:     make(chan struct{}),
 	}
 	created := time.Now()
 	for _, kind := range simulatedEngines {
 		e := newEngine(kind, opts, created)
 		s.engines[kind] = e
+		s.gpus[kind] = e.dcgmHandler()
 		switch kind {
 		case engine.EngineVLLM:
 			s.handlers[kind] = e.vllmHandler()
@@ -63,11 +67,28 @@ func (s *Server) Start(ctx context.Context, engine engine.EngineType, addr strin
 	return baseURL, err
 }
 
+// StartGPU serves a simulated DCGM exporter for engine's GPU on addr and
+// returns its /metrics URL: its utilisation is the share of time the
+// engine had a sequence running, its memory the weights plus the KV cache
+// in use.
+func (s *Server) StartGPU(ctx context.Context, engine engine.EngineType, addr string) (string, error) {
+	h, ok := s.gpus[engine]
+	if !ok {
+		return "", fmt.Errorf("no simulator for engine %q: use vllm, tgi or ollama", engine)
+	}
+	u, _, err := s.serve(ctx, engine, h, addr)
+	return u + "/metrics", err
+}
+
 func (s *Server) start(ctx context.Context, engine engine.EngineType, addr string) (string, *http.Server, error) {
 	h, ok := s.handlers[engine]
 	if !ok {
 		return "", nil, fmt.Errorf("no simulator for engine %q: use vllm, tgi or ollama", engine)
 	}
+	return s.serve(ctx, engine, h, addr)
+}
+
+func (s *Server) serve(ctx context.Context, engine engine.EngineType, h http.Handler, addr string) (string, *http.Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
