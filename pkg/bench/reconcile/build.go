@@ -30,6 +30,15 @@ type key struct{ engine, scenario string }
 // successful request, not the record.
 type Builder struct {
 	recs map[key][]client
+	// The first itlHead measured records of each engine × scenario keep
+	// their inter-token gaps one by one: only they can fall before the
+	// window's start (the first scrape after the warm-up). Later ones
+	// end inside the window, so their gaps fold into itlTail, whose
+	// memory is bounded however long the run; tailFrom is the earliest
+	// end among them.
+	itlTail  map[key]*stats.Sample
+	tailFrom map[key]int64
+	measured map[key]int
 	// warmEnd is the last warm-up answer per engine × scenario, failures
 	// included: the window starts after it.
 	warmEnd map[key]int64
@@ -37,7 +46,8 @@ type Builder struct {
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	return &Builder{recs: map[key][]client{}, warmEnd: map[key]int64{}}
+	return &Builder{recs: map[key][]client{}, warmEnd: map[key]int64{},
+		itlTail: map[key]*stats.Sample{}, tailFrom: map[key]int64{}, measured: map[key]int{}}
 }
 
 // Write adds one record; it is a load.Sink.
@@ -56,10 +66,33 @@ func (b *Builder) Write(r *engine.Record) error {
 		}
 		return *p
 	}
-	b.recs[k] = append(b.recs[k], client{endNS: r.EndUnixNS, warmup: warm, ttft: val(r.TTFTMS), e2e: val(r.E2EMS),
-		tpot: val(r.TPOTMS), itl: append([]float64(nil), r.ITLMS...), prompt: r.PromptTokens, otoks: r.OutputTokens})
+	c := client{endNS: r.EndUnixNS, warmup: warm, ttft: val(r.TTFTMS), e2e: val(r.E2EMS),
+		tpot: val(r.TPOTMS), prompt: r.PromptTokens, otoks: r.OutputTokens}
+	if !warm {
+		b.measured[k]++
+	}
+	if warm || b.measured[k] <= itlHead {
+		c.itl = append([]float64(nil), r.ITLMS...)
+	} else {
+		t := b.itlTail[k]
+		if t == nil {
+			t = &stats.Sample{}
+			b.itlTail[k] = t
+		}
+		for _, g := range r.ITLMS {
+			t.Add(g)
+		}
+		if f, ok := b.tailFrom[k]; !ok || r.EndUnixNS < f {
+			b.tailFrom[k] = r.EndUnixNS
+		}
+	}
+	b.recs[k] = append(b.recs[k], c)
 	return nil
 }
+
+// itlHead is how many measured records per engine × scenario keep their
+// gaps one by one.
+const itlHead = 1024
 
 // Windows reconciles every scenario the scrapes bound: per engine, each
 // start mark with the next end mark of the same scenario.
@@ -148,14 +181,18 @@ func (b *Builder) window(eng, scenario string, ss []scrape.Scrape) Window {
 		return w
 	}
 	w.Dialect = d.name
-	b.server(&w, d, lo.Samples, last.Samples, cs)
+	tail := b.itlTail[k]
+	if tail != nil && (b.tailFrom[k] <= lo.UnixNS || b.tailFrom[k] > last.UnixNS) {
+		w.Notes = append(w.Notes, fmt.Sprintf("the client ITL pools the gaps of every measured request after the first %d, some of which ended outside the window", itlHead))
+	}
+	b.server(&w, d, lo.Samples, last.Samples, cs, tail)
 	w.Gauges = gauges(d, ss[start:])
 	w.Breakdown = breakdown(w)
 	return w
 }
 
 // server fills the window's phases and counters from the deltas.
-func (b *Builder) server(w *Window, d dialect, before, after sampleSet, cs []client) {
+func (b *Builder) server(w *Window, d dialect, before, after sampleSet, cs []client, itlTail *stats.Sample) {
 	reset := false
 	for _, pd := range d.phases {
 		for _, m := range pd.metrics {
@@ -173,7 +210,7 @@ func (b *Builder) server(w *Window, d dialect, before, after sampleSet, cs []cli
 				break
 			}
 			if delta.count > 0 {
-				w.Phases = append(w.Phases, phaseOf(pd.phase, m, delta, cs))
+				w.Phases = append(w.Phases, phaseOf(pd.phase, m, delta, cs, itlTail))
 			}
 			break
 		}
@@ -228,7 +265,7 @@ func (b *Builder) server(w *Window, d dialect, before, after sampleSet, cs []cli
 
 // phaseOf is one phase's server figures, with the client's beside those
 // the client measures too.
-func phaseOf(name, metric string, h hist, cs []client) Phase {
+func phaseOf(name, metric string, h hist, cs []client, itlTail *stats.Sample) Phase {
 	ms := func(v float64) float64 { return finite(v * 1000) }
 	p := Phase{Name: name, Metric: metric, Server: ServerStats{Count: h.count, MeanMS: ms(h.mean()), Interpolated: true}}
 	for _, q := range []struct {
@@ -243,18 +280,19 @@ func phaseOf(name, metric string, h hist, cs []client) Phase {
 		}
 	}
 	var pick func(c client) []float64
+	var extra *stats.Sample
 	switch name {
 	case PhaseTTFT:
 		pick = func(c client) []float64 { return []float64{c.ttft} }
 	case PhaseE2E:
 		pick = func(c client) []float64 { return []float64{c.e2e} }
 	case PhaseITL:
-		pick = func(c client) []float64 { return c.itl }
+		pick, extra = func(c client) []float64 { return c.itl }, itlTail
 	case PhaseTPOT:
 		pick = func(c client) []float64 { return []float64{c.tpot} }
 	}
 	if pick != nil {
-		if st, ok := clientStats(cs, pick); ok {
+		if st, ok := clientStats(cs, pick, extra); ok {
 			p.Client = &st
 			if name == PhaseTTFT || name == PhaseE2E {
 				p.Residual = residual(st, p.Server)
@@ -264,7 +302,7 @@ func phaseOf(name, metric string, h hist, cs []client) Phase {
 	return p
 }
 
-func clientStats(cs []client, pick func(client) []float64) (stats.Stats, bool) {
+func clientStats(cs []client, pick func(client) []float64, extra ...*stats.Sample) (stats.Stats, bool) {
 	var s stats.Sample
 	for _, c := range cs {
 		for _, v := range pick(c) {
@@ -272,6 +310,9 @@ func clientStats(cs []client, pick func(client) []float64) (stats.Stats, bool) {
 				s.Add(v)
 			}
 		}
+	}
+	for _, e := range extra {
+		s.Merge(e)
 	}
 	if s.Len() == 0 {
 		return stats.Stats{}, false
