@@ -365,7 +365,7 @@ func gauges(d dialect, ss []scrape.Scrape) []Gauge {
 	var out []Gauge
 	for _, gd := range d.gauges {
 		for _, m := range gd.metrics {
-			g := Gauge{Name: gd.name, Metric: m, Min: math.Inf(1), Max: math.Inf(-1)}
+			g := Gauge{Name: gd.name, Metric: m}
 			n := 0
 			for _, s := range ss {
 				if s.Error != "" {
@@ -375,16 +375,11 @@ func gauges(d dialect, ss []scrape.Scrape) []Gauge {
 				if !ok {
 					continue
 				}
-				if n == 0 {
-					g.First = v
-				}
-				g.Last = v
-				g.Min, g.Max = min(g.Min, v), max(g.Max, v)
-				g.Mean += v
+				g.observe(v, n)
 				n++
 			}
 			if n > 0 {
-				g.Mean /= float64(n)
+				g.finish(n)
 				out = append(out, g)
 				break
 			}

@@ -46,7 +46,7 @@ func gpuWindow(ss []scrape.Scrape, fromNS, toNS int64) ([]Gauge, int) {
 	var out []Gauge
 	gpus := 0
 	for _, gd := range gpuGauges {
-		g := Gauge{Name: gd.name, Metric: gd.metric, Min: math.Inf(1), Max: math.Inf(-1)}
+		g := Gauge{Name: gd.name, Metric: gd.metric}
 		n := 0
 		for _, s := range ss {
 			if s.Error != "" || s.UnixNS < fromNS || s.UnixNS > toNS {
@@ -56,17 +56,12 @@ func gpuWindow(ss []scrape.Scrape, fromNS, toNS int64) ([]Gauge, int) {
 			if !ok {
 				continue
 			}
-			if n == 0 {
-				g.First = v
-			}
 			gpus = max(gpus, k)
-			g.Last = v
-			g.Min, g.Max = min(g.Min, v), max(g.Max, v)
-			g.Mean += v
+			g.observe(v, n)
 			n++
 		}
 		if n > 0 {
-			g.Mean /= float64(n)
+			g.finish(n)
 			out = append(out, g)
 		}
 	}

@@ -160,6 +160,20 @@ func (w Window) Gauge(name string) (Gauge, bool) {
 	return Gauge{}, false
 }
 
+// observe folds one scrape's value into the gauge; n is how many came
+// before it. Mean holds the sum until finish divides it.
+func (g *Gauge) observe(v float64, n int) {
+	if n == 0 {
+		g.First, g.Min, g.Max = v, v, v
+	}
+	g.Last = v
+	g.Min, g.Max = min(g.Min, v), max(g.Max, v)
+	g.Mean += v
+}
+
+// finish turns the sum of n values into their mean.
+func (g *Gauge) finish(n int) { g.Mean /= float64(n) }
+
 // finite turns a NaN (no observation) into 0, which JSON can carry.
 func finite(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

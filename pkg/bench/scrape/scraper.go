@@ -115,6 +115,10 @@ type Scraper struct {
 
 	mu   sync.Mutex
 	gone map[string]bool
+	// one serialises the scrapes of each source (by URL): a mark and a
+	// periodic scrape never overlap on one endpoint, and a 404 is asked
+	// once even when they start together.
+	one map[string]*sync.Mutex
 }
 
 // Run scrapes until stop closes (the run's requests are done), then
@@ -166,6 +170,18 @@ func (s *Scraper) Mark(ctx context.Context, engine, scenario, edge string) {
 func (s *Scraper) once(ctx context.Context, src Source) { s.scrape(ctx, src, "", "") }
 
 func (s *Scraper) scrape(ctx context.Context, src Source, scenario, edge string) {
+	s.mu.Lock()
+	if s.one == nil {
+		s.one = map[string]*sync.Mutex{}
+	}
+	lock := s.one[src.URL]
+	if lock == nil {
+		lock = &sync.Mutex{}
+		s.one[src.URL] = lock
+	}
+	s.mu.Unlock()
+	lock.Lock()
+	defer lock.Unlock()
 	s.mu.Lock()
 	gone := s.gone[src.URL]
 	s.mu.Unlock()
