@@ -254,14 +254,20 @@ func nodeAddress(n *corev1.Node) (addr string, external bool) {
 
 // ProxyURL is the API server's service proxy for a Service port.
 func ProxyURL(apiServer, ns, svc string, p corev1.ServicePort) string {
+	return proxyURL(apiServer, ns, "services", svc, p.Port, usesTLS(p))
+}
+
+// proxyURL is the API server's proxy to a Service's or Pod's port
+// (resource "services" or "pods"), https when tls.
+func proxyURL(apiServer, ns, resource, name string, port int32, tls bool) string {
 	if !strings.Contains(apiServer, "://") {
 		apiServer = "https://" + apiServer
 	}
-	name := svc + ":" + strconv.Itoa(int(p.Port))
-	if usesTLS(p) {
+	name += ":" + strconv.Itoa(int(port))
+	if tls {
 		name = "https:" + name
 	}
-	return strings.TrimRight(apiServer, "/") + "/api/v1/namespaces/" + url.PathEscape(ns) + "/services/" + url.PathEscape(name) + "/proxy"
+	return strings.TrimRight(apiServer, "/") + "/api/v1/namespaces/" + url.PathEscape(ns) + "/" + resource + "/" + url.PathEscape(name) + "/proxy"
 }
 
 func joinURL(scheme, host, path string) string {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"k8s.io/client-go/rest"
@@ -79,25 +77,20 @@ func (c *Client) openMetrics(ctx context.Context, r *Reached, m MetricsPlace, o 
 		r.forwards = append(r.forwards, f)
 		return &engine.MetricsEndpoint{URL: fmt.Sprintf("%s://127.0.0.1:%d%s", m.Scheme, f.LocalPort, m.Path), Found: m.Found + ", port-forward to " + pod}, nil
 	}
-	tr, err := rest.TransportFor(c.REST)
-	if err != nil {
-		return nil, err
+	hc := r.HTTP // the service proxy's client, when that is the way in
+	if hc == nil {
+		tr, err := rest.TransportFor(c.REST)
+		if err != nil {
+			return nil, err
+		}
+		hc = &http.Client{Transport: tr}
 	}
-	hc := &http.Client{Transport: tr}
 	if m.servicePort != nil {
 		return &engine.MetricsEndpoint{URL: ProxyURL(c.REST.Host, e.Namespace, e.Service, *m.servicePort) + m.Path, Found: m.Found + ", API server service proxy", HTTP: hc}, nil
 	}
 	if pod == "" {
 		return nil, fmt.Errorf("no Ready Pod of %s for the API server's Pod proxy", e.Key())
 	}
-	name := pod + ":" + strconv.Itoa(int(port))
-	if m.Scheme == "https" {
-		name = "https:" + name
-	}
-	host := c.REST.Host
-	if !strings.Contains(host, "://") {
-		host = "https://" + host
-	}
-	u := strings.TrimRight(host, "/") + "/api/v1/namespaces/" + url.PathEscape(e.Namespace) + "/pods/" + url.PathEscape(name) + "/proxy" + m.Path
+	u := proxyURL(c.REST.Host, e.Namespace, "pods", pod, port, m.Scheme == "https") + m.Path
 	return &engine.MetricsEndpoint{URL: u, Found: m.Found + ", API server Pod proxy", HTTP: hc}, nil
 }

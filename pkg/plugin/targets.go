@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 
@@ -224,31 +223,27 @@ func parseGPUMetrics(specs []string) ([]gpuMetricsSpec, error) {
 // names, over what discovery found. A target name it does not know is an
 // error that lists the known ones.
 func applyGPUMetrics(ts []engine.Target, specs []gpuMetricsSpec) error {
-	// A target's own URL wins over one for all, in any order.
-	specs = slices.Clone(specs)
-	slices.SortStableFunc(specs, func(a, b gpuMetricsSpec) int {
-		switch {
-		case a.target == "" && b.target != "":
-			return -1
-		case a.target != "" && b.target == "":
-			return 1
-		}
-		return 0
-	})
-	for _, sp := range specs {
-		found := false
-		for i := range ts {
-			if sp.target == "" || ts[i].Name == sp.target {
-				ts[i].GPUMetrics = &engine.MetricsEndpoint{URL: sp.url, Found: "--gpu-metrics"}
-				found = true
+	// A target's own URL wins over one for all, in any order: the
+	// unscoped ones are applied first.
+	for _, scoped := range []bool{false, true} {
+		for _, sp := range specs {
+			if (sp.target != "") != scoped {
+				continue
 			}
-		}
-		if !found {
-			var names []string
-			for _, t := range ts {
-				names = append(names, t.Name)
+			found := false
+			for i := range ts {
+				if sp.target == "" || ts[i].Name == sp.target {
+					ts[i].GPUMetrics = &engine.MetricsEndpoint{URL: sp.url, Found: "--gpu-metrics"}
+					found = true
+				}
 			}
-			return fmt.Errorf("--gpu-metrics %s=…: no target named %q; the targets are %s", sp.target, sp.target, strings.Join(names, ", "))
+			if !found {
+				var names []string
+				for _, t := range ts {
+					names = append(names, t.Name)
+				}
+				return fmt.Errorf("--gpu-metrics %s=…: no target named %q; the targets are %s", sp.target, sp.target, strings.Join(names, ", "))
+			}
 		}
 	}
 	return nil

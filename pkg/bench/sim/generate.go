@@ -108,14 +108,15 @@ func (e *backend) run(ctx context.Context, j *job, o outcome, emit emitFunc) (ti
 	}
 	tm.loaded = time.Now()
 
-	held := int64(j.promptTokens)
+	held, start := int64(j.promptTokens), tm.loaded
 	if e.kv != nil {
 		if err := e.kv.reserve(ctx, held, false); err != nil {
 			return tm, err
 		}
 		defer func() { e.kv.release(held) }()
+		start = time.Now() // prefill begins once the prompt fits
 	}
-	next := time.Now().Add(e.prof.prefill(max(0, j.promptTokens-j.cachedTokens)))
+	next := start.Add(e.prof.prefill(max(0, j.promptTokens-j.cachedTokens)))
 	for i := 0; i < o.tokens; i++ {
 		if e.kv != nil && !e.kv.grow(held) {
 			// Preempted: everything held is freed and recomputed once

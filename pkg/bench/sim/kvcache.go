@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,12 +20,14 @@ const defaultKVTokensPerSeq = 8192
 // that asked; the cost to the stream is the same kind.)
 type kvCache struct {
 	capacity int64
+	// used is atomic: grow runs for every token of every sequence and,
+	// like runningNow, must not take the lock.
+	used atomic.Int64
 
 	mu          sync.Mutex
-	used        int64
 	preempted   int // sequences waiting to resume
 	preemptions int64
-	freed       chan struct{} // closed and replaced whenever tokens are freed
+	freed       chan struct{} // closed and replaced (under mu) whenever tokens are freed
 }
 
 func newKVCache(capacity int64) *kvCache {
@@ -33,16 +36,14 @@ func newKVCache(capacity int64) *kvCache {
 
 // usage is the fraction of the cache in use, vllm:kv_cache_usage_perc.
 func (c *kvCache) usage() float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return min(1, float64(c.used)/float64(c.capacity))
+	return min(1, float64(c.used.Load())/float64(c.capacity))
 }
 
 // state is what /metrics reports of it.
-func (c *kvCache) state() (used int64, preempted int, preemptions int64) {
+func (c *kvCache) state() (preempted int, preemptions int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.used, c.preempted, c.preemptions
+	return c.preempted, c.preemptions
 }
 
 // reserve takes n tokens, waiting for them to fit (a sequence the cache
@@ -59,7 +60,16 @@ func (c *kvCache) reserve(ctx context.Context, n int64, preempt bool) error {
 			c.mu.Unlock()
 		}()
 	}
-	for c.used > 0 && c.used+n > c.capacity {
+	for {
+		u := c.used.Load()
+		if u == 0 || u+n <= c.capacity {
+			if c.used.CompareAndSwap(u, u+n) {
+				break
+			}
+			continue // a grow got in between
+		}
+		// Read under mu: a release after this Load closes this very
+		// channel, so its wake-up is not missed.
 		ch := c.freed
 		c.mu.Unlock()
 		select {
@@ -69,7 +79,6 @@ func (c *kvCache) reserve(ctx context.Context, n int64, preempt bool) error {
 		}
 		c.mu.Lock()
 	}
-	c.used += n
 	c.mu.Unlock()
 	return nil
 }
@@ -77,19 +86,21 @@ func (c *kvCache) reserve(ctx context.Context, n int64, preempt bool) error {
 // grow takes one more token for a sequence already holding held; false
 // means the cache is full and the sequence must be preempted.
 func (c *kvCache) grow(held int64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.used+1 > c.capacity && c.used > held {
-		return false
+	for {
+		u := c.used.Load()
+		if u+1 > c.capacity && u > held {
+			return false
+		}
+		if c.used.CompareAndSwap(u, u+1) {
+			return true
+		}
 	}
-	c.used++
-	return true
 }
 
 // release frees n tokens and wakes those waiting for room.
 func (c *kvCache) release(n int64) {
+	c.used.Add(-n)
 	c.mu.Lock()
-	c.used -= n
 	close(c.freed)
 	c.freed = make(chan struct{})
 	c.mu.Unlock()

@@ -127,7 +127,7 @@ func (e *backend) vllmMetrics(w http.ResponseWriter, _ *http.Request) {
 	if e.kv != nil {
 		// A preempted sequence keeps its batch slot here but is waiting
 		// to vLLM's scheduler.
-		_, preempted, n := e.kv.state()
+		preempted, n := e.kv.state()
 		running, waiting, kvUsage, preemptions = running-preempted, waiting+preempted, e.kv.usage(), n
 	}
 	labels := `engine="0",model_name=` + strconv.Quote(e.prof.Model)
