@@ -369,11 +369,17 @@ func TestEnginesGetIdenticalArrivalsAndPrompts(t *testing.T) {
 		prompt int
 	}
 	per := map[string][]arrival{}
+	// Offsets from each engine's earliest intended start: the snapshot is
+	// in completion order, and on a busy machine the first answer need
+	// not be the first arrival's.
 	first := map[string]int64{}
-	for _, rec := range col.Snapshot() {
-		if _, ok := first[rec.Engine]; !ok {
+	recs := col.Snapshot()
+	for _, rec := range recs {
+		if f, ok := first[rec.Engine]; !ok || rec.IntendedStartUnixNS < f {
 			first[rec.Engine] = rec.IntendedStartUnixNS
 		}
+	}
+	for _, rec := range recs {
 		per[rec.Engine] = append(per[rec.Engine], arrival{rec.IntendedStartUnixNS - first[rec.Engine], rec.PromptIndex})
 	}
 	for _, e := range []string{"a", "b"} {
