@@ -54,6 +54,10 @@ type Runner struct {
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
 	Guard func(engine.Target, workload.Scenario) func(*engine.Record) string
+	// Shard, when not whole, runs only this generator's part of every
+	// scenario (run --in-cluster --workers N); its records are numbered
+	// as they would be in the whole (workload.Shard).
+	Shard workload.Shard
 
 	nextID       atomic.Int64
 	sinkErrors   atomic.Int64
@@ -217,6 +221,8 @@ type scenarioRun struct {
 	client   *engine.Client
 	shape    *shape
 	s        workload.Scenario
+	// shard numbers this generator's records among all generators'.
+	shard    workload.Shard
 	stop     <-chan struct{}
 	reqCtx   context.Context
 	measured atomic.Int64
@@ -248,7 +254,15 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, 
 	if sh == nil {
 		sh = &shape{}
 	}
-	sr := &scenarioRun{r: r, client: c, shape: sh, s: s, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
+	part, ok := s.Part(r.Shard)
+	if !ok {
+		return "" // nothing of it falls to this generator
+	}
+	shard := r.Shard
+	if s.Arrival == workload.ArrivalSequential {
+		shard = workload.Shard{} // kept whole on one generator
+	}
+	sr := &scenarioRun{r: r, client: c, shape: sh, s: part, shard: shard, stop: sctx.Done(), reqCtx: reqCtx, abort: abort}
 	if r.Guard != nil {
 		sr.guard = r.Guard(c.Target, s)
 	}
@@ -268,8 +282,10 @@ func (r *Runner) runScenario(stopCtx, reqCtx context.Context, c *engine.Client, 
 
 func (sr *scenarioRun) newRecord(phase engine.Phase, worker int) *engine.Record {
 	t := sr.client.Target
-	id := sr.r.nextID.Add(1)
-	seq := sr.seq.Add(1) - 1
+	// Ids are unique across the shards of a run: each takes every
+	// Count-th, as it takes every Count-th sequence.
+	id := sr.r.Shard.Global(sr.r.nextID.Add(1)-1) + 1
+	seq := sr.shard.Global(sr.seq.Add(1) - 1)
 	return &engine.Record{RunID: sr.r.RunID, Engine: t.Name, EngineType: t.Type, API: t.API, Model: t.Model,
 		Suite: sr.s.Suite, Scenario: sr.s.Name, Phase: phase, RequestID: id, Worker: worker,
 		Sequence: seq, PromptIndex: sr.promptIndex(seq)}
@@ -433,7 +449,7 @@ func (sr *scenarioRun) closed() {
 				if !ok {
 					return
 				}
-				rec := sr.newRecord(phase, u)
+				rec := sr.newRecord(phase, sr.user(u))
 				sr.send(rec, sr.request(rec), intended)
 				intended = time.Now().Add(sr.s.ThinkTime)
 				if !sleepUntil(sr.stop, timer, intended) {
@@ -455,11 +471,7 @@ const arrivalLead = 2 * time.Millisecond
 // wait ends with the scenario: what is still queued at its end, or at a
 // stop, is recorded as not sent.
 func (sr *scenarioRun) open() {
-	pace := NewPacer(sr.s.Arrival, sr.s.Rate, scheduleSeed(sr.r.Seed, sr.s.Name))
-	arrivals := -1 // unbounded: the window or the request count ends it
-	if tr := sr.s.Trace; tr != nil {
-		pace, arrivals = TracePacer(tr.Entries), len(tr.Entries)
-	}
+	pace, first, arrivals := ShardPacer(sr.s, scheduleSeed(sr.r.Seed, sr.s.Name), sr.shard)
 	var sem chan struct{}
 	if sr.s.Concurrency > 0 {
 		sem = make(chan struct{}, sr.s.Concurrency)
@@ -474,7 +486,7 @@ func (sr *scenarioRun) open() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var wg sync.WaitGroup
-	intended := start
+	intended := start.Add(first)
 	for sent := 0; arrivals < 0 || sent < arrivals; sent++ {
 		phase, ok := sr.admit(intended, measureStart, end)
 		if !ok {
@@ -531,6 +543,9 @@ func (sr *scenarioRun) open() {
 	}
 	wg.Wait()
 }
+
+// user is the number, among all generators' users, of this one's u-th.
+func (sr *scenarioRun) user(u int) int { return int(sr.shard.Global(int64(u))) }
 
 // notSent records an arrival the client never sent.
 func (sr *scenarioRun) notSent(rec *engine.Record, at time.Time, class, msg string) {

@@ -43,6 +43,49 @@ func TracePacer(entries []workload.TraceEntry) Pacer {
 	}
 }
 
+// ShardPacer is the arrival process of a generator's part of an open-loop
+// scenario (s is already its Part), the delay of its first arrival from
+// the scenario's start, and how many arrivals it has (-1: until the window
+// or the request count ends it). Each part is such that all parts together
+// are the whole's process: a superposition of independent Poisson
+// processes of rate r/N is Poisson of rate r, so each part draws from its
+// own seed; constant rate parts are phase-shifted by 1/r so their sends
+// interleave evenly; a trace's part is its entries i, i+N, … at their own
+// offsets.
+func ShardPacer(s workload.Scenario, seed int64, sh workload.Shard) (pace Pacer, first time.Duration, arrivals int) {
+	if tr := s.Trace; tr != nil {
+		if sh.Whole() {
+			return TracePacer(tr.Entries), 0, len(tr.Entries)
+		}
+		n := sh.Share(len(tr.Entries))
+		if n == 0 {
+			return func() time.Duration { return time.Hour }, 0, 0
+		}
+		own := make([]workload.TraceEntry, 0, n)
+		for i := sh.Index; i < len(tr.Entries); i += sh.Count {
+			own = append(own, tr.Entries[i])
+		}
+		return TracePacer(own), own[0].Offset - tr.Entries[0].Offset, n
+	}
+	if sh.Whole() {
+		return NewPacer(s.Arrival, s.Rate, seed), 0, -1
+	}
+	if s.Arrival == workload.ArrivalPoisson {
+		// Memoryless: a part's first arrival is one gap after the start,
+		// or all N parts would send together at it.
+		pace = NewPacer(s.Arrival, s.Rate, shardSeed(seed, sh.Index))
+		return pace, pace(), -1
+	}
+	whole := s.Rate * float64(sh.Count)
+	return NewPacer(s.Arrival, s.Rate, seed), time.Duration(float64(sh.Index) / whole * float64(time.Second)), -1
+}
+
+// shardSeed gives each generator's Poisson process its own seed, fixed by
+// the run's seed and the generator's index.
+func shardSeed(seed int64, index int) int64 {
+	return seed ^ int64(uint64(index+1)*0x9E3779B97F4A7C15>>1)
+}
+
 // A send is waited for in three stretches. Go's timers wake up to about a
 // millisecond late on Linux (the runtime's poller sleeps in whole
 // milliseconds), which would show up as schedule lag, so the timer is set

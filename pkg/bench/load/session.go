@@ -20,7 +20,7 @@ func (sr *scenarioRun) converse(u int, measureStart, end time.Time) {
 	client.Watch = &engine.Watch{Text: func(_ time.Duration, text string) { answer.WriteString(text) }}
 	intended := time.Now()
 	for !sr.stopped() {
-		conv := sr.conversations.Add(1)
+		conv := sr.shard.Global(sr.conversations.Add(1)-1) + 1
 		var history []engine.Message
 		var followUps []string
 		for turn := 1; turn <= sr.s.Turns && !sr.stopped(); turn++ {
@@ -28,7 +28,7 @@ func (sr *scenarioRun) converse(u int, measureStart, end time.Time) {
 			if !ok {
 				return
 			}
-			rec := sr.newRecord(phase, u)
+			rec := sr.newRecord(phase, sr.user(u))
 			rec.Conversation, rec.Turn = conv, turn
 			req := sr.request(rec)
 			if turn == 1 {
