@@ -24,6 +24,8 @@ type requestRow struct {
 	Phase       string `parquet:"phase,dict"`
 	RequestID   int64  `parquet:"request_id"`
 	Worker      int64  `parquet:"worker"`
+	LoadWorker  *int64 `parquet:"load_worker,optional"`
+	LoadNode    string `parquet:"load_node,dict"`
 	Sequence    int64  `parquet:"sequence"`
 	PromptIndex int64  `parquet:"prompt_index"`
 
@@ -97,7 +99,7 @@ func requestRowOf(r *engine.Record) requestRow {
 	return requestRow{
 		RunID: r.RunID, Engine: r.Engine, EngineType: string(r.EngineType), API: string(r.API),
 		Model: r.Model, Suite: r.Suite, Scenario: r.Scenario, Phase: string(r.Phase),
-		RequestID: r.RequestID, Worker: int64(r.Worker), Sequence: r.Sequence, PromptIndex: int64(r.PromptIndex),
+		RequestID: r.RequestID, Worker: int64(r.Worker), LoadWorker: int64Ptr(r.LoadWorker), LoadNode: r.LoadNode, Sequence: r.Sequence, PromptIndex: int64(r.PromptIndex),
 
 		IntendedStartTS: utc(r.IntendedStartUnixNS), StartTS: utc(r.StartUnixNS), EndTS: utc(r.EndUnixNS),
 		IntendedStartUnixNS: r.IntendedStartUnixNS, StartUnixNS: r.StartUnixNS, EndUnixNS: r.EndUnixNS,

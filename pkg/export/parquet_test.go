@@ -181,7 +181,7 @@ func TestParquetFilesCarryMetadataDictionariesAndZstd(t *testing.T) {
 	}
 	dict := map[string]bool{"run_id": true, "engine": true, "engine_type": true, "api": true, "model": true,
 		"suite": true, "scenario": true, "phase": true, "output_tokens_source": true, "cached_tokens_source": true, "finish_reason": true,
-		"error_class": true, "metric": true, "statistic": true}
+		"error_class": true, "load_node": true, "metric": true, "statistic": true}
 	for name, rows := range map[string]int64{requestsParquetFile: 9, ChunksParquetFile: 28, SummaryParquetFile: int64(len(summaryRows(run.Summary)))} {
 		f := openParquet(t, filepath.Join(dir, name))
 		if f.NumRows() != rows {

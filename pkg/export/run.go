@@ -52,6 +52,45 @@ type Manifest struct {
 	// Baseline is the run folder given with --baseline; report compares
 	// with it again unless told otherwise.
 	Baseline string `json:"baseline,omitempty"`
+	// LoadFrom, when set, is where the load came from instead of this
+	// machine: workers inside the cluster (run --in-cluster).
+	LoadFrom *LoadFrom `json:"load_from,omitempty"`
+}
+
+// LoadFrom is a distributed run's load generators.
+type LoadFrom struct {
+	// Where is said in the reports: "inside the cluster".
+	Where     string       `json:"where"`
+	Namespace string       `json:"namespace"`
+	Job       string       `json:"job"`
+	Image     string       `json:"image"`
+	Workers   []LoadWorker `json:"workers"`
+}
+
+// LoadWorker is one load generator of a distributed run, as it ended.
+type LoadWorker struct {
+	Index int    `json:"index"`
+	Pod   string `json:"pod"`
+	Node  string `json:"node"`
+	// State is done, stopped (Ctrl-C), lost (its Pod went away mid-run)
+	// or failed (it never ran its part); Error says why.
+	State   string `json:"state"`
+	Error   string `json:"error,omitempty"`
+	Records int64  `json:"records"`
+	// LateMS is how long after the agreed start it began.
+	LateMS      float64 `json:"late_ms"`
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Cores       int     `json:"cores"`
+	// CPUShare is CPUSeconds over the wall time its part ran times
+	// Cores; near 1, its own delay is in its numbers (Saturated).
+	CPUShare  float64 `json:"cpu_share"`
+	Saturated bool    `json:"saturated,omitempty"`
+	// Schedule lag of its requests: how late it sent them.
+	LagP50MS float64 `json:"schedule_lag_p50_ms"`
+	LagP99MS float64 `json:"schedule_lag_p99_ms"`
+	// SharesNodeWith lists the engines running on its node.
+	SharesNodeWith []string `json:"shares_node_with,omitempty"`
 }
 
 // HostInfo is the machine the client ran on.

@@ -62,6 +62,12 @@ type Config struct {
 	Started func(dir string, log *slog.Logger)
 	// Observer hears every scenario start and end (progress).
 	Observer load.Observer
+	// Remote, when set, produces the records instead of a runner on this
+	// machine: the load workers of a distributed run (run --in-cluster).
+	// It gets the run's id, which its records must carry, the sink that
+	// journals and summarises them as they come, and the manifest, to
+	// say where the load came from.
+	Remote func(ctx context.Context, runID string, sink load.Sink, man *export.Manifest) load.RunResult
 }
 
 // Result is what a run measured and where it is.
@@ -143,7 +149,10 @@ func Run(ctx context.Context, cfg Config, sinks ...load.Sink) (*Result, error) {
 	}
 	scenarios := cfg.Scenarios
 	res := load.RunResult{Status: "complete"}
-	if cfg.Capacity == nil || len(cfg.Scenarios) > 0 {
+	switch {
+	case cfg.Remote != nil:
+		res = cfg.Remote(ctx, runID, runner.Sink, man)
+	case cfg.Capacity == nil || len(cfg.Scenarios) > 0:
 		res = runner.Run(ctx)
 	}
 	if cfg.Capacity != nil {

@@ -51,6 +51,11 @@ type Record struct {
 	Phase      Phase      `json:"phase"`
 	RequestID  int64      `json:"request_id"`
 	Worker     int        `json:"worker"`
+	// LoadWorker and LoadNode say which in-cluster load generator sent
+	// the request (run --in-cluster: the Job's completion index) and the
+	// node it ran on; nil and empty from the operator's machine.
+	LoadWorker *int   `json:"load_worker,omitempty"`
+	LoadNode   string `json:"load_node,omitempty"`
 	// Sequence numbers the request within its engine × scenario; with
 	// PromptIndex it is the same for every engine, so answers to the same
 	// question can be compared.

@@ -14,6 +14,9 @@ type HTTPOptions struct {
 	InsecureSkipVerify bool
 	// MaxConns bounds connections per host; 0 means unbounded.
 	MaxConns int
+	// Resolve sends connections for HOST:PORT to another ADDR:PORT, as
+	// curl --resolve does: the URL, Host header and TLS name stay.
+	Resolve map[string]string
 }
 
 // NewHTTPClient returns a client tuned for many concurrent streams. It has
@@ -25,6 +28,9 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		// Every connection stamps its reads, so that a stream's bytes are
 		// timed when they came off the socket (arrival.go).
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := o.Resolve[addr]; ok {
+				addr = to
+			}
 			c, err := dialer.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err

@@ -217,10 +217,10 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 
 // scenarioRun carries one scenario's shared state across its workers.
 type scenarioRun struct {
-	r        *Runner
-	client   *engine.Client
-	shape    *shape
-	s        workload.Scenario
+	r      *Runner
+	client *engine.Client
+	shape  *shape
+	s      workload.Scenario
 	// shard numbers this generator's records among all generators'.
 	shard    workload.Shard
 	stop     <-chan struct{}
