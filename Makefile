@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X github.com/llmbench/kubectl-llmbench/pkg/plugin.version=$(
 # load (golang/go#75804, fixed in go1.27); a count has no deadline to race.
 FUZZTIME  ?= 50000x
 
-.PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew
+.PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew image
 
 # A real kube-apiserver and etcd for the cluster tests, built from the Go
 # module proxy through the wrapper module in hack/envtest-assets and cached;
@@ -84,11 +84,17 @@ fidelity:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/bench/...
 
-envtest-assets: $(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd
+envtest-assets: $(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd $(ENVTEST_ASSETS)/kube-controller-manager
 
 $(ENVTEST_ASSETS)/kube-apiserver:
 	mkdir -p $(ENVTEST_ASSETS)
 	cd hack/envtest-assets && CGO_ENABLED=0 $(GO) build -ldflags '$(K8S_LDFLAGS)' -o $@.tmp k8s.io/kubernetes/cmd/kube-apiserver && mv $@.tmp $@
+
+# The real Job controller and garbage collector for the --in-cluster
+# tests; ~1 minute more once kube-apiserver is built (shared packages).
+$(ENVTEST_ASSETS)/kube-controller-manager:
+	mkdir -p $(ENVTEST_ASSETS)
+	cd hack/envtest-assets && CGO_ENABLED=0 $(GO) build -ldflags '$(K8S_LDFLAGS)' -o $@.tmp k8s.io/kubernetes/cmd/kube-controller-manager && mv $@.tmp $@
 
 $(ENVTEST_ASSETS)/etcd:
 	mkdir -p $(ENVTEST_ASSETS)
@@ -130,6 +136,25 @@ KREW_TAG ?= $(shell git describe --tags --exact-match --match 'v*' 2>/dev/null |
 krew:
 	$(MAKE) --no-print-directory dist VERSION=$(KREW_TAG)
 	GO=$(GO) K8S_VERSION=$(K8S_VERSION) K8S_LDFLAGS='$(K8S_LDFLAGS)' bash test/krew/run.sh
+
+# The worker image of run --in-cluster, without a Docker daemon: a static
+# binary per platform, the CA bundle and a non-root user in one layer each
+# (go-containerregistry, hack/image), as an OCI layout and archive and a
+# docker-loadable tarball per platform in dist/image/, then read back and
+# its binary run. Push: crane push dist/image/oci REPO:TAG (or skopeo
+# copy oci:dist/image/oci docker://REPO:TAG); kind load image-archive
+# dist/image/kubectl-llmbench_VERSION_linux_amd64.tar.
+IMAGE_REPO      ?= ghcr.io/llmbench/kubectl-llmbench
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+
+image:
+	@set -e; bins=; for p in $(IMAGE_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+		echo "image: building $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/image/$${os}_$${arch}/kubectl-llmbench ./cmd/kubectl-llmbench; \
+		bins="$$bins -bin $${os}_$${arch}=$(CURDIR)/dist/image/$${os}_$${arch}/kubectl-llmbench"; \
+	done; \
+	cd hack/image && $(GO) run . -repo $(IMAGE_REPO) -version $(VERSION) -out $(CURDIR)/dist/image $$bins
+	cd hack/image && IMAGE_DIR=$(CURDIR)/dist/image $(GO) test -count=1 .
 
 clean:
 	rm -rf bin results

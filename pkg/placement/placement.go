@@ -48,6 +48,10 @@ const (
 	MethodNodePort    Method = "nodeport"
 	MethodPortForward Method = "port-forward"
 	MethodProxy       Method = "proxy"
+	// MethodInCluster is the Service's cluster DNS name, from load
+	// workers inside the cluster (run --in-cluster): no tunnel, no
+	// operator network in the numbers.
+	MethodInCluster Method = "in-cluster"
 )
 
 // AutoOrder is the order --access auto tries: the ways a user's traffic

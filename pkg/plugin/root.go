@@ -52,6 +52,7 @@ Start without a cluster:
 		NewCmdCleanup(streams),
 		NewCmdVersion(streams),
 		NewCmdCompletion(streams),
+		NewCmdWorker(streams),
 	)
 	groupCommands(root)
 	mustRegisterCompletions(root, kube)
@@ -81,6 +82,9 @@ func groupCommands(root *cobra.Command) {
 	}
 	root.SetHelpCommandGroupID("setup")
 	for _, c := range root.Commands() {
+		if c.Hidden {
+			continue // the worker: started by the plugin, not listed
+		}
 		id, ok := group[c.Name()]
 		if !ok {
 			panic("command " + c.Name() + " is in no help group (root.go commandGroups)")

@@ -39,6 +39,11 @@ type RunOptions struct {
 	baseline    string // --baseline as given
 	baselineDir string
 
+	// ic is --in-cluster and its flags; connectTo is --connect-to.
+	ic            inClusterFlags
+	connectToFlag []string
+	connectTo     map[string]string
+
 	findCapacity string  // "", rate or concurrency
 	capacityFrom float64 // first level of the search
 
@@ -71,6 +76,9 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
   kubectl llmbench run --target vllm=http://127.0.0.1:8000 --target tgi=http://127.0.0.1:8080 \
       --target ollama=http://127.0.0.1:11434 --model ollama=llama3.2 --preset standard
 
+  # The load from 4 Pods inside the cluster: no tunnel in the numbers
+  kubectl llmbench run -n llm-serving --preset standard --in-cluster --workers 4
+
   # 200 Poisson arrivals per second for 30 s against one OpenAI-compatible server
   kubectl llmbench run --target mine=openai+https://llm.example.com --arrival poisson --rate 200 --duration 30s`,
 		Args: cobra.NoArgs,
@@ -94,6 +102,8 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.BoolVar(&o.parallel, "parallel", false, "benchmark all engines at once instead of one after another")
 	fs.DurationVar(&o.scrapeInterval, "scrape-interval", time.Second, "scrape each vLLM and TGI engine's own /metrics this often during the run (and before and after it) into metrics.jsonl; 0 turns it off")
 	fs.StringArrayVar(&o.gpuMetricsFlag, "gpu-metrics", nil, "scrape a DCGM exporter's /metrics for the engines' GPU utilisation, memory and power: URL for every engine or TARGET=URL; repeatable. Discovery finds the exporter on the engines' nodes by itself")
+	o.ic.add(fs)
+	fs.StringArrayVar(&o.connectToFlag, "connect-to", nil, "connect to TO_HOST:TO_PORT whenever a URL names HOST:PORT (curl's --connect-to HOST:PORT:TO_HOST:TO_PORT); the URL, Host header and TLS name stay; repeatable")
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
@@ -113,6 +123,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		return err
 	}
 	if o.gpuMetrics, err = parseGPUMetrics(o.gpuMetricsFlag); err != nil {
+		return err
+	}
+	if o.connectTo, err = parseConnectTo(o.connectToFlag); err != nil {
 		return err
 	}
 	if o.formats, err = export.SelectFormats(o.format); err != nil {
@@ -185,7 +198,7 @@ func (o *RunOptions) Validate() error {
 	if o.outputDir == "" {
 		return errors.New("--output-dir: empty; give a folder for the results")
 	}
-	return nil
+	return o.validateInCluster()
 }
 
 // validateCapacity checks --find-capacity and its template.

@@ -48,18 +48,36 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// moves to run.log (and stderr with -v) once the run folder exists.
 	clusterLog := newSwitchHandler(slog.NewTextHandler(o.ErrOut, &slog.HandlerOptions{Level: map[bool]slog.Level{true: slog.LevelInfo, false: slog.LevelWarn}[o.verbose]}))
 	o.planOnly = o.dryRun
-	clusterInfo, release, err := o.reach(ctx, o.kube, o.cfg.Services.Namespace, o.seed(), o.ErrOut, slog.New(clusterLog))
-	if err != nil {
-		return err
-	}
-	defer release()
-	if o.dryRun {
-		return o.printPlan()
+	var ic *inCluster
+	var clusterInfo *placement.Info
+	if o.ic.enabled {
+		var err error
+		if ic, err = o.reachInCluster(ctx); err != nil {
+			return err
+		}
+		clusterInfo = ic.info
+		if o.dryRun {
+			return o.printInClusterPlan(ic)
+		}
+	} else {
+		info, release, err := o.reach(ctx, o.kube, o.cfg.Services.Namespace, o.seed(), o.ErrOut, slog.New(clusterLog))
+		if err != nil {
+			return err
+		}
+		defer release()
+		if o.dryRun {
+			return o.printPlan()
+		}
+		clusterInfo = info
 	}
 
 	progress := newProgress(o.ErrOut, o.parallel)
 	cfg := o.runConfig(clusterInfo, progress)
 	cfg.Started = func(_ string, l *slog.Logger) { clusterLog.set(l.Handler()) }
+	if ic != nil {
+		cfg.Remote = o.remote(ic, slog.New(clusterLog))
+		cfg.ScrapeInterval = 0
+	}
 	res, err := run.Run(ctx, cfg, progress)
 	progress.Done()
 	if res == nil {
@@ -69,6 +87,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	dir, log := res.Dir, res.Log
 	if err != nil {
 		return err
+	}
+	if ic != nil && ic.err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w; what was measured, if anything, is in %s", ic.err, dir)
 	}
 	for _, t := range res.Targets {
 		if t.Error != "" {
@@ -111,7 +132,7 @@ func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) 
 		Name: o.cfg.Benchmark.Name, OutputDir: o.outputDir,
 		Targets: o.resolved, Scenarios: o.scenarios, Capacity: o.capacity, Prompts: o.prompts,
 		Weights: o.weights,
-		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure}),
+		HTTP:    engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: o.insecure, Resolve: o.connectTo}),
 		Timeout: o.timeout(), Grace: graceAfterStop, Parallel: o.parallel, Seed: o.seed(), ScrapeInterval: o.scrapeInterval,
 		UniquePrompts: o.cfg.Workload.UniquePrompts == nil || *o.cfg.Workload.UniquePrompts,
 		SamplePrompts: o.dataset != nil, FollowUps: o.followUps,

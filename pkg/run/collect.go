@@ -52,6 +52,10 @@ type Collector struct {
 	// Grace is how long workers get after a stop to finish and be
 	// collected.
 	Grace time.Duration
+	// Agreed, when set, hears the start instant before any worker does
+	// (the plugin records it on the Job's ConfigMap); an error calls the
+	// start off.
+	Agreed func(time.Time) error
 	// Progress, when set, hears every worker's status after each poll.
 	Progress func([]WorkerStatus)
 	Log      *slog.Logger
@@ -149,6 +153,11 @@ func (c *Collector) Begin(ctx context.Context) (time.Time, error) {
 	// The worker read its clock about halfway through the round trip.
 	rtt := time.Since(sent)
 	at := st.NowUnixNS + int64(rtt/2) + int64(c.Lead)
+	if c.Agreed != nil {
+		if err := c.Agreed(time.Unix(0, at)); err != nil {
+			return time.Time{}, err
+		}
+	}
 	body, _ := json.Marshal(Start{AtUnixNS: at})
 	var refused []string
 	for _, w := range c.workers {

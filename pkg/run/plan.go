@@ -16,7 +16,8 @@ const PlanVersion = 1
 // Plan is what every load worker of a distributed run executes (run
 // --in-cluster): the run's configuration, resolved, written by the plugin
 // into the Job's ConfigMap. It holds no secret: the API key reaches the
-// worker from a Secret, through its environment (APIKeyEnv).
+// worker from a Secret, through its environment (APIKeyEnv), in
+// --api-key's grammar (KEY, or TARGET=KEY,…).
 type Plan struct {
 	Version int `json:"version"`
 	// RunID is the plugin's run: every worker's records carry it, so the
@@ -24,7 +25,8 @@ type Plan struct {
 	RunID   string          `json:"run_id"`
 	Workers int             `json:"workers"`
 	Targets []engine.Target `json:"targets"`
-	// APIKeyTarget, when set, is the only target the key is for.
+	// APIKeyTarget, when set, is the only target the key is for (the
+	// Secret holds a bare key: --api-key-secret TARGET=NAME/KEY).
 	APIKeyTarget string              `json:"api_key_target,omitempty"`
 	Scenarios    []workload.Scenario `json:"scenarios"`
 	// TraceEntries are the replayed traces' entries by scenario (a

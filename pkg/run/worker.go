@@ -83,9 +83,8 @@ type WorkerOptions struct {
 	Index     int
 	Node, Pod string
 	// Dir receives the worker's journal.
-	Dir    string
-	APIKey string
-	Log    *slog.Logger
+	Dir string
+	Log *slog.Logger
 }
 
 // Worker runs its part of a plan when told to start, journals each
@@ -132,12 +131,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 func (w *Worker) Run(ctx context.Context) error {
 	p := w.o.Plan
 	hc := engine.NewHTTPClient(engine.HTTPOptions{InsecureSkipVerify: p.Insecure, Resolve: p.Resolve})
-	targets := append([]engine.Target(nil), p.Targets...)
-	for i := range targets {
-		if p.APIKeyTarget == "" || p.APIKeyTarget == targets[i].Name {
-			targets[i].APIKey = w.o.APIKey
-		}
-	}
+	targets := p.Targets
 	var unreachable []string
 	for _, t := range targets {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -47,6 +47,9 @@ var world struct {
 	simServer  *sim.Server
 	bin        string // the plugin binary
 	tmp        string
+	// stopControllers stops kube-controller-manager, when a test started
+	// it (controllers).
+	stopControllers func()
 }
 
 func TestMain(m *testing.M) {
@@ -110,6 +113,9 @@ func setup(m *testing.M) (int, error) {
 }
 
 func teardown() {
+	if world.stopControllers != nil {
+		world.stopControllers()
+	}
 	if world.env != nil {
 		_ = world.env.Stop()
 	}
@@ -168,11 +174,12 @@ type fakeKubelet struct {
 
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
-	served map[string]int // pod -> streams
+	served map[string]int    // pod -> streams
+	podIPs map[string]string // pod -> its loopback address, where one has its own
 }
 
 func newFakeKubelet() *fakeKubelet {
-	k := &fakeKubelet{conns: map[net.Conn]bool{}, served: map[string]int{}}
+	k := &fakeKubelet{conns: map[net.Conn]bool{}, served: map[string]int{}, podIPs: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/portForward/", func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
@@ -213,8 +220,12 @@ func (k *fakeKubelet) PortForward(ctx context.Context, pod, _ string, port int32
 	defer stream.Close()
 	k.mu.Lock()
 	k.served[pod]++
+	ip := k.podIPs[pod]
 	k.mu.Unlock()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))), 5*time.Second)
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(int(port))), 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -239,6 +250,14 @@ func (k *fakeKubelet) Drop() int {
 		n++
 	}
 	return n
+}
+
+// SetPodIP makes port-forwards to pod dial ip (the test agent's Pods
+// each have a loopback address of their own).
+func (k *fakeKubelet) SetPodIP(pod, ip string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.podIPs[pod] = ip
 }
 
 func (k *fakeKubelet) Served(pod string) int {
