@@ -529,4 +529,3 @@ func lastLine(s string) string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
-
