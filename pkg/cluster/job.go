@@ -190,10 +190,10 @@ func (j LoadJob) Job() *batchv1.Job {
 		// A worker stopped by the plugin's delete has its stop and its
 		// grace to finish: more than the plugin waits.
 		TerminationGracePeriodSeconds: ptr.To[int64](30),
+		// The image's user is non-root (WorkerUID); no UID is pinned here,
+		// so OpenShift's restricted SCC may assign one of its range.
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr.To(true),
-			RunAsUser:      ptr.To[int64](WorkerUID),
-			RunAsGroup:     ptr.To[int64](WorkerUID),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 		Containers: []corev1.Container{container},

@@ -173,6 +173,14 @@ func addCover(m core.Maroto, run *Run, br brief) {
 			para(m, n, props.Text{Size: 9, Color: pdfGrey, Top: 2, Bottom: 1})
 		}
 	}
+	if lf := man.LoadFrom; lf != nil {
+		for _, l := range loadFromText(lf) {
+			para(m, l, props.Text{Size: 9, Color: pdfGrey, Top: 2, Bottom: 1})
+		}
+		for _, w := range loadWarningsText(lf) {
+			para(m, w, props.Text{Size: 9, Top: 1, Bottom: 1})
+		}
+	}
 }
 
 func addScorecard(m core.Maroto, run *Run) {

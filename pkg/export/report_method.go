@@ -12,11 +12,14 @@ import (
 )
 
 type methodView struct {
-	Run       []string
-	Engines   gridView
-	Skipped   []string
-	Cluster   []string
-	Deployed  gridView
+	Run      []string
+	Engines  gridView
+	Skipped  []string
+	Cluster  []string
+	Deployed gridView
+	// Load and Workers say where a distributed run's load came from.
+	Load      []string
+	Workers   gridView
 	Workload  []string
 	Prompts   []string
 	Scenarios gridView
@@ -65,6 +68,9 @@ func warnings(run *Run) []string {
 			out = append(out, fmt.Sprintf("Engine **%s** was not benchmarked: %s", mdEscape(t.Target.Name), mdExcerpt(t.Error, 300)))
 		}
 	}
+	for _, w := range loadWarningsText(run.Manifest.LoadFrom) {
+		out = append(out, mdEscape(w))
+	}
 	return out
 }
 
@@ -81,6 +87,10 @@ func buildMethod(run *Run) methodView {
 		"Time: " + timeSpan(m.StartedAt, m.EndedAt) + "; engines were benchmarked " + mode + ".",
 		fmt.Sprintf("Client: host %s, %s/%s, %d CPUs, %s. Every latency is measured here, on the client's monotonic clock.",
 			mdEscape(h.Hostname), mdEscape(h.OS), mdEscape(h.Arch), h.CPUs, mdEscape(h.GoVersion)),
+	}
+	if lf := m.LoadFrom; lf != nil {
+		v.Run[2] = fmt.Sprintf("Client: load workers inside the cluster (below); host %s collected their journals.", mdEscape(h.Hostname))
+		v.Load, v.Workers = loadFromView(lf)
 	}
 	v.Engines = gridView{Header: []string{"Engine", "Type", "Version", "Model", "API", "URL", "Reached via"}}
 	for _, t := range m.Targets {

@@ -338,7 +338,7 @@ func (o *RunOptions) remote(ic *inCluster, log *slog.Logger) func(context.Contex
 		}
 		defer func() {
 			if err := c.DeleteLoadJob(context.WithoutCancel(ctx), j); err != nil {
-				fmt.Fprintf(o.ErrOut, "warning: %v\n", err)
+				fmt.Fprintf(o.ErrOut, "warning: %v; Kubernetes deletes the Job %d s after it finishes (ttlSecondsAfterFinished)\n", err, j.TTL)
 			} else {
 				log.Info("deleted the load Job and what it owns", "job", j.Name())
 			}
@@ -400,8 +400,19 @@ func (o *RunOptions) remote(ic *inCluster, log *slog.Logger) func(context.Contex
 		}
 		man.LoadFrom.Workers = workers
 		for _, w := range workers {
-			if w.State == "lost" || w.State == "failed" {
+			line := fmt.Sprintf("load worker %d on node %s: %s, %d requests, began %.1f ms late, send lag p99 %.2f ms", w.Index, w.Node, w.State, w.Records, w.LateMS, w.LagP99MS)
+			if w.Cores > 0 && w.WallSeconds >= 1 {
+				line += fmt.Sprintf(", CPU %.0f%% of %d cores", w.CPUShare*100, w.Cores)
+			}
+			fmt.Fprintln(o.ErrOut, line)
+			switch {
+			case w.State == "lost" || w.State == "failed":
 				fmt.Fprintf(o.ErrOut, "warning: load worker %d (pod %s, node %s) %s: %s\n", w.Index, w.Pod, w.Node, w.State, w.Error)
+			case w.Saturated:
+				fmt.Fprintf(o.ErrOut, "warning: load worker %d was CPU-saturated: its latencies include client delay; rerun with more --workers\n", w.Index)
+			}
+			if len(w.SharesNodeWith) > 0 {
+				fmt.Fprintf(o.ErrOut, "warning: load worker %d shared node %s with %s\n", w.Index, w.Node, strings.Join(w.SharesNodeWith, ", "))
 			}
 		}
 		return run.MergeResults(o.resolved, col.Results(), stopped)

@@ -24,6 +24,11 @@ type ValidateOptions struct {
 	services      []string
 	gpuResource   string
 	allNamespaces bool
+	// inCluster also checks the namespace can run run --in-cluster with
+	// workers Pods of image.
+	inCluster bool
+	workers   int
+	image     string
 }
 
 func NewCmdValidate(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -36,11 +41,15 @@ Pods and Nodes behind them, and checks what would make a benchmark compare
 hardware or luck instead of engines: Pods not ready or restarting, two
 engines on one node, missing or unequal GPU requests and limits, different
 GPU products, unpinned images, and different models or context lengths.
+With --in-cluster it also checks that the namespace can run the load
+workers of run --in-cluster: your RBAC, its ResourceQuotas and its Pod
+Security level.
 
 Exits 1 when a check fails.`,
 		Example: `  kubectl llmbench validate -n llm-serving
   kubectl llmbench validate -n llm-serving --service vllm --service tgi
-  kubectl llmbench validate -A -o json`,
+  kubectl llmbench validate -A -o json
+  kubectl llmbench validate -n llm-serving --in-cluster --workers 4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -56,6 +65,9 @@ Exits 1 when a check fails.`,
 	cmd.Flags().StringArrayVar(&o.services, "service", nil, "validate only this engine Service (NAME or NAMESPACE/NAME); repeatable. Default: every engine found")
 	cmd.Flags().StringVar(&o.gpuResource, "gpu-resource", cluster.DefaultGPUResource, "extended resource that counts GPUs (e.g. amd.com/gpu, or a MIG profile)")
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "validate engines in every namespace")
+	cmd.Flags().BoolVar(&o.inCluster, "in-cluster", false, "also check that the namespace can run run --in-cluster: RBAC, ResourceQuota, Pod Security")
+	cmd.Flags().IntVar(&o.workers, "workers", 1, "with --in-cluster, the load workers to check room for")
+	cmd.Flags().StringVar(&o.image, "image", "", "with --in-cluster, the worker image (default: this release's)")
 	return cmd
 }
 
@@ -74,6 +86,12 @@ func (o *ValidateOptions) Validate() error {
 	if o.gpuResource == "" {
 		return fmt.Errorf("--gpu-resource is empty: name the extended resource that counts GPUs, e.g. %s", cluster.DefaultGPUResource)
 	}
+	if o.inCluster && o.allNamespaces {
+		return fmt.Errorf("--in-cluster checks one namespace: drop -A and pass -n NAMESPACE")
+	}
+	if o.workers < 1 {
+		return fmt.Errorf("--workers %d: give at least 1", o.workers)
+	}
 	return nil
 }
 
@@ -81,11 +99,20 @@ func (o *ValidateOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	_, snap, engines, err := readEngines(ctx, o.kube, o.allNamespaces, o.services)
+	ks, snap, engines, err := readEngines(ctx, o.kube, o.allNamespaces, o.services)
 	if err != nil {
 		return err
 	}
 	report := cluster.Validate(snap, engines, cluster.ValidateOptions{GPUResource: o.gpuResource})
+	if o.inCluster {
+		image := o.image
+		if image == "" {
+			image = defaultImage()
+		}
+		cpu, mem := cluster.WorkerResources(0, 1)
+		j := cluster.LoadJob{Namespace: ks.namespace, Workers: o.workers, Image: image, CPU: cpu, Memory: mem}
+		report.Checks = append(report.Checks, ks.client.ValidateInCluster(ctx, j)...)
+	}
 	if o.output == "table" {
 		for _, n := range report.Notes {
 			fmt.Fprintf(o.ErrOut, "note: %s\n", n)

@@ -23,7 +23,9 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
@@ -529,3 +531,70 @@ func lastLine(s string) string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// validate --in-cluster says what keeps a namespace from running the load
+// workers: the verbs the user lacks, a quota without room, and passes
+// where nothing does.
+func TestValidateInCluster(t *testing.T) {
+	ns := namespace(t, "incluster-validate")
+	deployCountedEngine(t, ns)
+	ctx := context.Background()
+	validate := func(kc string, workers int) (int, map[string]struct{ Status, Detail string }) {
+		r := plugintest.Run(t, world.bin, plugintest.Options{Env: []string{"KUBECONFIG=" + kc}, Limit: time.Minute},
+			"validate", "-n", ns, "--in-cluster", "--workers", strconv.Itoa(workers), "--image", "registry.local/llmbench:test", "-o", "json")
+		var rep struct {
+			Checks []struct{ Check, Status, Detail string }
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("validate -o json: %v\n%s\n%s", err, r.Stdout, r.Stderr)
+		}
+		out := map[string]struct{ Status, Detail string }{}
+		for _, c := range rep.Checks {
+			if strings.HasPrefix(c.Check, "in-cluster-") {
+				out[c.Check] = struct{ Status, Detail string }{c.Status, c.Detail}
+			}
+		}
+		return r.Code, out
+	}
+	objs := dryRunObjects(t, ns, "--image", "registry.local/llmbench:test")
+	var role rbacv1.Role
+	if err := yaml.Unmarshal(objs["Role"], &role); err != nil {
+		t.Fatal(err)
+	}
+	// Reading the quotas and the namespace's labels: what validate reads
+	// beyond the Role (it warns without them).
+	role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"resourcequotas"}, Verbs: []string{"list"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}})
+	full := operatorKubeconfig(t, ns, "validator", &role)
+	_, got := validate(full, 4)
+	for _, c := range []string{"in-cluster-rbac", "in-cluster-quota", "in-cluster-pod-security", "in-cluster-image"} {
+		if got[c].Status != "pass" {
+			t.Errorf("with the Role and room: %s is %+v", c, got[c])
+		}
+	}
+	readOnly := operatorKubeconfig(t, ns, "reader", &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"services", "pods"}, Verbs: []string{"list"}}}})
+	code, got := validate(readOnly, 1)
+	if code == 0 || got["in-cluster-rbac"].Status != "fail" || !strings.Contains(got["in-cluster-rbac"].Detail, "create jobs") ||
+		!strings.Contains(got["in-cluster-rbac"].Detail, "create pods/portforward") || strings.Contains(got["in-cluster-rbac"].Detail, "list services") {
+		t.Errorf("a reader: exit %d, %+v", code, got["in-cluster-rbac"])
+	}
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
+	q, err := world.kube.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No quota controller runs: the status it would write.
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}}
+	if _, err := world.kube.CoreV1().ResourceQuotas(ns).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, got = validate(full, 4)
+	if code == 0 || got["in-cluster-quota"].Status != "fail" || !strings.Contains(got["in-cluster-quota"].Detail, "pods of ResourceQuota small has 2 left, the 4 worker(s) need 4") {
+		t.Errorf("4 workers under a quota of 2 more Pods: exit %d, %+v", code, got["in-cluster-quota"])
+	}
+	if _, got = validate(full, 2); got["in-cluster-quota"].Status != "pass" {
+		t.Errorf("2 workers under a quota of 2 more Pods: %+v", got["in-cluster-quota"])
+	}
+}
