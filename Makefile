@@ -10,9 +10,10 @@ FUZZTIME  ?= 50000x
 
 .PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew image
 
-# A real kube-apiserver and etcd for the cluster tests, built from the Go
-# module proxy through the wrapper module in hack/envtest-assets and cached;
-# ~7 minutes cold on 2 cores, nothing when cached.
+# A real kube-apiserver, etcd and kube-controller-manager for the cluster
+# tests, built from the Go module proxy through the wrapper module in
+# hack/envtest-assets and cached; ~8 minutes cold on 2 cores, nothing when
+# cached.
 K8S_VERSION   ?= v1.37.2
 ENVTEST_ASSETS ?= $(or $(LLMBENCH_CACHE),$(HOME)/.cache/kubectl-llmbench)/envtest-$(K8S_VERSION)
 K8S_LDFLAGS := -s -w \
@@ -123,8 +124,12 @@ helm:
 	HELM_VERSION=$(HELM_VERSION) bash test/helm/run.sh
 
 # Release archives for every krew platform, and their checksums, in dist/.
+# With the worker image built first (make image), the binaries pin it:
+# run --in-cluster then defaults to REPO:VERSION@sha256:….
+IMAGE_DIGEST ?= $(shell [ "$$(cat dist/image/version 2>/dev/null)" = "$(VERSION)" ] && cat dist/image/digest)
+
 dist:
-	VERSION=$(VERSION) GO=$(GO) bash hack/dist.sh
+	VERSION=$(VERSION) GO=$(GO) IMAGE_DIGEST=$(IMAGE_DIGEST) bash hack/dist.sh
 
 # The krew manifest proven with krew itself (built from the Go module proxy
 # and cached): validated, installed offline from dist/, and run through

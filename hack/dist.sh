@@ -29,6 +29,11 @@ esac
 
 pkg=github.com/llmbench/kubectl-llmbench/pkg/plugin
 ldflags="-s -w -X $pkg.version=$VERSION -X $pkg.commit=$COMMIT -X $pkg.date=$DATE"
+# The worker image of this release (make image VERSION=… first): run
+# --in-cluster then pins it by digest.
+if [ -n "${IMAGE_DIGEST:-}" ]; then
+	ldflags="$ldflags -X $pkg.imageDigest=$IMAGE_DIGEST"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -114,6 +114,9 @@ func build(repo, version, out, certs string, bins binFlags) error {
 		return err
 	}
 	fmt.Printf("%s@%s: OCI layout %s, archive %s\n", tag, d, filepath.Join(out, "oci"), archive)
+	if err := os.WriteFile(filepath.Join(out, "version"), []byte(version+"\n"), 0o644); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(out, "digest"), []byte(d.String()+"\n"), 0o644)
 }
 

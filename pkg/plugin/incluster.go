@@ -52,13 +52,22 @@ func (f *inClusterFlags) add(fs *pflag.FlagSet) {
 
 var releaseVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
 
-// defaultImage is this release's worker image, or "" for a development
-// build (no image is published for it).
+// imageDigest is the digest of this release's worker image, stamped by
+// the release build (hack/dist.sh, IMAGE_DIGEST from make image).
+var imageDigest string
+
+// defaultImage is this release's worker image, pinned by digest when the
+// release build knew it, or "" for a development build (no image is
+// published for it).
 func defaultImage() string {
-	if v := Version(); releaseVersion.MatchString(v) {
-		return ImageRepository + ":" + v
+	v := Version()
+	if !releaseVersion.MatchString(v) {
+		return ""
 	}
-	return ""
+	if imageDigest != "" {
+		return ImageRepository + ":" + v + "@" + imageDigest
+	}
+	return ImageRepository + ":" + v
 }
 
 func (o *RunOptions) validateInCluster() error {
@@ -270,8 +279,12 @@ func (o *RunOptions) printInClusterPlan(ic *inCluster) error {
 		if err := o.printPlan(); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Out, "\nLoad from inside the cluster: %s, %d worker(s) of image %s, each requesting %s CPU and %s memory; the engines are reached at their Services' cluster DNS names.\nThe workers' ServiceAccount has no rights and no token. Print the objects and the Role you need with -o yaml.\n",
-			j, j.Workers, j.Image, j.CPU.String(), j.Memory.String())
+		pinned := ""
+		if !strings.Contains(j.Image, "@sha256:") {
+			pinned = " (a tag, not pinned by digest: pass --image REPO@sha256:… to be sure every worker runs the same bytes)"
+		}
+		fmt.Fprintf(o.Out, "\nLoad from inside the cluster: %s, %d worker(s) of image %s%s, each requesting %s CPU and %s memory; the engines are reached at their Services' cluster DNS names.\nThe workers' ServiceAccount has no rights and no token. Print the objects and the Role you need with -o yaml.\n",
+			j, j.Workers, j.Image, pinned, j.CPU.String(), j.Memory.String())
 		return nil
 	}
 	objs := []any{j.Job(), j.ConfigMap(), j.ServiceAccount()}
