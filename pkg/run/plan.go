@@ -95,3 +95,40 @@ func DecodePlan(b []byte) (Plan, error) {
 	}
 	return p, nil
 }
+
+// slotSlack is the time a scenario's slot leaves after its planned end
+// for its last answers to arrive.
+const slotSlack = 3 * time.Second
+
+// Slots is when each target's scenarios start, from start: every worker
+// of a run computes the same timeline, so all begin each scenario
+// together, not only the first. A scenario of unknown length (bounded by
+// its request count alone) ends the timeline: later ones start as soon as
+// their worker gets to them.
+func (p Plan) Slots(start time.Time) func(i, k int) time.Time {
+	var per []time.Duration // offset of scenario k within one target's run
+	var span time.Duration  // one target's run
+	known := true
+	for _, s := range p.Scenarios {
+		if !known {
+			per = append(per, -1)
+			continue
+		}
+		per = append(per, span)
+		if d := s.ExpectedDuration(); d > 0 {
+			span += d + slotSlack
+		} else {
+			known = false
+		}
+	}
+	return func(i, k int) time.Time {
+		if k >= len(per) || per[k] < 0 || (!p.Parallel && i > 0 && !known) {
+			return time.Time{}
+		}
+		off := per[k]
+		if !p.Parallel {
+			off += time.Duration(i) * span
+		}
+		return start.Add(off)
+	}
+}

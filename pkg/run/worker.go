@@ -53,7 +53,8 @@ type WorkerStatus struct {
 	// the start on the cluster's clocks, not its own.
 	NowUnixNS     int64 `json:"now_unix_ns"`
 	StartAtUnixNS int64 `json:"start_at_unix_ns,omitempty"`
-	// LateMS is how long after the agreed start the worker began.
+	// LateMS is how long after the agreed instant the worker began its
+	// part, or any later scenario after its slot (Plan.Slots), at most.
 	LateMS float64 `json:"late_ms"`
 	// Unreachable are the engines this worker could not reach.
 	Unreachable []string `json:"unreachable,omitempty"`
@@ -203,6 +204,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		Parallel: p.Parallel, Grace: p.Grace, Seed: p.Seed, Log: w.o.Log,
 		UniquePrompts: p.UniquePrompts, SamplePrompts: p.SamplePrompts, FollowUps: p.FollowUps,
 		Shard: workload.Shard{Index: w.o.Index, Count: p.Workers},
+	}
+	slots := p.Slots(time.Unix(0, at))
+	runner.Slot = func(i, k int) time.Time {
+		t := slots(i, k)
+		if late := time.Since(t); !t.IsZero() && late > 0 {
+			ms := float64(late) / float64(time.Millisecond)
+			w.update(func(s *WorkerStatus) { s.LateMS = max(s.LateMS, ms) })
+		}
+		return t
 	}
 	res := runner.Run(runCtx)
 	if err := j.Close(); err != nil {

@@ -54,6 +54,10 @@ type Runner struct {
 	// finished record; a reason ends the scenario early (SLOGuard: a
 	// capacity level whose SLO can no longer hold).
 	Guard func(engine.Target, workload.Scenario) func(*engine.Record) string
+	// Slot, when set, says when target i's scenario k may start: the
+	// runner waits until then (a zero time: at once), so the generators
+	// of a distributed run begin each scenario together.
+	Slot func(i, k int) time.Time
 	// Shard, when not whole, runs only this generator's part of every
 	// scenario (run --in-cluster --workers N); its records are numbered
 	// as they would be in the whole (workload.Shard).
@@ -161,7 +165,12 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		}
 		st.Calibration = sh.cal
 		client := &engine.Client{HTTP: hc, Target: st.Target, Timeout: r.Timeout, Clock: r.Clock}
-		for _, s := range r.Scenarios {
+		for k, s := range r.Scenarios {
+			if r.Slot != nil {
+				if at := r.Slot(i, k); !at.IsZero() {
+					waitUntil(ctx, at)
+				}
+			}
 			if ctx.Err() != nil {
 				return
 			}
@@ -213,6 +222,20 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		res.Status = "failed"
 	}
 	return res
+}
+
+// waitUntil sleeps until t or until ctx ends.
+func waitUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
 }
 
 // scenarioRun carries one scenario's shared state across its workers.
