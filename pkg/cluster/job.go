@@ -28,8 +28,12 @@ const (
 	LabelRun       = "llmbench.io/run"
 	LabelComponent = "app.kubernetes.io/component"
 	// StartAnnotation on the ConfigMap records the agreed start instant.
-	StartAnnotation = "llmbench.io/start"
-	apiKeySecretKey = "api-key"
+	StartAnnotation  = "llmbench.io/start"
+	apiKeySecretKey  = "api-key"
+	controlSecretKey = "control-token"
+	// ControlTokenEnv holds the token the worker's API asks of every
+	// caller but the readiness probe.
+	ControlTokenEnv = "LLMBENCH_CONTROL_TOKEN"
 )
 
 // LoadJob is the in-cluster load of one run (run --in-cluster): an
@@ -48,6 +52,10 @@ type LoadJob struct {
 	// literal key (--api-key), goes into a Secret of the Job's own.
 	APIKeyRef *corev1.SecretKeySelector
 	APIKey    string
+	// ControlToken is asked by the workers' API of every caller (the
+	// plugin): without it, anything that reaches a worker's Pod could
+	// start, stop or read it. It goes into the Job's Secret.
+	ControlToken string
 	// EngineNodes are the nodes the engines run on, which the workers
 	// avoid so that they do not take the engines' CPUs.
 	EngineNodes []string
@@ -114,16 +122,17 @@ func (j LoadJob) ServiceAccount() *corev1.ServiceAccount {
 	}
 }
 
-// Secret holds a literal --api-key for the workers; nil otherwise.
+// Secret holds the workers' control token and a literal --api-key.
 func (j LoadJob) Secret() *corev1.Secret {
-	if j.APIKey == "" || j.APIKeyRef != nil {
-		return nil
+	data := map[string]string{controlSecretKey: j.ControlToken}
+	if j.APIKey != "" && j.APIKeyRef == nil {
+		data[apiKeySecretKey] = j.APIKey
 	}
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: j.meta(),
 		Type:       corev1.SecretTypeOpaque,
-		StringData: map[string]string{apiKeySecretKey: j.APIKey},
+		StringData: data,
 	}
 }
 
@@ -148,6 +157,8 @@ func (j LoadJob) Job() *batchv1.Job {
 		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 	}
+	env = append(env, corev1.EnvVar{Name: ControlTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: j.Name()}, Key: controlSecretKey}}})
 	if ref := j.apiKeyRef(); ref != nil {
 		env = append(env, corev1.EnvVar{Name: "LLMBENCH_API_KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}})
 	}
@@ -292,8 +303,8 @@ func OperatorRole(namespace string) *rbacv1.Role {
 			// The plan, and the agreed start recorded on it.
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create", "patch"}},
 			{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"create"}},
-			// Only for a literal --api-key (--api-key-secret is passed by
-			// reference).
+			// The workers' control token (and a literal --api-key;
+			// --api-key-secret is passed by reference).
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 		},
 	}

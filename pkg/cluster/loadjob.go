@@ -46,11 +46,10 @@ func (c *Client) CreateLoadJob(ctx context.Context, j LoadJob) (*batchv1.Job, er
 		}
 		return undo(explain(err, "create", "configmaps", j.Namespace))
 	}
-	if s := j.Secret(); s != nil {
-		OwnedBy(s, job)
-		if _, err := c.Kube.CoreV1().Secrets(j.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			return undo(explain(err, "create", "secrets", j.Namespace))
-		}
+	sec := j.Secret()
+	OwnedBy(sec, job)
+	if _, err := c.Kube.CoreV1().Secrets(j.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		return undo(explain(err, "create", "secrets", j.Namespace))
 	}
 	resume := []byte(`{"spec":{"suspend":false}}`)
 	if job, err = jobs.Patch(ctx, j.Name(), types.MergePatchType, resume, metav1.PatchOptions{}); err != nil {

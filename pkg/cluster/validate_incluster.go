@@ -35,9 +35,6 @@ func (c *Client) ValidateInCluster(ctx context.Context, j LoadJob) []Check {
 			for _, verb := range r.Verbs {
 				review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 					ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: j.Namespace, Group: r.APIGroups[0], Resource: resource, Subresource: sub, Verb: verb}}}
-				if resource == "secrets" && j.APIKey == "" {
-					continue // only a literal --api-key needs a Secret of its own
-				}
 				got, err := c.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 				if err != nil {
 					add(CheckInClusterRBAC, Warn, fmt.Sprintf("cannot ask the API server what you may do: %v", err))

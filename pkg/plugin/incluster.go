@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -258,7 +260,11 @@ func (o *RunOptions) loadJob(ic *inCluster, runID string) (cluster.LoadJob, erro
 	}
 	n := float64(o.ic.workers)
 	cpu, mem := cluster.WorkerResources(rate/n, int(float64(streams)/n)+1)
-	j := cluster.LoadJob{Namespace: ic.ks.namespace, RunID: runID, Image: o.ic.image, Workers: o.ic.workers, Plan: b,
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return cluster.LoadJob{}, err
+	}
+	j := cluster.LoadJob{Namespace: ic.ks.namespace, RunID: runID, Image: o.ic.image, Workers: o.ic.workers, Plan: b, ControlToken: hex.EncodeToString(token),
 		APIKeyRef: ic.keyRef, CPU: cpu, Memory: mem, TTL: 600, EngineNodes: cluster.EngineNodes(ic.engines),
 		Deadline: int64((total + o.ic.readyTimeout + 15*time.Minute).Seconds())}
 	if ic.keyRef == nil {
@@ -288,10 +294,11 @@ func (o *RunOptions) printInClusterPlan(ic *inCluster) error {
 		return nil
 	}
 	objs := []any{j.Job(), j.ConfigMap(), j.ServiceAccount()}
-	if s := j.Secret(); s != nil {
-		s.StringData["api-key"] = "(the --api-key given; never printed)"
-		objs = append(objs, s)
+	s := j.Secret()
+	for k := range s.StringData {
+		s.StringData[k] = "(generated or given at run time; never printed)"
 	}
+	objs = append(objs, s)
 	objs = append(objs, cluster.OperatorRole(j.Namespace))
 	if o.ic.output == "json" {
 		return printJSONList(o.Out, objs)
@@ -375,7 +382,7 @@ func (o *RunOptions) remote(ic *inCluster, log *slog.Logger) func(context.Contex
 			}
 			defer fw.Close()
 			remotes = append(remotes, run.Remote{Index: p.Index, Pod: p.Name, Node: p.Node,
-				BaseURL: fmt.Sprintf("http://127.0.0.1:%d", fw.LocalPort), HTTP: &http.Client{Timeout: 30 * time.Second},
+				BaseURL: fmt.Sprintf("http://127.0.0.1:%d", fw.LocalPort), HTTP: &http.Client{Timeout: 30 * time.Second}, Token: j.ControlToken,
 				Gone: func() (bool, string) { return c.WorkerGone(context.WithoutCancel(ctx), j.Namespace, p.Name) }})
 		}
 		col := &run.Collector{Workers: remotes, Sink: sink, Grace: graceAfterStop, Log: log, Progress: workerProgress(o.ErrOut),

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/run"
 )
 
@@ -88,7 +89,11 @@ func (o *WorkerOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	w, err := run.NewWorker(run.WorkerOptions{Plan: o.plan, Index: o.index, Node: o.node, Pod: o.pod, Dir: o.outputDir, Log: log})
+	token := os.Getenv(cluster.ControlTokenEnv)
+	if token == "" {
+		return fmt.Errorf("$%s is not set: the worker answers only the plugin that started it, which gives it a token through the Job's Secret", cluster.ControlTokenEnv)
+	}
+	w, err := run.NewWorker(run.WorkerOptions{Plan: o.plan, Index: o.index, Node: o.node, Pod: o.pod, Dir: o.outputDir, Token: token, Log: log})
 	if err != nil {
 		return err
 	}

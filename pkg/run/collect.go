@@ -28,6 +28,8 @@ type Remote struct {
 	Pod, Node string
 	BaseURL   string
 	HTTP      *http.Client
+	// Token is the worker's control token (WorkerOptions.Token).
+	Token string
 	// Gone, when set, says whether the worker's Pod is gone for good
 	// (deleted, failed): then an unanswered worker is lost at once
 	// instead of after LostAfter.
@@ -272,7 +274,7 @@ func (c *Collector) journal(ctx context.Context, w *remoteState) error {
 	if err != nil {
 		return err
 	}
-	resp, err := w.HTTP.Do(req)
+	resp, err := w.do(req)
 	if err != nil {
 		return err
 	}
@@ -305,6 +307,14 @@ func (c *Collector) journal(ctx context.Context, w *remoteState) error {
 		w.final = true
 	}
 	return nil
+}
+
+// do sends a call to the worker with its token.
+func (w *remoteState) do(req *http.Request) (*http.Response, error) {
+	if w.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+w.Token)
+	}
+	return w.HTTP.Do(req)
 }
 
 // lines hands every complete line of b (after what was pending) to the
@@ -342,7 +352,7 @@ func (c *Collector) status(ctx context.Context, w *remoteState) (WorkerStatus, e
 	if err != nil {
 		return WorkerStatus{}, err
 	}
-	resp, err := w.HTTP.Do(req)
+	resp, err := w.do(req)
 	if err != nil {
 		return WorkerStatus{}, err
 	}
@@ -368,7 +378,7 @@ func (c *Collector) post(ctx context.Context, w *remoteState, path string, body 
 	if err != nil {
 		return "", err
 	}
-	resp, err := w.HTTP.Do(req)
+	resp, err := w.do(req)
 	if err != nil {
 		return "", err
 	}

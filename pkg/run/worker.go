@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,7 +86,10 @@ type WorkerOptions struct {
 	Node, Pod string
 	// Dir receives the worker's journal.
 	Dir string
-	Log *slog.Logger
+	// Token, when set, must come as a bearer token with every call of
+	// the API but the readiness probe.
+	Token string
+	Log   *slog.Logger
 }
 
 // Worker runs its part of a plan when told to start, journals each
@@ -319,7 +323,20 @@ func (w *Worker) Handler() http.Handler {
 		w.relOnce.Do(func() { close(w.release) })
 		rw.WriteHeader(http.StatusAccepted)
 	})
-	return mux
+	return w.authorized(mux)
+}
+
+// authorized lets through the readiness probe, and every other call that
+// carries the worker's token.
+func (w *Worker) authorized(next http.Handler) http.Handler {
+	want := []byte("Bearer " + w.o.Token)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if w.o.Token != "" && r.URL.Path != PathHealth && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			http.Error(rw, "this worker answers only the plugin that started it", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
 }
 
 // serveJournal sends the journal from ?offset= to its end now; the

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +63,7 @@ func startWorkers(t *testing.T, plan Plan, wrap func(i int, h http.Handler) http
 	var remotes []Remote
 	for i := range plan.Workers {
 		dir := t.TempDir()
-		w, err := NewWorker(WorkerOptions{Plan: plan, Index: i, Node: "node-" + string(rune('a'+i)), Pod: "w-" + string(rune('0'+i)), Dir: dir})
+		w, err := NewWorker(WorkerOptions{Plan: plan, Index: i, Node: "node-" + string(rune('a'+i)), Pod: "w-" + string(rune('0'+i)), Dir: dir, Token: "tok-" + string(rune('0'+i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func startWorkers(t *testing.T, plan Plan, wrap func(i int, h http.Handler) http
 		ws = append(ws, lw)
 		gone := func() (bool, string) { return ctx.Err() != nil, "killed" }
 		remotes = append(remotes, Remote{Index: i, Pod: "w-" + string(rune('0'+i)), Node: "node-" + string(rune('a'+i)), BaseURL: srv.URL,
-			HTTP: &http.Client{Timeout: 5 * time.Second}, Gone: gone})
+			HTTP: &http.Client{Timeout: 5 * time.Second}, Gone: gone, Token: "tok-" + string(rune('0'+i))})
 	}
 	return ws, remotes
 }
@@ -370,5 +371,46 @@ func TestDistributedRunInterruptedKeepsWhatWasCollected(t *testing.T) {
 		if w.State != "stopped" {
 			t.Fatalf("worker %d: %+v, want stopped", w.Index, w)
 		}
+	}
+}
+
+// A worker answers only its plugin: every call but the readiness probe
+// needs its token.
+func TestWorkerAnswersOnlyItsToken(t *testing.T) {
+	cs := newCountedSim(t)
+	targets := []engine.Target{{Name: "vllm", Type: engine.EngineVLLM, API: engine.APIChat, BaseURL: cs.URL}}
+	plan := testPlan(targets, workload.Scenario{Name: "c", Arrival: workload.ArrivalClosed, Concurrency: 1, Requests: 1, MaxTokens: 4}, 1)
+	ws, _ := startWorkers(t, plan, nil)
+	url := ws[0].srv.URL
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(url + PathHealth)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the readiness probe never answered 200 without a token")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range []struct{ method, path, token string }{
+		{"GET", PathStatus, ""}, {"GET", PathJournal + "?offset=0", "wrong"}, {"POST", PathStart, ""}, {"POST", PathStop, "tok-1"}, {"POST", PathRelease, ""},
+	} {
+		req, _ := http.NewRequest(c.method, url+c.path, strings.NewReader(`{"at_unix_ns": 1}`))
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s with token %q: %s, want 401", c.method, c.path, c.token, resp.Status)
+		}
+	}
+	if st := ws[0].w.Status().State; st != WorkerReady {
+		t.Fatalf("the refused calls moved the worker to %s", st)
 	}
 }

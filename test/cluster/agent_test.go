@@ -3,7 +3,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -90,10 +89,10 @@ type agentProc struct {
 	ready   atomic.Bool
 	killed  atomic.Bool
 
-	// mu guards the process's output and exit code (written by its own
-	// goroutines, never under the agent's lock).
+	log syncBuffer
+	// mu guards the exit code (written by the process's own goroutine,
+	// never under the agent's lock).
 	mu   sync.Mutex
-	log  bytes.Buffer
 	code int
 }
 
@@ -267,7 +266,7 @@ func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	idx, _ := strconv.Atoi(pod.Annotations[batchv1.JobCompletionIndexAnnotation])
 	p := &agentProc{pod: pod.Name, index: idx, node: pod.Spec.NodeName, ip: ip, cmd: cmd, exited: make(chan struct{}), dataDir: mounts["/var/lib/llmbench"]}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: &p.log, mu: &p.mu}, &lockedWriter{w: &p.log, mu: &p.mu}
+	cmd.Stdout, cmd.Stderr = &p.log, &p.log
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -295,17 +294,6 @@ func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
 	return err
 }
 
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
 // report probes a running worker and writes its status as it changes.
 func (a *nodeAgent) report(ctx context.Context, pod *corev1.Pod, p *agentProc) {
 	if podDone(pod) {
@@ -314,8 +302,9 @@ func (a *nodeAgent) report(ctx context.Context, pod *corev1.Pod, p *agentProc) {
 	select {
 	case <-p.exited:
 		p.mu.Lock()
-		code, logTail := p.code, tail(p.log.String(), 2000)
+		code := p.code
 		p.mu.Unlock()
+		logTail := tail(p.log.String(), 2000)
 		phase := corev1.PodSucceeded
 		if code != 0 {
 			phase = corev1.PodFailed
@@ -388,9 +377,7 @@ func (a *nodeAgent) workers() map[int]*agentProc {
 func (a *nodeAgent) logs() string {
 	var b strings.Builder
 	for _, p := range a.workers() {
-		p.mu.Lock()
 		fmt.Fprintf(&b, "--- worker %d (%s):\n%s\n", p.index, p.pod, tail(p.log.String(), 4000))
-		p.mu.Unlock()
 	}
 	return b.String()
 }

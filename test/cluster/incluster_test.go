@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -415,7 +414,7 @@ func TestInClusterCtrlCDeletesTheJobAndKeepsTheMeasurements(t *testing.T) {
 	cmd := exec.Command(world.bin, "run", "-n", ns, "--in-cluster", "--workers", "2", "--image", "registry.local/llmbench:test", "--suite", "load",
 		"--arrival", "closed", "--concurrency", "2", "--duration", "2m", "--max-tokens", "4", "--no-report", "--output-dir", out, "--connect-to", ce.connectTo(ns))
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+world.kubeconfig)
-	var stderr lockedBuffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -450,23 +449,6 @@ func TestInClusterCtrlCDeletesTheJobAndKeepsTheMeasurements(t *testing.T) {
 		t.Fatalf("%d requests kept after Ctrl-C", n)
 	}
 	loadObjectsGone(t, ns)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // The Role the dry run prints is the least: without any one of its
