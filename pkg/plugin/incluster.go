@@ -95,10 +95,10 @@ func (o *RunOptions) validateInCluster() error {
 		return errors.New("-o/--output prints the objects --dry-run --in-cluster would create: add --dry-run")
 	}
 	if f.image == "" {
-		if f.image = defaultImage(); f.image == "" && !o.dryRun {
-			return fmt.Errorf("--in-cluster: this is a development build (%s) and no image of it is published: build one with make image, push it where the cluster pulls from, and pass --image", Version())
-		}
-		if f.image == "" {
+		// A development build has no published image; a dry run still
+		// shows what would be created. A run says so once the cluster is
+		// reached (errNoImage), so a missing kubeconfig is told first.
+		if f.image = defaultImage(); f.image == "" && o.dryRun {
 			f.image = ImageRepository + ":" + Version()
 		}
 	}
@@ -108,6 +108,11 @@ func (o *RunOptions) validateInCluster() error {
 		}
 	}
 	return nil
+}
+
+// errNoImage is a run --in-cluster of a development build without --image.
+func errNoImage() error {
+	return fmt.Errorf("--in-cluster: this is a development build (%s) and no image of it is published: build one with make image, push it where the cluster pulls from, and pass --image", Version())
 }
 
 // parseConnectTo reads --connect-to HOST:PORT:HOST2:PORT2 (curl's).
@@ -159,6 +164,9 @@ func (o *RunOptions) reachInCluster(ctx context.Context) (*inCluster, error) {
 	ks, err := openKube(o.kube, o.cfg.Services.Namespace)
 	if err != nil {
 		return nil, err
+	}
+	if o.ic.image == "" {
+		return nil, errNoImage()
 	}
 	ic := &inCluster{ks: ks}
 	if spec := o.cf.apiKeySecret; spec != "" {

@@ -89,7 +89,7 @@ func (o *ValidateOptions) Validate() error {
 	if o.inCluster && o.allNamespaces {
 		return fmt.Errorf("--in-cluster checks one namespace: drop -A and pass -n NAMESPACE")
 	}
-	if o.workers < 1 {
+	if o.inCluster && o.workers < 1 {
 		return fmt.Errorf("--workers %d: give at least 1", o.workers)
 	}
 	return nil
