@@ -160,27 +160,12 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := ks.client.Read(ctx, ks.namespace)
+	d, picked, err := findEngines(ctx, ks, f.services, warn)
 	if err != nil {
 		return nil, nil, err
-	}
-	for _, n := range snap.Notes {
-		fmt.Fprintf(warn, "note: %s\n", n)
-	}
-	all := snap.Engines()
-	if len(all) == 0 {
-		return nil, nil, fmt.Errorf("no vLLM, TGI or Ollama Service found in namespace %q: check -n/--context, label the Services llmbench.io/engine=vllm|tgi|ollama, or pass --target NAME=URL", ks.namespace)
-	}
-	picked, notes, err := cluster.Select(all, f.services)
-	if err != nil {
-		return nil, nil, err
-	}
-	d := &discovered{snap: snap, notes: notes, names: cluster.TargetNames(picked)}
-	for _, n := range notes {
-		fmt.Fprintf(warn, "note: %s\n", n)
 	}
 	if !probe {
-		return plannedTargets(ks, snap, picked, method, d, warn)
+		return plannedTargets(ks, d.snap, picked, method, d, warn)
 	}
 	var targets []engine.Target
 	var failed []string
@@ -189,7 +174,7 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 		// name targets, which only now have names).
 		probe := []engine.Target{{Name: d.names[i]}}
 		_ = applyAPIKeys(probe, apiKey, io.Discard)
-		r, err := ks.client.Reach(ctx, snap, e, cluster.ReachOptions{Method: method, HTTP: engine.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey, Metrics: true})
+		r, err := ks.client.Reach(ctx, d.snap, e, cluster.ReachOptions{Method: method, HTTP: engine.NewHTTPClient(hc), Log: log, APIKey: probe[0].APIKey, Metrics: true})
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
@@ -216,6 +201,30 @@ func discoverTargets(ctx context.Context, ks *kubeSession, f clusterFlags, apiKe
 	return targets, d, nil
 }
 
+// findEngines reads the namespace and picks one engine per kind (or those
+// --service names), saying on warn what it noted on the way.
+func findEngines(ctx context.Context, ks *kubeSession, services []string, warn io.Writer) (*discovered, []*cluster.Engine, error) {
+	snap, err := ks.client.Read(ctx, ks.namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range snap.Notes {
+		fmt.Fprintf(warn, "note: %s\n", n)
+	}
+	all := snap.Engines()
+	if len(all) == 0 {
+		return nil, nil, fmt.Errorf("no vLLM, TGI or Ollama Service found in namespace %q: check -n/--context, label the Services llmbench.io/engine=vllm|tgi|ollama, or pass --target NAME=URL", ks.namespace)
+	}
+	picked, notes, err := cluster.Select(all, services)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(warn, "note: %s\n", n)
+	}
+	return &discovered{snap: snap, notes: notes, names: cluster.TargetNames(picked)}, picked, nil
+}
+
 // info is the cluster part of the run manifest.
 func (d *discovered) info(ks *kubeSession, gpuResource string) *placement.Info {
 	in := &placement.Info{Context: ks.context, Server: ks.server, ServerVersion: ks.client.ServerVersion(), Namespace: ks.namespace}
@@ -230,13 +239,9 @@ func (d *discovered) info(ks *kubeSession, gpuResource string) *placement.Info {
 // apiKeyFromSecret reads --api-key-secret [TARGET=]NAME/KEY with the
 // user's RBAC; the value stays in memory.
 func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string, error) {
-	target, ref, scoped := strings.Cut(spec, "=")
-	if !scoped {
-		ref, target = spec, ""
-	}
-	name, key, ok := strings.Cut(ref, "/")
-	if !ok || name == "" || key == "" {
-		return "", fmt.Errorf("--api-key-secret %q: write SECRET/KEY (e.g. vllm-api/token) or TARGET=SECRET/KEY", spec)
+	target, name, key, err := parseSecretRef(spec)
+	if err != nil {
+		return "", err
 	}
 	v, err := ks.client.SecretValue(ctx, ks.namespace, name, key)
 	if err != nil {
@@ -246,6 +251,19 @@ func apiKeyFromSecret(ctx context.Context, ks *kubeSession, spec string) (string
 		return target + "=" + v, nil
 	}
 	return v, nil
+}
+
+// parseSecretRef reads --api-key-secret [TARGET=]SECRET/KEY.
+func parseSecretRef(spec string) (target, name, key string, err error) {
+	target, ref, scoped := strings.Cut(spec, "=")
+	if !scoped {
+		ref, target = spec, ""
+	}
+	name, key, ok := strings.Cut(ref, "/")
+	if !ok || name == "" || key == "" {
+		return "", "", "", fmt.Errorf("--api-key-secret %q: write SECRET/KEY (e.g. vllm-api/token) or TARGET=SECRET/KEY", spec)
+	}
+	return target, name, key, nil
 }
 
 // plannedTargets are the engines with the way in that would be tried

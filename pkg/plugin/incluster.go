@@ -172,64 +172,43 @@ func (o *RunOptions) reachInCluster(ctx context.Context) (*inCluster, error) {
 	if spec := o.cf.apiKeySecret; spec != "" {
 		// By reference: the workers read it from the Secret; its value
 		// never passes through this machine into anything written.
-		target, ref, scoped := strings.Cut(spec, "=")
-		if !scoped {
-			ref, target = spec, ""
-		}
-		name, key, ok := strings.Cut(ref, "/")
-		if !ok || name == "" || key == "" {
-			return nil, fmt.Errorf("--api-key-secret %q: write SECRET/KEY (e.g. vllm-api/token) or TARGET=SECRET/KEY", spec)
+		target, name, key, err := parseSecretRef(spec)
+		if err != nil {
+			return nil, err
 		}
 		ic.keyRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key}
 		ic.keyFor = target
 	}
-	var ts []engine.Target
-	if !o.useCluster {
-		ts = o.candidates
-	} else {
+	ts := o.candidates
+	var d *discovered
+	var picked []*cluster.Engine
+	if o.useCluster {
 		fmt.Fprintf(o.ErrOut, "Discovering engines in namespace %q (context %q)\n", ks.namespace, ks.context)
-		snap, err := ks.client.Read(ctx, ks.namespace)
-		if err != nil {
+		if d, picked, err = findEngines(ctx, ks, o.cf.services, o.ErrOut); err != nil {
 			return nil, err
 		}
-		for _, n := range snap.Notes {
-			fmt.Fprintf(o.ErrOut, "note: %s\n", n)
-		}
-		all := snap.Engines()
-		if len(all) == 0 {
-			return nil, fmt.Errorf("no vLLM, TGI or Ollama Service found in namespace %q: check -n/--context, label the Services llmbench.io/engine=vllm|tgi|ollama, or pass --target NAME=URL", ks.namespace)
-		}
-		picked, notes, err := cluster.Select(all, o.cf.services)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range notes {
-			fmt.Fprintf(o.ErrOut, "note: %s\n", n)
-		}
-		names := cluster.TargetNames(picked)
+		ts = nil
 		for i, e := range picked {
-			ts = append(ts, engine.Target{Name: names[i], Type: e.Type, BaseURL: e.InClusterURL(), API: engine.DefaultAPI(e.Type), Access: string(placement.MethodInCluster)})
+			ts = append(ts, engine.Target{Name: d.names[i], Type: e.Type, BaseURL: e.InClusterURL(), API: engine.DefaultAPI(e.Type), Access: string(placement.MethodInCluster)})
 		}
-		// --engines keeps some; the engines kept are looked up by name.
-		final, err := finishTargets(ts, o.engines, o.models, "", io.Discard)
-		if err != nil {
-			return nil, err
-		}
-		info := &placement.Info{Context: ks.context, Server: ks.server, ServerVersion: ks.client.ServerVersion(), Namespace: ks.namespace}
-		info.Notes = append(append(info.Notes, snap.Notes...), notes...)
-		for _, t := range final {
-			i := slices.Index(names, t.Name)
-			ic.engines, ic.names = append(ic.engines, picked[i]), append(ic.names, t.Name)
-			info.Engines = append(info.Engines, snap.Describe(t.Name, picked[i].InCluster(), o.cf.gpuResource))
-			fmt.Fprintf(o.ErrOut, "found %s: %s, reached by the workers at %s\n", t.Name, picked[i].Key(), t.BaseURL)
-		}
-		ic.info = info
 	}
 	final, err := finishTargets(ts, o.engines, o.models, "", o.ErrOut)
 	if err != nil {
 		return nil, err
 	}
 	o.resolved = final
+	if d != nil {
+		// --engines kept some: the engines kept are looked up by name.
+		info := &placement.Info{Context: ks.context, Server: ks.server, ServerVersion: ks.client.ServerVersion(), Namespace: ks.namespace}
+		info.Notes = append(append(info.Notes, d.snap.Notes...), d.notes...)
+		for _, t := range final {
+			i := slices.Index(d.names, t.Name)
+			ic.engines, ic.names = append(ic.engines, picked[i]), append(ic.names, t.Name)
+			info.Engines = append(info.Engines, d.snap.Describe(t.Name, picked[i].InCluster(), o.cf.gpuResource))
+			fmt.Fprintf(o.ErrOut, "found %s: %s, reached by the workers at %s\n", t.Name, picked[i].Key(), t.BaseURL)
+		}
+		ic.info = info
+	}
 	if o.scrapeInterval > 0 {
 		fmt.Fprintln(o.ErrOut, "note: with --in-cluster the engines' own /metrics are not scraped yet; the breakdown of where the time went is left out")
 	}

@@ -451,19 +451,21 @@ func (c *Collector) report(stopped bool) []export.LoadWorker {
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
-// Results are the workers' own run results, for those that sent one.
+// Results are the workers' own run results by index; a worker that sent
+// none (lost, failed) has the zero result.
 func (c *Collector) Results() []load.RunResult {
-	var out []load.RunResult
-	for _, w := range c.workers {
+	out := make([]load.RunResult, len(c.workers))
+	for i, w := range c.workers {
 		if r := w.status.Result; r != nil {
-			out = append(out, *r)
+			out[i] = *r
 		}
 	}
 	return out
 }
 
-// MergeResults is the run's result from its workers' own: each target as
-// the first worker that reached it saw it, scenarios aborted on any
+// MergeResults is the run's result from its workers' own (by worker
+// index; a zero result for one that sent none): each target as the first
+// worker that reached it saw it, scenarios aborted on any
 // worker, the earliest start and latest end. The run is interrupted when
 // stopped, failed when no worker reached any engine.
 func MergeResults(targets []engine.Target, results []load.RunResult, stopped bool) load.RunResult {
@@ -483,28 +485,31 @@ func MergeResults(targets []engine.Target, results []load.RunResult, stopped boo
 	}
 	ok := 0
 	for _, t := range targets {
-		st := load.TargetStatus{Target: t, Error: "no load worker reported on it"}
-		found := false
+		var reached *load.TargetStatus
+		var aborted []string
+		why := "no load worker reported on it"
 		for w, r := range results {
 			for _, ts := range r.Targets {
 				if ts.Target.Name != t.Name {
 					continue
 				}
 				for _, a := range ts.Aborted {
-					st.Aborted = append(st.Aborted, fmt.Sprintf("worker %d: %s", w, a))
+					aborted = append(aborted, fmt.Sprintf("worker %d: %s", w, a))
 				}
-				if !found && ts.Error == "" {
-					aborted := st.Aborted
-					st, found = ts, true
-					st.Aborted = aborted
-				} else if !found {
-					st.Error = fmt.Sprintf("worker %d: %s", w, ts.Error)
+				switch {
+				case ts.Error == "" && reached == nil:
+					reached = &ts
+				case ts.Error != "" && reached == nil:
+					why = fmt.Sprintf("worker %d: %s", w, ts.Error)
 				}
 			}
 		}
-		if found {
+		st := load.TargetStatus{Target: t, Error: why}
+		if reached != nil {
+			st = *reached
 			ok++
 		}
+		st.Aborted = aborted
 		res.Targets = append(res.Targets, st)
 	}
 	switch {

@@ -162,7 +162,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	case <-time.After(linger):
 		return w.fail(fmt.Sprintf("no start came within %s; the plugin is gone", linger))
 	}
-	if !sleepUntil(ctx, time.Unix(0, at)) {
+	if !load.SleepUntil(ctx, time.Unix(0, at)) {
 		return w.fail("stopped before the start")
 	}
 	late := time.Since(time.Unix(0, at))
@@ -382,20 +382,4 @@ func (w *Worker) serveJournal(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	io.CopyN(rw, f, fi.Size()-offset)
-}
-
-// sleepUntil waits for t or ctx; it reports whether t came.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

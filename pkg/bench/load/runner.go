@@ -168,7 +168,7 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 		for k, s := range r.Scenarios {
 			if r.Slot != nil {
 				if at := r.Slot(i, k); !at.IsZero() {
-					waitUntil(ctx, at)
+					SleepUntil(ctx, at)
 				}
 			}
 			if ctx.Err() != nil {
@@ -224,17 +224,20 @@ func (r *Runner) Run(ctx context.Context) RunResult {
 	return res
 }
 
-// waitUntil sleeps until t or until ctx ends.
-func waitUntil(ctx context.Context, t time.Time) {
+// SleepUntil waits for t or ctx; it reports whether t came. For
+// coarse waits (a start, a slot), not sends: those use sleepUntil.
+func SleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {
-		return
+		return true
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 
