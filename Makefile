@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X github.com/llmbench/kubectl-llmbench/pkg/plugin.version=$(
 # load (golang/go#75804, fixed in go1.27); a count has no deadline to race.
 FUZZTIME  ?= 50000x
 
-.PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser cluster cluster-netns envtest-assets helm clean dist krew image
+.PHONY: build demo test unit fuzz vet bench fidelity e2e duckdb browser vendor-uplot cluster cluster-netns envtest-assets helm clean dist krew image
 
 # A real kube-apiserver, etcd and kube-controller-manager for the cluster
 # tests, built from the Go module proxy through the wrapper module in
@@ -71,6 +71,27 @@ duckdb:
 # nothing from the network, and hostile model text stays text.
 browser:
 	$(GO) test -tags browser -count=1 ./test/browser/
+
+# uPlot, which draws report.html's interactive charts, is committed in
+# templates/vendor/uplot (nothing is fetched at build or view time). This
+# fetches the pinned version again with npm and fails unless every file
+# matches its recorded sha256 (templates/vendor/uplot/README.md).
+UPLOT_VERSION := 1.6.32
+UPLOT_DIR     := templates/vendor/uplot
+UPLOT_SUMS    := \
+	19c8d4c6ad88929a79f4ae49d6f7161566dfd0ba3d15cc495e974f787eb78f1f=uPlot.iife.min.js \
+	df630c6a8d6f8eeaff264b50f73ce5b114f646ffd9a0bb74f049b0a00135fa04=uPlot.min.css \
+	8f989229699b4fe2f1a0432d0e9edc338a8a911e250e2d1b01ecd770a5f5b1bd=LICENSE
+
+vendor-uplot:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null && tar xzf uplot-$(UPLOT_VERSION).tgz); \
+	for f in uPlot.iife.min.js uPlot.min.css; do cp "$$tmp/package/dist/$$f" $(UPLOT_DIR)/$$f; done; \
+	cp "$$tmp/package/LICENSE" $(UPLOT_DIR)/LICENSE; \
+	for s in $(UPLOT_SUMS); do sum=$${s%%=*}; f=$${s#*=}; \
+		echo "$$sum  $(UPLOT_DIR)/$$f" | sha256sum --check --quiet - || { echo "vendor-uplot: $$f does not match its recorded sha256"; exit 1; }; \
+	done; \
+	echo "vendor-uplot: uPlot $(UPLOT_VERSION) in $(UPLOT_DIR), sha256 verified"
 
 # How far the client's stamps sit from the true emission of each byte
 # (TTFT, every token, ITL, E2E) for vLLM SSE, TGI generate_stream and Ollama

@@ -12,10 +12,11 @@ import "embed"
 //go:generate cp ../docs/metrics.md metrics.md
 
 // FS holds report.md.tmpl (text/template, Markdown), report.html.tmpl
-// (html/template page around the rendered Markdown), report.css and
-// metrics.md.
+// (html/template page around the rendered Markdown), report.css,
+// metrics.md, report.js (the page's interactive charts) and the uPlot it
+// draws them with (vendor/uplot, see its README.md).
 //
-//go:embed *.tmpl *.css *.md
+//go:embed *.tmpl *.css *.md *.js vendor/uplot/uPlot.iife.min.js vendor/uplot/uPlot.min.css vendor/uplot/LICENSE
 var FS embed.FS
 
 // Scenarios holds scenarios/*.yaml: the conversations of demo, race,

@@ -21,6 +21,13 @@ import (
 // attributes as escapes when escapes is set) once it shows until.
 func inTmux(t *testing.T, command, until string, escapes bool) string {
 	t.Helper()
+	return tmuxPane(t, command, escapes)(until)
+}
+
+// tmuxPane starts command in a pane and returns a wait: the screen once
+// it shows until (within 60 s).
+func tmuxPane(t *testing.T, command string, escapes bool) func(until string) string {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
@@ -41,15 +48,71 @@ func inTmux(t *testing.T, command, until string, escapes bool) string {
 	if escapes {
 		capture = append(capture, "-e")
 	}
-	var screen string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(250 * time.Millisecond)
-		if screen = tmux(capture...); strings.Contains(screen, until) {
-			return screen
+	return func(until string) string {
+		t.Helper()
+		var screen string
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+			time.Sleep(250 * time.Millisecond)
+			if screen = tmux(capture...); strings.Contains(screen, until) {
+				return screen
+			}
+		}
+		t.Fatalf("%q did not appear within 60 s:\n%s", until, screen)
+		return ""
+	}
+}
+
+// The run dashboard in a real terminal: while a scenario runs, its
+// progress bar, ETA, in-flight count, rate, rolling TTFT and sparkline,
+// with what is still to come; at the end every lane done, and the
+// summary below the last frame.
+func TestRunDashboardInARealTerminal(t *testing.T) {
+	out := t.TempDir()
+	wait := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out, false)
+	// Once a lane has TTFTs to show.
+	running := wait(" ms · TPOT p50/p95 ")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`kubectl-llmbench run quick · \d+s elapsed · \d+% · ETA`),
+		regexp.MustCompile(`vllm · (ttft|quick_latency) [█░]{24} \d+%  ETA \d+s · TTFT p50, last minute [▁▂▃▄▅▆▇█ ]+`),
+		regexp.MustCompile(`TTFT p50/p95 [\d.]+/[\d.]+ ms · TPOT p50/p95 [\d.]+/[\d.]+ ms`),
+		regexp.MustCompile(`\d+ done · 0 failed · \d+ in flight · [\d.]+ req/s · \d+ tok/s · lag p95 `),
+		regexp.MustCompile(`ollama · to come: ttft, quick_latency`),
+	} {
+		if !want.MatchString(running) {
+			t.Errorf("running dashboard lacks %s:\n%s", want, running)
 		}
 	}
-	t.Fatalf("%q did not appear within 60 s:\n%s", until, screen)
-	return ""
+	final := wait("Results:")
+	for _, e := range []string{"vllm", "tgi", "ollama"} {
+		for _, s := range []string{"ttft", "quick_latency"} {
+			if !regexp.MustCompile(`✓ ` + e + ` · ` + s + `: \d+ requests, 0 failed in \d+s`).MatchString(final) {
+				t.Errorf("last frame lacks %s · %s done:\n%s", e, s, final)
+			}
+		}
+	}
+	if strings.Contains(final, "to come") || !strings.Contains(final, "Fastest engine per metric") {
+		t.Errorf("last frame or summary wrong:\n%s", final)
+	}
+	// The frames redraw in place: the header is on screen once.
+	if n := strings.Count(final, "kubectl-llmbench run quick ·"); n != 1 {
+		t.Errorf("the dashboard header appears %d times; frames must redraw in place:\n%s", n, final)
+	}
+}
+
+// NO_COLOR: the dashboard draws no colour, and the same lines.
+func TestRunDashboardHonoursNoColor(t *testing.T) {
+	sgrColour := regexp.MustCompile(`\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;`)
+	coloured := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)("in flight")
+	if !sgrColour.MatchString(coloured) {
+		t.Errorf("no colour in a colour terminal:\n%q", coloured)
+	}
+	plain := tmuxPane(t, "NO_COLOR=1 "+binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)("in flight")
+	if sgrColour.MatchString(plain) {
+		t.Errorf("colour despite NO_COLOR:\n%q", plain)
+	}
+	if !strings.Contains(plain, "TTFT p50, last minute") {
+		t.Errorf("NO_COLOR changed the dashboard:\n%s", plain)
+	}
 }
 
 // sideBySide finds a screen row with all three engines' columns.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,6 +123,51 @@ func TestSimulateQuickPresetCoversThreeEngines(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "Fastest engine per metric") || !strings.Contains(r.stdout, "ttft_ms p50") {
 		t.Errorf("terminal summary lacks the fastest-engine table:\n%s", r.stdout)
+	}
+	checkLiveProgress(t, dir, r.stderr)
+}
+
+// checkLiveProgress: in a pipe the run prints plain progress lines, no
+// escapes; live.jsonl keeps what the live view showed, and its last
+// snapshot counts every journaled request of every lane.
+func checkLiveProgress(t *testing.T, dir, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "\x1b") {
+		t.Errorf("escape sequences in a pipe:\n%q", stderr)
+	}
+	progress := regexp.MustCompile(`(?m)^vllm · quick_latency: \d+ done \(\d+%\), ETA \d+s · \d+ failed · \d+ in flight · [\d.]+ req/s · lag p95 .* · TTFT p50/p95 [\d.]+/[\d.]+ ms · TPOT p50/p95 `)
+	for _, want := range []*regexp.Regexp{regexp.MustCompile(`(?m)^tgi · ttft: started, 6 requests expected$`), progress,
+		regexp.MustCompile(`(?m)^ollama · quick_latency: \d+ requests, \d+ ok, 0 failed in `)} {
+		if !want.MatchString(stderr) {
+			t.Errorf("stderr lacks %s:\n%s", want, stderr)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "live.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var last struct {
+		Lanes []struct {
+			Engine, Scenario, State string
+			Done, Failed            int
+			TTFT                    *float64 `json:"ttft_p50_ms"`
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || len(lines) < 2 {
+		t.Fatalf("live.jsonl (%d lines): %v", len(lines), err)
+	}
+	journaled := map[string]int{}
+	for _, l := range readJournal(t, dir) {
+		journaled[l.Engine+"/"+l.Scenario]++
+	}
+	if len(last.Lanes) != 6 {
+		t.Errorf("last snapshot has %d lanes, want 6", len(last.Lanes))
+	}
+	for _, l := range last.Lanes {
+		if k := l.Engine + "/" + l.Scenario; l.State != "done" || l.Done != journaled[k] || l.Failed != 0 || l.TTFT == nil {
+			t.Errorf("lane %s: %s, %d done (journal %d), %d failed, ttft %v", k, l.State, l.Done, journaled[k], l.Failed, l.TTFT)
+		}
 	}
 }
 

@@ -15,6 +15,10 @@ type chart struct {
 	Caption string
 	SVG     []byte
 	PNG     []byte
+	// HTMLSVG, when set, stands for SVG in report.html: a figure drawn
+	// by hand so that it carries hover titles and legend hooks
+	// (chart_radar.go).
+	HTMLSVG []byte
 }
 
 // File is where WriteMarkdown puts the PNG, relative to report.md.
@@ -31,6 +35,8 @@ const (
 	ChartCapacity         = "capacity"
 	ChartLengths          = "length_sweep"
 	ChartTurns            = "ttft_by_turn"
+	ChartTTFTCDF          = "ttft_cdf"
+	ChartRankingRadar     = "ranking_radar"
 )
 
 // chartBuilder makes one figure, or nothing when the run has no data for
@@ -43,13 +49,22 @@ type chartBuilder func(d *chartData) (*figure, chart, error)
 // and the others are still returned: one broken chart must not cost a
 // report.
 func charts(run *Run) ([]chart, error) {
+	return drawCharts(readChartData(run))
+}
+
+func readChartData(run *Run) (*chartData, error) {
 	d, err := newChartData(run)
 	if err != nil {
 		// The figures of the summary alone can still be drawn.
 		err = fmt.Errorf("reading the requests for the charts: %w", err)
 	}
-	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, percentileChart,
-		ttftOverTimeChart, throughputOverTimeChart, engineQueueChart, kvCacheChart, gpuChart, throughputVsLoadChart, capacityChart, lengthChart, turnsChart, comparisonChart}
+	d.ranking = run.Summary.Ranking
+	return d, err
+}
+
+func drawCharts(d *chartData, err error) ([]chart, error) {
+	builders := []chartBuilder{ttftBoxChart, ttftHistogramChart, ttftCDFChart, percentileChart,
+		ttftOverTimeChart, throughputOverTimeChart, engineQueueChart, kvCacheChart, gpuChart, throughputVsLoadChart, capacityChart, lengthChart, turnsChart, comparisonChart, rankingRadarChart}
 	var out []chart
 	errs := []error{err}
 	for _, build := range builders {
@@ -73,6 +88,10 @@ func charts(run *Run) ([]chart, error) {
 // runCharts draws a run's charts on first use and returns the same ones to
 // every later writer: drawing is the slow part of writing the reports.
 func runCharts(run *Run) ([]chart, error) {
-	run.chartsOnce.Do(func() { run.charts, run.chartsErr = charts(run) })
+	run.chartsOnce.Do(func() {
+		d, err := readChartData(run)
+		run.chartData = d
+		run.charts, run.chartsErr = drawCharts(d, err)
+	})
 	return run.charts, run.chartsErr
 }

@@ -101,13 +101,28 @@ type chartData struct {
 	// tokens are each group's output tokens per tokenBin of wall clock,
 	// each answer's spread evenly from its first token to its end.
 	tokens map[seriesKey]map[int64]float64
+	// runTTFT is each engine's TTFT requests across the whole run, for
+	// report.html's interactive chart (up to maxRunPoints per engine, in
+	// send order); runTTFTSeen counts every one of them.
+	runTTFT     map[string][]runPoint
+	runTTFTSeen map[string]int
+	// ranking is the summary's overall ranking, for the radar.
+	ranking []verdict.Standing
+}
+
+// runPoint is one request of the interactive TTFT chart.
+type runPoint struct {
+	start    int64
+	ttft     float64
+	id       int64
+	scenario string
 }
 
 func newChartData(run *Run) (*chartData, error) {
 	d := &chartData{colors: map[string]color.RGBA{}, specs: map[string]workload.Scenario{},
 		groups: map[seriesKey]*summary.Group{}, ttft: map[seriesKey][]float64{}, ttftAt: map[seriesKey]plotter.XYs{},
 		capacity: run.Summary.Capacity, lengths: run.Summary.Lengths, firstSend: map[seriesKey]int64{}, tokens: map[seriesKey]map[int64]float64{},
-		engineMetrics: run.Summary.EngineMetrics}
+		engineMetrics: run.Summary.EngineMetrics, runTTFT: map[string][]runPoint{}, runTTFTSeen: map[string]int{}}
 	if run.Dir != "" && len(run.Summary.EngineMetrics) > 0 {
 		d.scrapes, _ = LoadMetricsJournal(run.Dir) // a damaged journal draws what it holds
 	}
@@ -140,6 +155,11 @@ func newChartData(run *Run) (*chartData, error) {
 // of a summary statistic reads Summary, not these points.
 const maxChartPoints = 20000
 
+// maxRunPoints bounds each engine's points in report.html's interactive
+// TTFT chart, which the reader's browser draws and hovers: a longer run
+// keeps a seeded uniform sample, and the chart says so.
+const maxRunPoints = 50000
+
 // readTTFT streams the run's records once for the per-request figures.
 func (d *chartData) readTTFT(run *Run) error {
 	next, done, err := runRecords(run)
@@ -155,6 +175,9 @@ func (d *chartData) readTTFT(run *Run) error {
 	seen := map[seriesKey]int{}
 	first := map[seriesKey]int64{}
 	rng := rand.New(rand.NewPCG(1, 2))
+	// Its own stream, so that the static charts' sample does not depend
+	// on the interactive one.
+	runRNG := rand.New(rand.NewPCG(3, 4))
 	for {
 		r, err := next()
 		if err == io.EOF {
@@ -185,9 +208,24 @@ func (d *chartData) readTTFT(run *Run) error {
 		} else if j := rng.IntN(n); j < maxChartPoints {
 			kept[k][j] = p
 		}
+		rp := runPoint{r.StartUnixNS, *r.TTFTMS, r.RequestID, r.Scenario}
+		d.runTTFTSeen[r.Engine]++
+		if n := d.runTTFTSeen[r.Engine]; n <= maxRunPoints {
+			d.runTTFT[r.Engine] = append(d.runTTFT[r.Engine], rp)
+		} else if j := runRNG.IntN(n); j < maxRunPoints {
+			d.runTTFT[r.Engine][j] = rp
+		}
 	}
 	for k, f := range first {
 		d.firstSend[k] = f
+	}
+	for _, ps := range d.runTTFT {
+		sort.SliceStable(ps, func(i, j int) bool {
+			if ps[i].start != ps[j].start {
+				return ps[i].start < ps[j].start
+			}
+			return ps[i].id < ps[j].id
+		})
 	}
 	for k, ps := range kept {
 		// Send order: the journal is written in completion order.

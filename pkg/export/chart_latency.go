@@ -123,30 +123,15 @@ func ttftHistogramChart(d *chartData) (*figure, chart, error) {
 	var panels []*plot.Plot
 	for _, sc := range scenarios {
 		p := newPanel(chartLabel(sc), "TTFT (ms)", "share of requests (%)")
-		lo, hi, total := math.Inf(1), math.Inf(-1), 0
-		for _, e := range d.engines {
-			for _, v := range d.ttft[seriesKey{e, sc}] {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-				total++
-			}
-		}
-		if hi-lo < 1e-9 {
-			lo, hi = lo-0.5, hi+0.5
-		}
-		n := min(max(int(math.Ceil(2*math.Sqrt(float64(total))))+8, 12), 40)
-		width := (hi - lo) / float64(n)
-		for _, e := range d.engines {
-			vals := d.ttft[seriesKey{e, sc}]
-			if len(vals) == 0 {
+		h := d.ttftHistogram(sc)
+		width := h.edges[1] - h.edges[0]
+		for ei, e := range d.engines {
+			if h.count[ei] == 0 {
 				continue
 			}
-			bins := make([]plotter.HistogramBin, n)
+			bins := make([]plotter.HistogramBin, len(h.share[ei]))
 			for i := range bins {
-				bins[i] = plotter.HistogramBin{Min: lo + float64(i)*width, Max: lo + float64(i+1)*width}
-			}
-			for _, v := range vals {
-				i := min(int((v-lo)/width), n-1)
-				bins[i].Weight += 100 / float64(len(vals))
+				bins[i] = plotter.HistogramBin{Min: h.edges[i], Max: h.edges[i+1], Weight: h.share[ei][i]}
 			}
 			col := d.colors[e]
 			h := &plotter.Histogram{Bins: bins, Width: width, FillColor: withAlpha(col, 0x55),
@@ -156,6 +141,49 @@ func ttftHistogramChart(d *chartData) (*figure, chart, error) {
 		panels = append(panels, p)
 	}
 	return &figure{panels: wrap(panels, 2), legend: d.engines, colors: d.colors}, c, nil
+}
+
+// ttftHist is one scenario's TTFT histogram: bins shared by every engine,
+// each engine's share of its own requests per bin (share and count follow
+// d.engines).
+type ttftHist struct {
+	edges []float64
+	share [][]float64
+	count []int
+}
+
+// ttftHistogram bins a scenario's TTFT samples for the static and the
+// interactive histogram alike.
+func (d *chartData) ttftHistogram(sc string) ttftHist {
+	lo, hi, total := math.Inf(1), math.Inf(-1), 0
+	for _, e := range d.engines {
+		for _, v := range d.ttft[seriesKey{e, sc}] {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+			total++
+		}
+	}
+	if total == 0 {
+		lo, hi = 0, 1
+	}
+	if hi-lo < 1e-9 {
+		lo, hi = lo-0.5, hi+0.5
+	}
+	n := min(max(int(math.Ceil(2*math.Sqrt(float64(total))))+8, 12), 40)
+	width := (hi - lo) / float64(n)
+	h := ttftHist{edges: make([]float64, n+1)}
+	for i := range h.edges {
+		h.edges[i] = lo + float64(i)*width
+	}
+	for _, e := range d.engines {
+		vals := d.ttft[seriesKey{e, sc}]
+		share := make([]float64, n)
+		for _, v := range vals {
+			share[min(int((v-lo)/width), n-1)] += 100 / float64(len(vals))
+		}
+		h.share = append(h.share, share)
+		h.count = append(h.count, len(vals))
+	}
+	return h
 }
 
 // percentileChart: for each scenario, p50/p95/p99 of TTFT, TPOT and E2E

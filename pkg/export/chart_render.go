@@ -42,10 +42,16 @@ type figure struct {
 	panels [][]*plot.Plot // rows × columns; a nil cell stays empty
 	legend []string
 	colors map[string]color.RGBA
+	// rowHeight, when set, replaces the default height of a row.
+	rowHeight vg.Length
 }
 
 func (f *figure) size() (vg.Length, vg.Length) {
-	h := vg.Length(len(f.panels)) * rowHeight
+	row := rowHeight
+	if f.rowHeight > 0 {
+		row = f.rowHeight
+	}
+	h := vg.Length(len(f.panels)) * row
 	if len(f.legend) > 0 {
 		h += legendHeight
 	}

@@ -16,7 +16,7 @@ import (
 
 func TestChartsAreValidSVGAndPNG(t *testing.T) {
 	charts := mustFixtureCharts(t)
-	want := []string{chartTTFTBox, ChartTTFTHistogram, ChartPercentiles, ChartTTFTOverTime, ChartThroughputOverTime, ChartThroughputVsLoad, ChartComparison}
+	want := []string{chartTTFTBox, ChartTTFTHistogram, ChartTTFTCDF, ChartPercentiles, ChartTTFTOverTime, ChartThroughputOverTime, ChartThroughputVsLoad, ChartComparison, ChartRankingRadar}
 	if len(charts) != len(want) {
 		t.Fatalf("got %d charts, want %v", len(charts), want)
 	}
@@ -104,8 +104,8 @@ func TestChartsOfSparseRuns(t *testing.T) {
 			t.Error("a single scenario got a throughput-by-load chart")
 		}
 	}
-	if len(charts) != 6 {
-		t.Errorf("got %d charts for one scenario, want 6", len(charts))
+	if len(charts) != 8 {
+		t.Errorf("got %d charts for one scenario, want 8", len(charts))
 	}
 
 	for i := range recs {

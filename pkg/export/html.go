@@ -2,10 +2,14 @@ package export
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"html/template"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/yuin/goldmark"
@@ -27,8 +31,11 @@ var htmlTemplate = sync.OnceValues(func() (*template.Template, error) {
 
 // WriteHTML writes dir/report.html: report.md rendered by goldmark into one
 // self-contained page. Charts are inline SVG, the stylesheet is embedded,
-// and nothing is loaded from anywhere (no scripts, fonts, stylesheets or
-// images), so it opens offline, from a file or an e-mail.
+// and nothing is loaded from anywhere (no fonts, stylesheets, images or
+// script files), so it opens offline, from a file or an e-mail. Where
+// scripts run, the embedded uPlot and report.js draw interactive charts
+// in place of some SVGs (chart_interactive.go); the page's CSP lets no
+// other script run.
 func WriteHTML(dir string, run *Run) error {
 	// A chart that failed is reported after the report is written
 	// without it.
@@ -72,6 +79,13 @@ func renderHTML(run *Run, charts []chart) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the embedded stylesheet: %w", err)
 	}
+	scripts, err := pageScripts(run, charts)
+	if err != nil {
+		return nil, err
+	}
+	if scripts != nil {
+		css = append(append(css, '\n'), scripts.css...)
+	}
 	t, err := htmlTemplate()
 	if err != nil {
 		return nil, fmt.Errorf("parsing the embedded page template: %w", err)
@@ -80,8 +94,7 @@ func renderHTML(run *Run, charts []chart) ([]byte, error) {
 	if title == "" {
 		title = run.Manifest.RunID
 	}
-	var page bytes.Buffer
-	err = t.Execute(&page, map[string]any{
+	view := map[string]any{
 		"Title":       "LLM inference benchmark: " + oneLine(title),
 		"ToolVersion": run.Manifest.ToolVersion,
 		"RunID":       run.Manifest.RunID,
@@ -89,11 +102,78 @@ func renderHTML(run *Run, charts []chart) ([]byte, error) {
 		// goldmark escaped every text node and dropped raw HTML; the only
 		// markup it emits beyond Markdown's is our own chart SVG.
 		"Body": template.HTML(body.String()),
-	})
+	}
+	if scripts != nil {
+		// Inside <script> html/template writes template.JS verbatim: the
+		// bytes hashed are the bytes the browser hashes.
+		view["ScriptSrc"] = scriptSources(scripts.uplot, scripts.report)
+		view["UPlotVersion"] = uplotVersion
+		view["ChartData"] = template.JS(scripts.data)
+		view["UPlotJS"] = template.JS(scripts.uplot)
+		view["ReportJS"] = template.JS(scripts.report)
+	}
+	var page bytes.Buffer
+	err = t.Execute(&page, view)
 	if err != nil {
 		return nil, fmt.Errorf("rendering report.html: %w", err)
 	}
 	return page.Bytes(), nil
+}
+
+// uplotVersion is the uPlot in templates/vendor/uplot (make vendor-uplot).
+const uplotVersion = "1.6.32"
+
+// scripts are what report.html embeds for its interactive charts.
+type scripts struct {
+	uplot, report, css, data []byte
+}
+
+// pageScripts reads the embedded scripts and encodes the run's chart data,
+// or returns nil when the page has no chart to make interactive.
+func pageScripts(run *Run, charts []chart) (*scripts, error) {
+	has := false
+	for _, c := range charts {
+		has = has || interactiveKind[c.ID] != ""
+	}
+	if !has {
+		return nil, nil
+	}
+	// A failure to read the records is the charts' error, reported by
+	// the writers; the data then holds what was read.
+	d, _ := runInteractive(run)
+	var s scripts
+	var err error
+	if s.data, err = json.Marshal(d); err != nil {
+		return nil, fmt.Errorf("encoding the chart data: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]byte
+	}{{"vendor/uplot/uPlot.iife.min.js", &s.uplot}, {"report.js", &s.report}, {"vendor/uplot/uPlot.min.css", &s.css}} {
+		if *f.dst, err = templates.FS.ReadFile(f.name); err != nil {
+			return nil, fmt.Errorf("reading the embedded %s: %w", f.name, err)
+		}
+	}
+	// encoding/json escapes <, > and &, so the data cannot close its
+	// element; the scripts are ours, but a refresh of uPlot could bring
+	// either sequence, which would end or comment out the element.
+	for _, b := range [][]byte{s.uplot, s.report, s.data} {
+		if l := bytes.ToLower(b); bytes.Contains(l, []byte("</script")) || bytes.Contains(l, []byte("<!--")) {
+			return nil, fmt.Errorf("an embedded script contains </script or <!--: it cannot be inlined")
+		}
+	}
+	return &s, nil
+}
+
+// scriptSources is the CSP script-src allowing exactly these inline
+// scripts, by the sha256 of their text.
+func scriptSources(js ...[]byte) string {
+	var out []string
+	for _, b := range js {
+		sum := sha256.Sum256(b)
+		out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	}
+	return strings.Join(out, " ")
 }
 
 // inlineCharts renders the Markdown image of a chart PNG as that chart's
@@ -115,8 +195,16 @@ func (r inlineCharts) renderImage(w util.BufWriter, source []byte, node ast.Node
 		_, _ = w.WriteString(html.EscapeString(string(nodeText(img, source))))
 		return ast.WalkSkipChildren, nil
 	}
-	fmt.Fprintf(w, `<span class="chart" id="chart-%s" role="img" aria-label="%s">`, html.EscapeString(c.ID), html.EscapeString(c.Title))
-	_, _ = w.Write(c.SVG)
+	live := ""
+	if k := interactiveKind[c.ID]; k != "" {
+		live = ` data-interactive="` + k + `"`
+	}
+	fmt.Fprintf(w, `<span class="chart" id="chart-%s" role="img" aria-label="%s"%s>`, html.EscapeString(c.ID), html.EscapeString(c.Title), live)
+	svg := c.SVG
+	if c.HTMLSVG != nil {
+		svg = c.HTMLSVG
+	}
+	_, _ = w.Write(svg)
 	_, _ = w.WriteString("</span>")
 	return ast.WalkSkipChildren, nil
 }

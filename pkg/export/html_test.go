@@ -24,7 +24,7 @@ func writeFixtureHTML(t *testing.T) []byte {
 }
 
 // The page must open offline, from a file or an e-mail: nothing may be
-// fetched or run.
+// fetched, and nothing run but its own two inline scripts.
 func TestHTMLIsSelfContained(t *testing.T) {
 	page := writeFixtureHTML(t)
 	doc, err := html.Parse(bytes.NewReader(page))
@@ -32,12 +32,16 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	lower := strings.ToLower(string(page))
-	for _, bad := range []string{"<script", "<link", "<iframe", "<object", "<embed", "<img", "src=\"http", "href=\"http", "url(", "@import"} {
+	for _, bad := range []string{"<link", "<iframe", "<object", "<embed", "<img", "src=\"http", "href=\"http", "url(", "@import"} {
 		if strings.Contains(lower, bad) {
 			t.Errorf("report.html contains %q", bad)
 		}
 	}
+	if n := strings.Count(lower, "<script"); n != 3 {
+		t.Errorf("report.html has %d <script elements, want the chart data, uPlot and report.js", n)
+	}
 	svgs, styles := 0, 0
+	var scriptIDs []string
 	for n := range doc.Descendants() {
 		if n.Type != html.ElementNode {
 			continue
@@ -47,6 +51,8 @@ func TestHTMLIsSelfContained(t *testing.T) {
 			svgs++
 		case "style":
 			styles++
+		case "script":
+			scriptIDs = append(scriptIDs, attr(n, "id"))
 		}
 		for _, a := range n.Attr {
 			switch {
@@ -59,8 +65,11 @@ func TestHTMLIsSelfContained(t *testing.T) {
 			}
 		}
 	}
-	if svgs != 7 {
-		t.Errorf("found %d inline SVG charts, want 7", svgs)
+	if svgs != 9 {
+		t.Errorf("found %d inline SVG charts, want 9", svgs)
+	}
+	if got := strings.Join(scriptIDs, ","); got != "llmbench-chart-data,llmbench-uplot,llmbench-report-js" {
+		t.Errorf("the page's scripts are %q", got)
 	}
 	if styles != 1 {
 		t.Errorf("found %d <style> elements, want the embedded stylesheet", styles)
@@ -137,4 +146,13 @@ func textOf(n *html.Node) string {
 		}
 	}
 	return b.String()
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
 }

@@ -139,6 +139,12 @@ type Run struct {
 	chartsOnce sync.Once
 	charts     []chart
 	chartsErr  error
+	// chartData is what the charts were drawn from, kept for report.html's
+	// interactive charts (chart_interactive.go, runInteractive).
+	chartData       *chartData
+	interactiveOnce sync.Once
+	interactive     *interactiveData
+	interactiveErr  error
 }
 
 // LoadRun reads a run folder and recomputes the summary from the journal,

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/live"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
 	"github.com/llmbench/kubectl-llmbench/pkg/cluster"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
@@ -372,7 +373,7 @@ func (o *RunOptions) remote(ic *inCluster, log *slog.Logger) func(context.Contex
 				BaseURL: fmt.Sprintf("http://127.0.0.1:%d", fw.LocalPort), HTTP: &http.Client{Timeout: 30 * time.Second}, Token: j.ControlToken,
 				Gone: func() (bool, string) { return c.WorkerGone(context.WithoutCancel(ctx), j.Namespace, p.Name) }})
 		}
-		col := &run.Collector{Workers: remotes, Sink: sink, Grace: graceAfterStop, Log: log, Progress: workerProgress(o.ErrOut),
+		col := &run.Collector{Workers: remotes, Sink: sink, Grace: graceAfterStop, Log: log, Progress: workerProgress(o.ErrOut, o.view),
 			// Recorded where the Job's objects are, before the start comes.
 			Agreed: func(at time.Time) error {
 				if err := c.AnnotateStart(ctx, j, at); err != nil {
@@ -426,28 +427,32 @@ func (o *RunOptions) remote(ic *inCluster, log *slog.Logger) func(context.Contex
 	}
 }
 
-// workerProgress prints one line per worker every few seconds.
-func workerProgress(w io.Writer) func([]run.WorkerStatus) {
+// workerProgress gives the live view every worker's status and, without
+// the dashboard, prints one line for them all every few seconds.
+func workerProgress(w io.Writer, view *runView) func([]run.WorkerStatus) {
 	var mu sync.Mutex
 	last := time.Time{}
 	return func(ss []run.WorkerStatus) {
+		ws := make([]live.Worker, 0, len(ss))
+		for _, s := range ss {
+			lw := live.Worker{Index: s.Index, Node: s.Node, State: s.State, Current: s.Current, Records: s.Records, Failed: s.Failed, LateMS: s.LateMS, Cores: s.Cores}
+			if s.WallSeconds > 0 && s.Cores > 0 {
+				lw.CPUShare = s.CPUSeconds / s.WallSeconds / float64(s.Cores)
+			}
+			ws = append(ws, lw)
+		}
+		if view != nil {
+			view.setWorkers(ws)
+			if view.tty {
+				return
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if time.Since(last) < 5*time.Second {
+		if time.Since(last) < plainEvery {
 			return
 		}
 		last = time.Now()
-		var parts []string
-		for _, s := range ss {
-			p := fmt.Sprintf("worker %d %s %d done", s.Index, s.State, s.Records)
-			if s.Failed > 0 {
-				p += fmt.Sprintf(" (%d failed)", s.Failed)
-			}
-			if s.Current != "" {
-				p += " " + s.Current
-			}
-			parts = append(parts, p)
-		}
-		fmt.Fprintln(w, strings.Join(parts, "; "))
+		fmt.Fprintln(w, workersLine(ws))
 	}
 }

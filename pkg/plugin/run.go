@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -35,6 +36,11 @@ type RunOptions struct {
 	verbose        bool
 	noReport       bool
 	format         []string
+	// plain turns the dashboard off on a terminal; metricsAddr is
+	// --metrics-addr.
+	plain       bool
+	metricsAddr string
+	view        *runView
 
 	baseline    string // --baseline as given
 	baselineDir string
@@ -107,6 +113,8 @@ func NewCmdRun(streams genericiooptions.IOStreams, kube *genericclioptions.Confi
 	fs.StringVar(&o.outputDir, "output-dir", "results", "folder that receives the run folder")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "validate the configuration and print the plan without sending anything")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log progress details to stderr")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the run's own Prometheus metrics (OpenMetrics) at http://ADDR/metrics while it runs, e.g. 127.0.0.1:9464 (port 0 picks one)")
+	fs.BoolVar(&o.plain, "plain", false, "a plain progress line per engine every 5 s even on a terminal (the default when stderr is not one); the live dashboard otherwise")
 	fs.BoolVar(&o.noReport, "no-report", false, "write only the journal, manifest and summary.json (regenerate the rest later with kubectl llmbench report)")
 	fs.StringSliceVar(&o.format, "format", []string{"all"}, "exports and reports to write at the end: "+strings.Join(export.FormatNames(), ", ")+" or all")
 	return cmd
@@ -180,6 +188,11 @@ func splitCapacity(scenarios []workload.Scenario, c *load.CapacitySearch) []work
 func (o *RunOptions) Validate() error {
 	if err := o.engineSel.validate("benchmark"); err != nil {
 		return err
+	}
+	if o.metricsAddr != "" {
+		if _, port, err := net.SplitHostPort(o.metricsAddr); err != nil || port == "" {
+			return fmt.Errorf("--metrics-addr %q: give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 for a Prometheus on another machine)", o.metricsAddr)
+		}
 	}
 	if o.scrapeInterval < 0 {
 		return fmt.Errorf("--scrape-interval %s: use a duration ≥ 0, like 1s (0 turns scraping off)", o.scrapeInterval)

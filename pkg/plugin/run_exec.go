@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/live"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/load"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/openmetrics"
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 	"github.com/llmbench/kubectl-llmbench/pkg/export"
 	"github.com/llmbench/kubectl-llmbench/pkg/placement"
@@ -28,6 +30,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Every message of the run goes through one writer: straight to the
+	// terminal, or above the dashboard while it draws.
+	tty := !o.plain && isTerminal(o.ErrOut)
+	stderr := o.ErrOut
+	msgs := &switchWriter{w: stderr}
+	o.ErrOut = msgs
+	defer func() { o.ErrOut = stderr }()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Writing to a closed pipe then fails with an error instead of
@@ -71,15 +80,36 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		clusterInfo = info
 	}
 
-	progress := newProgress(o.ErrOut, o.parallel)
-	cfg := o.runConfig(clusterInfo, progress)
-	cfg.Started = func(_ string, l *slog.Logger) { clusterLog.set(l.Handler()) }
+	var names []string
+	for _, t := range o.resolved {
+		names = append(names, t.Name)
+	}
+	o.view = newRunView(live.NewBoard(names, o.scenarios, o.parallel), "kubectl-llmbench run "+o.cfg.Benchmark.Name, msgs, stderr, tty)
+	watch := watchers{o.view}
+	if o.metricsAddr != "" {
+		exp := openmetrics.New(Version())
+		bound, stopMetrics, err := exp.Serve(o.metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics(context.WithoutCancel(ctx))
+		fmt.Fprintf(o.ErrOut, "Metrics: http://%s/metrics (OpenMetrics; dashboards/kubectl-llmbench.json for Grafana)\n", bound)
+		watch = append(watch, exp)
+	}
+	cfg := o.runConfig(clusterInfo, watch)
+	cfg.Started = func(dir string, l *slog.Logger) {
+		clusterLog.set(l.Handler())
+		if err := o.view.keep(dir); err != nil {
+			l.Warn("live.jsonl will be missing", "error", err)
+		}
+		o.view.start()
+	}
 	if ic != nil {
 		cfg.Remote = o.remote(ic, slog.New(clusterLog))
 		cfg.ScrapeInterval = 0
 	}
-	res, err := run.Run(ctx, cfg, progress)
-	progress.Done()
+	res, err := run.Run(ctx, cfg, watch)
+	o.view.stop()
 	if res == nil {
 		return err
 	}
@@ -127,7 +157,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 }
 
 // runConfig is the run the flags describe, on the engines resolved.
-func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress *progress) run.Config {
+func (o *RunOptions) runConfig(clusterInfo *placement.Info, progress load.Observer) run.Config {
 	cfg := run.Config{
 		Name: o.cfg.Benchmark.Name, OutputDir: o.outputDir,
 		Targets: o.resolved, Scenarios: o.scenarios, Capacity: o.capacity, Prompts: o.prompts,

@@ -302,6 +302,12 @@ func (m *markObserver) ScenarioStarted(t engine.Target, s workload.Scenario) {
 	}
 }
 
+func (m *markObserver) RequestSent(rec *engine.Record) {
+	if ro, ok := m.next.(load.RequestObserver); ok {
+		ro.RequestSent(rec)
+	}
+}
+
 func (m *markObserver) ScenarioFinished(t engine.Target, s workload.Scenario) {
 	if m.next != nil {
 		m.next.ScenarioFinished(t, s)

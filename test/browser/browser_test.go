@@ -3,7 +3,9 @@
 // Package browser opens report.html in a real headless Chromium, from a
 // file, with the network unreachable: the page must render, must not ask
 // for anything over the network, and hostile text from a model or server
-// must show as text without running.
+// must show as text without running. Through the DevTools protocol
+// (interactive_test.go) its interactive charts must draw, hover and
+// toggle without a script error or CSP violation.
 //
 //	apt-get install -y chromium
 //	go test -tags browser -count=1 ./test/browser/
@@ -39,7 +41,11 @@ import (
 const hostile = `<script>alert(1);document.documentElement.setAttribute('data-pwned','script')</script>` +
 	`<img src=x onerror="document.documentElement.setAttribute('data-pwned','img')"> | [click](http://192.0.2.1/x)`
 
-var pwned = regexp.MustCompile(`data-pwned="`)
+var (
+	pwned     = regexp.MustCompile(`data-pwned="`)
+	scriptTag = regexp.MustCompile(`(?i)<script[^>]*>`)
+	ownScript = regexp.MustCompile(`^<script (type="application/json" )?id="llmbench-(chart-data|uplot|report-js)">$`)
+)
 
 func TestReportInChromium(t *testing.T) {
 	chromium := findChromium(t)
@@ -75,8 +81,15 @@ func TestReportInChromium(t *testing.T) {
 	if pwned.MatchString(dom) {
 		t.Error("hostile text ran as script in report.html")
 	}
-	if strings.Contains(strings.ToLower(dom), "<script") || strings.Contains(strings.ToLower(dom), "<img") {
+	if strings.Contains(strings.ToLower(dom), "<img") {
 		t.Error("hostile markup became elements in report.html")
+	}
+	// The page's own scripts are the only ones: the chart data, uPlot
+	// and report.js.
+	for _, tag := range scriptTag.FindAllString(dom, -1) {
+		if !ownScript.MatchString(tag) {
+			t.Errorf("hostile markup became a script element in report.html: %s", tag)
+		}
 	}
 	if !strings.Contains(dom, "&lt;script&gt;alert(1);") {
 		t.Error("the hostile error message is not shown as text")

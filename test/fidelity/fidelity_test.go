@@ -16,6 +16,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"testing"
@@ -23,6 +24,9 @@ import (
 	"time"
 
 	"github.com/llmbench/kubectl-llmbench/pkg/bench/engine"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/live"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/openmetrics"
+	"github.com/llmbench/kubectl-llmbench/pkg/bench/workload"
 )
 
 const (
@@ -193,62 +197,119 @@ func TestStampsAgainstTrueEmission(t *testing.T) {
 	clock := engine.NewClock()
 	var cal []time.Duration
 	errs := map[string]*errorsOf{}
-	for _, p := range protocols {
-		errs[p.name] = &errorsOf{}
+	for _, name := range rowNames() {
+		errs[name] = &errorsOf{}
 	}
 	for round := range rounds {
 		cal = append(cal, calibrate(t, echoesARound)...)
 		for _, p := range protocols {
-			c := &engine.Client{
-				HTTP:    hc,
-				Target:  engine.Target{Name: "fidelity", Type: p.typ, BaseURL: "http://" + srv.ln.Addr().String(), API: p.api, Model: "m"},
-				Timeout: 10 * time.Second,
-				Clock:   clock,
-			}
-			for _, f := range framings {
-				ws := f.apply(p, p.events(tokens, firstToken, tokenGap))
-				srv.script <- script{ctype: p.ctype, writes: ws, headersWithFirst: f.headersWithFirst}
-				var rec engine.Record
-				c.Do(context.Background(), engine.Request{Messages: []engine.Message{{Role: "user", Content: "hi"}}, MaxTokens: tokens}, time.Now(), &rec)
-				em := <-srv.result
-				where := fmt.Sprintf("%s, %s, round %d", p.name, f.name, round)
-				if em.err != nil {
-					t.Fatalf("%s: server: %v", where, em.err)
-				}
-				if !rec.OK {
-					t.Fatalf("%s: request failed: %s: %s", where, rec.ErrorClass, rec.Error)
-				}
-				if len(rec.ChunkOffsetMS) != len(em.marks) || rec.Chunks != tokens {
-					t.Fatalf("%s: %d chunk stamps and %d chunks for %d content events", where, len(rec.ChunkOffsetMS), rec.Chunks, len(em.marks))
-				}
-				e := errs[p.name]
-				arrival := func(offMS float64) int64 { return rec.StartUnixNS + int64(math.Round(offMS*1e6)) }
-				var prev time.Duration
-				for i, off := range rec.ChunkOffsetMS {
-					d := time.Duration(arrival(off) - clock.UnixNS(em.marks[i]))
-					e.chunk = append(e.chunk, d)
-					if i == 0 {
-						e.ttft = append(e.ttft, d)
-						if got := time.Duration(arrival(*rec.TTFTMS) - clock.UnixNS(em.marks[0])); got != d {
-							t.Fatalf("%s: ttft_ms %v is not the first chunk's stamp %v", where, *rec.TTFTMS, off)
-						}
-					} else {
-						e.itl = append(e.itl, d-prev)
-					}
-					prev = d
-					if d < -negativeSlack {
-						t.Errorf("%s: content event %d stamped %v before the server wrote it", where, i, -d)
-					}
-				}
-				d := time.Duration(arrival(*rec.E2EMS) - clock.UnixNS(em.last))
-				e.e2e = append(e.e2e, d)
-				if d < -negativeSlack {
-					t.Errorf("%s: end stamped %v before the server wrote the last event", where, -d)
-				}
+			for _, view := range []bool{false, true} {
+				stampRound(t, srv, hc, clock, p, view, round, errs)
 			}
 		}
 	}
 	report(t, cal, errs)
+}
+
+// rowNames are the protocols, each measured without and with the live
+// view and the metrics endpoint following every request as run does.
+func rowNames() []string {
+	var names []string
+	for _, p := range protocols {
+		names = append(names, p.name, p.name+withView)
+	}
+	return names
+}
+
+const withView = " + live view"
+
+// stampRound sends one request of each framing with protocol p. With view,
+// the live board and the Prometheus exporter hear each request as run's
+// would, while a goroutine draws the board's frames (4 a second) and
+// scrapes the exporter (every 100 ms, ten times Prometheus' usual pace).
+func stampRound(t *testing.T, srv *scriptServer, hc *http.Client, clock engine.Clock, p protocol, view bool, round int, errs map[string]*errorsOf) {
+	name := p.name
+	var board *live.Board
+	var exp *openmetrics.Exporter
+	if view {
+		name += withView
+		sc := workload.Scenario{Name: "fidelity", Arrival: workload.ArrivalSequential, Requests: len(framings)}
+		board, exp = live.NewBoard([]string{"fidelity"}, []workload.Scenario{sc}, false), openmetrics.New("fidelity")
+		board.ScenarioStarted(engine.Target{Name: "fidelity"}, sc)
+		exp.ScenarioStarted(engine.Target{Name: "fidelity"}, sc)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			frame, scrape := time.NewTicker(250*time.Millisecond), time.NewTicker(100*time.Millisecond)
+			defer frame.Stop()
+			defer scrape.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-frame.C:
+					board.Snapshot()
+				case <-scrape.C:
+					exp.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
+				}
+			}
+		}()
+	}
+	c := &engine.Client{
+		HTTP:    hc,
+		Target:  engine.Target{Name: "fidelity", Type: p.typ, BaseURL: "http://" + srv.ln.Addr().String(), API: p.api, Model: "m"},
+		Timeout: 10 * time.Second,
+		Clock:   clock,
+	}
+	for _, f := range framings {
+		ws := f.apply(p, p.events(tokens, firstToken, tokenGap))
+		srv.script <- script{ctype: p.ctype, writes: ws, headersWithFirst: f.headersWithFirst}
+		rec := engine.Record{Engine: "fidelity", Scenario: "fidelity", Phase: engine.PhaseMeasure}
+		if view {
+			board.RequestSent(&rec)
+			exp.RequestSent(&rec)
+		}
+		c.Do(context.Background(), engine.Request{Messages: []engine.Message{{Role: "user", Content: "hi"}}, MaxTokens: tokens}, time.Now(), &rec)
+		if view {
+			board.Write(&rec)
+			exp.Write(&rec)
+		}
+		em := <-srv.result
+		where := fmt.Sprintf("%s, %s, round %d", name, f.name, round)
+		if em.err != nil {
+			t.Fatalf("%s: server: %v", where, em.err)
+		}
+		if !rec.OK {
+			t.Fatalf("%s: request failed: %s: %s", where, rec.ErrorClass, rec.Error)
+		}
+		if len(rec.ChunkOffsetMS) != len(em.marks) || rec.Chunks != tokens {
+			t.Fatalf("%s: %d chunk stamps and %d chunks for %d content events", where, len(rec.ChunkOffsetMS), rec.Chunks, len(em.marks))
+		}
+		e := errs[name]
+		arrival := func(offMS float64) int64 { return rec.StartUnixNS + int64(math.Round(offMS*1e6)) }
+		var prev time.Duration
+		for i, off := range rec.ChunkOffsetMS {
+			d := time.Duration(arrival(off) - clock.UnixNS(em.marks[i]))
+			e.chunk = append(e.chunk, d)
+			if i == 0 {
+				e.ttft = append(e.ttft, d)
+				if got := time.Duration(arrival(*rec.TTFTMS) - clock.UnixNS(em.marks[0])); got != d {
+					t.Fatalf("%s: ttft_ms %v is not the first chunk's stamp %v", where, *rec.TTFTMS, off)
+				}
+			} else {
+				e.itl = append(e.itl, d-prev)
+			}
+			prev = d
+			if d < -negativeSlack {
+				t.Errorf("%s: content event %d stamped %v before the server wrote it", where, i, -d)
+			}
+		}
+		d := time.Duration(arrival(*rec.E2EMS) - clock.UnixNS(em.last))
+		e.e2e = append(e.e2e, d)
+		if d < -negativeSlack {
+			t.Errorf("%s: end stamped %v before the server wrote the last event", where, -d)
+		}
+	}
 }
 
 // report prints the figures and holds the medians to the calibrated bound.
@@ -275,17 +336,17 @@ func report(t *testing.T, cal []time.Duration, errs map[string]*errorsOf) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, len(v), us(slices.Min(v)), us(med), us(p99), us(slices.Max(v)), us(bound), target)
 	}
 	row("loopback echo (calibration)", cal, false)
-	for _, p := range protocols {
-		e := errs[p.name]
-		row(p.name+" TTFT", e.ttft, false)
-		row(p.name+" every token", e.chunk, false)
-		row(p.name+" ITL |gap error|", e.itl, true)
-		row(p.name+" E2E", e.e2e, false)
+	for _, name := range rowNames() {
+		e := errs[name]
+		row(name+" TTFT", e.ttft, false)
+		row(name+" every token", e.chunk, false)
+		row(name+" ITL |gap error|", e.itl, true)
+		row(name+" E2E", e.e2e, false)
 	}
 	tw.Flush()
 	fmt.Printf("bound: the median error of each metric ≤ the loopback's median read latency (%s) + %s; no stamp before its byte was written\n", us(calMed), us(medianSlack))
-	for _, p := range protocols {
-		e := errs[p.name]
+	for _, name := range rowNames() {
+		e := errs[name]
 		check := func(metric string, v []time.Duration, abs bool) {
 			if abs {
 				v = slices.Clone(v)
@@ -294,7 +355,7 @@ func report(t *testing.T, cal []time.Duration, errs map[string]*errorsOf) {
 				}
 			}
 			if med := quantile(v, 0.5); med > bound {
-				t.Errorf("%s %s: median error %s exceeds the calibrated bound %s (loopback median %s + %s)", p.name, metric, us(med), us(bound), us(calMed), us(medianSlack))
+				t.Errorf("%s %s: median error %s exceeds the calibrated bound %s (loopback median %s + %s)", name, metric, us(med), us(bound), us(calMed), us(medianSlack))
 			}
 		}
 		check("TTFT", e.ttft, false)

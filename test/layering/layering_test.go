@@ -16,17 +16,19 @@ const module = "github.com/llmbench/kubectl-llmbench/"
 // rank orders pkg/bench's packages: each may import only packages of a
 // lower rank. A new package gets a rank here and a row in the README.
 var rank = map[string]int{
-	"pkg/bench/stats":     0,
-	"pkg/bench/engine":    0,
-	"pkg/bench/scrape":    0,
-	"pkg/bench/metric":    1,
-	"pkg/bench/economics": 1,
-	"pkg/bench/sim":       1,
-	"pkg/bench/workload":  2,
-	"pkg/bench/load":      3,
-	"pkg/bench/summary":   3,
-	"pkg/bench/reconcile": 4,
-	"pkg/bench/verdict":   5,
+	"pkg/bench/stats":       0,
+	"pkg/bench/engine":      0,
+	"pkg/bench/scrape":      0,
+	"pkg/bench/metric":      1,
+	"pkg/bench/economics":   1,
+	"pkg/bench/sim":         1,
+	"pkg/bench/workload":    2,
+	"pkg/bench/load":        3,
+	"pkg/bench/openmetrics": 3,
+	"pkg/bench/summary":     3,
+	"pkg/bench/reconcile":   4,
+	"pkg/bench/verdict":     5,
+	"pkg/bench/live":        4,
 }
 
 // forbidden are what pkg/bench never reaches for: commands, writers,

@@ -21,6 +21,14 @@ type Observer interface {
 	ScenarioFinished(t engine.Target, s workload.Scenario)
 }
 
+// RequestObserver, when the Observer has it too, hears each request just
+// before it is sent (its record knows the engine, scenario and phase but
+// no timing yet): the live view and the metrics endpoint count what is in
+// flight from it and the Sink's records.
+type RequestObserver interface {
+	RequestSent(rec *engine.Record)
+}
+
 // Runner executes scenarios against targets and hands every record to Sink.
 type Runner struct {
 	Targets   []engine.Target
@@ -357,6 +365,9 @@ func (sr *scenarioRun) send(rec *engine.Record, req engine.Request, intended tim
 // sendOn sends with a client of the caller's (a conversation's, which
 // keeps the answers).
 func (sr *scenarioRun) sendOn(c *engine.Client, rec *engine.Record, req engine.Request, intended time.Time) {
+	if ro, ok := sr.r.Observer.(RequestObserver); ok {
+		ro.RequestSent(rec)
+	}
 	c.Do(sr.reqCtx, req, intended, rec)
 	sr.emit(rec)
 	if sr.guard != nil {
