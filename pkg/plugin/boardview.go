@@ -116,8 +116,8 @@ func runningLines(l live.Lane, st boardStyles) []string {
 			rate = st.warn.Render(rate)
 		}
 	}
-	second := fmt.Sprintf("   %s · %s · %d in flight · %s · %.0f tok/s · lag p95 %s · TTFT p50/p95 %s · TPOT p50/p95 %s",
-		done, failed, l.InFlight, rate, l.TokensPerS, msText(l.LagP95MS), msPair(l.TTFTP50MS, l.TTFTP95MS), msPair(l.TPOTP50MS, l.TPOTP95MS))
+	second := fmt.Sprintf("   %s · %s · %s in flight · %s · %.0f tok/s · lag p95 %s · TTFT p50/p95 %s · TPOT p50/p95 %s",
+		done, failed, inFlight(l), rate, l.TokensPerS, msText(l.LagP95MS), msPair(l.TTFTP50MS, l.TTFTP95MS), msPair(l.TPOTP50MS, l.TPOTP95MS))
 	return []string{first, second}
 }
 
@@ -253,6 +253,14 @@ func clockDuration(secs float64) string {
 	}
 }
 
+// inFlight is "–" where the board cannot know (in-cluster workers').
+func inFlight(l live.Lane) string {
+	if l.InFlight < 0 {
+		return "–"
+	}
+	return fmt.Sprint(l.InFlight)
+}
+
 // plainLine is a running lane as one line of a CI log.
 func plainLine(l live.Lane) string {
 	line := fmt.Sprintf("%s · %s: %d", l.Engine, l.Scenario, l.Done)
@@ -266,7 +274,7 @@ func plainLine(l live.Lane) string {
 	if l.ETAS >= 0 {
 		line += ", ETA " + clockDuration(l.ETAS)
 	}
-	line += fmt.Sprintf(" · %d failed · %d in flight · %.1f req/s", l.Failed, l.InFlight, l.DoneRPS)
+	line += fmt.Sprintf(" · %d failed · %s in flight · %.1f req/s", l.Failed, inFlight(l), l.DoneRPS)
 	if l.AskedRPS > 0 {
 		line += fmt.Sprintf(" (asked %g)", l.AskedRPS)
 	}

@@ -290,6 +290,36 @@ func TestInClusterWorkersDeliverTheRateIntoOneRunFolder(t *testing.T) {
 		t.Fatalf("the simulator saw %d requests, the journals hold %d", a, total)
 	}
 	t.Logf("%d requests (%d measured) from workers %v; the simulator saw %d", total, measured, byWorker, ce.arrivals.Load())
+	// The live view followed the workers: its last snapshot counts every
+	// request that came home and lists the four workers.
+	snaps, err := os.ReadFile(filepath.Join(dir, "live.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(snaps)), "\n")
+	var last struct {
+		Lanes []struct {
+			Done     int `json:"done"`
+			InFlight int `json:"in_flight"`
+		} `json:"lanes"`
+		Workers []struct {
+			Node    string `json:"node"`
+			Records int64  `json:"records"`
+		} `json:"workers"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, l := range last.Lanes {
+		seen += l.Done
+		if l.Done > 0 && l.InFlight != -1 {
+			t.Errorf("in flight %d for records only journals told of", l.InFlight)
+		}
+	}
+	if seen != total || len(last.Workers) != 4 {
+		t.Errorf("live.jsonl's last snapshot: %d requests, %d workers; want %d and 4", seen, len(last.Workers), total)
+	}
 	// 100/s over the 12 s measured window, at the server: ±10%.
 	if rate := float64(measured) / 12; rate < 90 || rate > 110 {
 		t.Fatalf("%d measured requests in 12 s = %.1f/s; asked 100/s", measured, rate)

@@ -51,7 +51,8 @@ type lane struct {
 	finished  time.Time
 	done      int
 	failed    int
-	announced int // sent and not yet finished
+	announced int  // sent and not yet finished
+	heard     bool // any request was announced at all
 	guard     func(*engine.Record) string
 	slo       string // why the SLO can no longer hold
 	w         window
@@ -116,7 +117,9 @@ func (b *Board) ScenarioFinished(t engine.Target, s workload.Scenario) {
 
 func (b *Board) RequestSent(rec *engine.Record) {
 	b.mu.Lock()
-	b.lane(rec.Engine, rec.Scenario).announced++
+	l := b.lane(rec.Engine, rec.Scenario)
+	l.announced++
+	l.heard = true
 	b.mu.Unlock()
 }
 
@@ -191,7 +194,9 @@ type Lane struct {
 	ExpectedS        float64 `json:"expected_s,omitempty"`
 	Done             int     `json:"done"`
 	Failed           int     `json:"failed"`
-	InFlight         int     `json:"in_flight"`
+	// InFlight is -1 where no request was announced before it finished
+	// (records pulled from in-cluster workers' journals).
+	InFlight int `json:"in_flight"`
 	// Progress is 0..1, or -1 when nothing bounds the scenario.
 	Progress float64 `json:"progress"`
 	// ETAS is how long until the scenario ends: its own bounds, else
@@ -281,6 +286,9 @@ func (l *lane) snapshot(now time.Time) Lane {
 	s := l.s
 	ln := Lane{Engine: l.engine, Scenario: s.Name, State: l.state, Done: l.done, Failed: l.failed, InFlight: l.announced,
 		Progress: -1, ETAS: -1}
+	if !l.heard && l.done > 0 {
+		ln.InFlight = -1
+	}
 	if n := s.ExpectedRequests(); n > 0 {
 		ln.ExpectedRequests = n
 	}
