@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,12 +23,13 @@ import (
 // attributes as escapes when escapes is set) once it shows until.
 func inTmux(t *testing.T, command, until string, escapes bool) string {
 	t.Helper()
-	return tmuxPane(t, command, escapes)(until)
+	wait, _ := tmuxPane(t, command, escapes)
+	return wait(until)
 }
 
-// tmuxPane starts command in a pane and returns a wait: the screen once
-// it shows until (within 60 s).
-func tmuxPane(t *testing.T, command string, escapes bool) func(until string) string {
+// tmuxPane starts command in a pane and returns a wait (the screen once
+// it shows until, within 60 s) and a way to type keys into it.
+func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until string) string, keys func(...string)) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
@@ -48,6 +51,7 @@ func tmuxPane(t *testing.T, command string, escapes bool) func(until string) str
 	if escapes {
 		capture = append(capture, "-e")
 	}
+	keys = func(k ...string) { tmux(append([]string{"send-keys", "-t", "llmbench"}, k...)...) }
 	return func(until string) string {
 		t.Helper()
 		var screen string
@@ -59,7 +63,7 @@ func tmuxPane(t *testing.T, command string, escapes bool) func(until string) str
 		}
 		t.Fatalf("%q did not appear within 60 s:\n%s", until, screen)
 		return ""
-	}
+	}, keys
 }
 
 // The run dashboard in a real terminal: while a scenario runs, its
@@ -68,7 +72,7 @@ func tmuxPane(t *testing.T, command string, escapes bool) func(until string) str
 // summary below the last frame.
 func TestRunDashboardInARealTerminal(t *testing.T) {
 	out := t.TempDir()
-	wait := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out, false)
+	wait, _ := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out, false)
 	// Once a lane has TTFTs to show.
 	running := wait(" ms · TPOT p50/p95 ")
 	for _, want := range []*regexp.Regexp{
@@ -99,14 +103,39 @@ func TestRunDashboardInARealTerminal(t *testing.T) {
 	}
 }
 
+// Ctrl-C while the dashboard draws: the run stops as it does anywhere
+// (the message shows above the last frame), writes its summary, exits 130,
+// and the terminal is left usable.
+func TestRunDashboardStopsOnCtrlC(t *testing.T) {
+	out := t.TempDir()
+	wait, keys := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out+"; echo exit=$?", false)
+	wait(" ms · TPOT p50/p95 ")
+	keys("C-c")
+	screen := wait("exit=130")
+	for _, want := range []string{"stopping: no new requests", "interrupted: the summary of what was measured is in", "Results: "} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(runFolder(t, out), "summary.json")); err != nil {
+		t.Errorf("no summary after Ctrl-C: %v", err)
+	}
+	// A cooked terminal echoes what is typed (the pane's shell is
+	// sleeping, so nothing else would show it).
+	keys("still-cooked")
+	wait("still-cooked")
+}
+
 // NO_COLOR: the dashboard draws no colour, and the same lines.
 func TestRunDashboardHonoursNoColor(t *testing.T) {
 	sgrColour := regexp.MustCompile(`\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;`)
-	coloured := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)("in flight")
+	wait, _ := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)
+	coloured := wait("in flight")
 	if !sgrColour.MatchString(coloured) {
 		t.Errorf("no colour in a colour terminal:\n%q", coloured)
 	}
-	plain := tmuxPane(t, "NO_COLOR=1 "+binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)("in flight")
+	wait, _ = tmuxPane(t, "NO_COLOR=1 "+binary+" run --simulate --preset quick --no-report --output-dir "+t.TempDir(), true)
+	plain := wait("in flight")
 	if sgrColour.MatchString(plain) {
 		t.Errorf("colour despite NO_COLOR:\n%q", plain)
 	}
