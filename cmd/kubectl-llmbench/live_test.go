@@ -28,8 +28,9 @@ func inTmux(t *testing.T, command, until string, escapes bool) string {
 }
 
 // tmuxPane starts command in a pane and returns a wait (the screen once
-// it shows until, within 60 s) and a way to type keys into it.
-func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until string) string, keys func(...string)) {
+// it shows until, within 60 s) and ctl, which runs a tmux command on the
+// pane (send-keys, display).
+func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until string) string, ctl func(sub string, args ...string) string) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (.ci/run installs it)")
@@ -51,7 +52,7 @@ func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until strin
 	if escapes {
 		capture = append(capture, "-e")
 	}
-	keys = func(k ...string) { tmux(append([]string{"send-keys", "-t", "llmbench"}, k...)...) }
+	ctl = func(sub string, args ...string) string { return tmux(append([]string{sub, "-t", "llmbench"}, args...)...) }
 	return func(until string) string {
 		t.Helper()
 		var screen string
@@ -63,7 +64,7 @@ func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until strin
 		}
 		t.Fatalf("%q did not appear within 60 s:\n%s", until, screen)
 		return ""
-	}, keys
+	}, ctl
 }
 
 // The run dashboard in a real terminal: while a scenario runs, its
@@ -105,25 +106,37 @@ func TestRunDashboardInARealTerminal(t *testing.T) {
 
 // Ctrl-C while the dashboard draws: the run stops as it does anywhere
 // (the message shows above the last frame), writes its summary, exits 130,
-// and the terminal is left usable.
+// and gives the terminal back as it found it (the cursor it hid shown,
+// typing echoed); a second Ctrl-C quits at once, the cursor shown too.
 func TestRunDashboardStopsOnCtrlC(t *testing.T) {
-	out := t.TempDir()
-	wait, keys := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out+"; echo exit=$?", false)
-	wait(" ms · TPOT p50/p95 ")
-	keys("C-c")
-	screen := wait("exit=130")
-	for _, want := range []string{"stopping: no new requests", "interrupted: the summary of what was measured is in", "Results: "} {
-		if !strings.Contains(screen, want) {
-			t.Errorf("screen lacks %q:\n%s", want, screen)
+	for _, presses := range []int{1, 2} {
+		out := t.TempDir()
+		wait, ctl := tmuxPane(t, binary+" run --simulate --preset quick --no-report --output-dir "+out+"; echo exit=$?", false)
+		wait(" ms · TPOT p50/p95 ")
+		for range presses {
+			ctl("send-keys", "C-c")
 		}
+		screen := wait("exit=130")
+		var want []string
+		if presses == 1 {
+			want = append(want, "stopping: no new requests", "interrupted: the summary of what was measured is in", "Results: ")
+			if _, err := os.Stat(filepath.Join(runFolder(t, out), "summary.json")); err != nil {
+				t.Errorf("no summary after Ctrl-C: %v", err)
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				t.Errorf("%d Ctrl-C: screen lacks %q:\n%s", presses, w, screen)
+			}
+		}
+		if c := strings.TrimSpace(ctl("display", "-p", "#{cursor_flag}")); c != "1" {
+			t.Errorf("%d Ctrl-C: cursor left hidden (cursor_flag %q)", presses, c)
+		}
+		// A cooked terminal echoes what is typed (the pane's shell is
+		// sleeping, so nothing else would show it).
+		ctl("send-keys", "still-cooked")
+		wait("still-cooked")
 	}
-	if _, err := os.Stat(filepath.Join(runFolder(t, out), "summary.json")); err != nil {
-		t.Errorf("no summary after Ctrl-C: %v", err)
-	}
-	// A cooked terminal echoes what is typed (the pane's shell is
-	// sleeping, so nothing else would show it).
-	keys("still-cooked")
-	wait("still-cooked")
 }
 
 // NO_COLOR: the dashboard draws no colour, and the same lines.

@@ -51,8 +51,8 @@ func TestRunServesItsOwnMetrics(t *testing.T) {
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		fams, err := scrape(url)
 		var op *net.OpError
-		if errors.As(err, &op) {
-			break // the run is over and its server gone
+		if errors.As(err, &op) || (err != nil && last != nil && cmd.ProcessState == nil && !strings.HasPrefix(err.Error(), "not OpenMetrics")) {
+			break // the run is over and its server gone (or going)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -105,10 +105,19 @@ func TestRunServesItsOwnMetrics(t *testing.T) {
 			t.Errorf("%s: %d TTFTs observed, %d measured requests succeeded", k, c, measuredOK[k])
 		}
 	}
+	running := map[string]float64{}
+	for _, m := range last["llmbench_scenario_running"].GetMetric() {
+		running[label(m, "engine")+"/"+label(m, "scenario")] = m.GetGauge().GetValue()
+	}
 	for _, m := range last["llmbench_requests_in_flight"].GetMetric() {
-		if v := m.GetGauge().GetValue(); v < 0 || v > 4 {
-			t.Errorf("in flight %g for %s (quick runs at most 4 users)", v, label(m, "engine"))
+		k := label(m, "engine") + "/" + label(m, "scenario")
+		v := m.GetGauge().GetValue()
+		if v < 0 || v > 4 || (running[k] == 0 && v != 0) {
+			t.Errorf("%s: %g in flight, running %g (quick runs at most 4 users; none once a scenario ended)", k, v, running[k])
 		}
+	}
+	if len(running) == 0 {
+		t.Error("no llmbench_scenario_running series")
 	}
 }
 

@@ -435,7 +435,8 @@ func workerProgress(w io.Writer, view *runView) func([]run.WorkerStatus) {
 	return func(ss []run.WorkerStatus) {
 		ws := make([]live.Worker, 0, len(ss))
 		for _, s := range ss {
-			lw := live.Worker{Index: s.Index, Node: s.Node, State: s.State, Current: s.Current, Records: s.Records, Failed: s.Failed, LateMS: s.LateMS, Cores: s.Cores}
+			// Names from the cluster reach a terminal: shown as text.
+			lw := live.Worker{Index: s.Index, Node: safeText(s.Node), State: safeText(s.State), Current: safeText(s.Current), Records: s.Records, Failed: s.Failed, LateMS: s.LateMS, Cores: s.Cores}
 			if s.WallSeconds > 0 && s.Cores > 0 {
 				lw.CPUShare = s.CPUSeconds / s.WallSeconds / float64(s.Cores)
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,12 +43,34 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// Writing to a closed pipe then fails with an error instead of
 	// killing the run before its reports are written.
 	signal.Ignore(syscall.SIGPIPE)
+	returned := make(chan struct{})
+	// The dashboard, once there is one, for the second Ctrl-C.
+	var dashboard atomic.Pointer[runView]
+	defer close(returned)
 	go func() {
-		<-ctx.Done()
-		// Unregistering restores the default: a second Ctrl-C quits at
-		// once. The journal already holds every finished request.
+		select {
+		case <-ctx.Done():
+		case <-returned:
+			return
+		}
 		stop()
-		fmt.Fprintf(o.ErrOut, "\nstopping: no new requests; waiting up to %s for those in flight (Ctrl-C again to quit at once)\n", graceAfterStop)
+		// A second Ctrl-C quits at once; the journal already holds every
+		// finished request. The dashboard first gives the terminal back
+		// its cursor.
+		second := make(chan os.Signal, 1)
+		signal.Notify(second, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			select {
+			case <-second:
+				if v := dashboard.Load(); v != nil {
+					v.kill()
+				}
+				os.Exit(130)
+			case <-returned:
+				signal.Stop(second)
+			}
+		}()
+		fmt.Fprintf(msgs, "\nstopping: no new requests; waiting up to %s for those in flight (Ctrl-C again to quit at once)\n", graceAfterStop)
 	}()
 
 	if o.insecure {
@@ -92,10 +115,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer stopMetrics(context.WithoutCancel(ctx))
+		defer func() {
+			// A scraper that stalls must not hold the run's exit.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			stopMetrics(sctx)
+		}()
 		fmt.Fprintf(o.ErrOut, "Metrics: http://%s/metrics (OpenMetrics; dashboards/kubectl-llmbench.json for Grafana)\n", bound)
 		watch = append(watch, exp)
 	}
+	dashboard.Store(o.view)
 	cfg := o.runConfig(clusterInfo, watch)
 	cfg.Started = func(dir string, l *slog.Logger) {
 		clusterLog.set(l.Handler())

@@ -1,13 +1,15 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -47,6 +49,8 @@ type runView struct {
 	stopPlain chan struct{}
 	plainDone chan struct{}
 	stopOnce  sync.Once
+	stopping  atomic.Bool
+	started   atomic.Bool
 	// closeRecord writes live.jsonl's last snapshot and closes it.
 	closeRecord func()
 }
@@ -54,29 +58,37 @@ type runView struct {
 // isTerminal reports whether w is a terminal the dashboard may redraw.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
 }
 
 func newRunView(board *live.Board, title string, out *switchWriter, dst io.Writer, tty bool) *runView {
-	return &runView{board: board, title: title, out: out, dst: dst, tty: tty, r: renderer(dst)}
+	v := &runView{board: board, title: title, out: out, dst: dst, tty: tty, r: renderer(dst)}
+	if tty {
+		m := &boardModel{v: v, st: newBoardStyles(v.r)}
+		// No input: the terminal stays cooked, so Ctrl-C is the signal the
+		// run already stops on, not a key this program would have to pass on.
+		v.prog = tea.NewProgram(m, tea.WithOutput(v.dst), tea.WithInput(nil), tea.WithoutSignalHandler(), tea.WithoutBracketedPaste())
+		v.ran = make(chan struct{})
+	}
+	return v
 }
 
 // start draws until stop.
 func (v *runView) start() {
+	v.started.Store(true)
 	if !v.tty {
 		v.stopPlain, v.plainDone = make(chan struct{}), make(chan struct{})
 		go v.plain()
 		return
 	}
-	m := &boardModel{v: v, st: newBoardStyles(v.r)}
-	// No input: the terminal stays cooked, so Ctrl-C is the signal the
-	// run already stops on, not a key this program would have to pass on.
-	v.prog = tea.NewProgram(m, tea.WithOutput(v.dst), tea.WithInput(nil), tea.WithoutSignalHandler())
-	v.ran = make(chan struct{})
 	go func() {
 		defer close(v.ran)
-		if _, err := v.prog.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-			fmt.Fprintf(v.dst, "warning: the live view stopped: %v\n", err)
+		_, err := v.prog.Run()
+		// Ended early, it hands the messages back to the terminal (stop
+		// does when it ends it).
+		if !v.stopping.Load() {
+			v.out.set(v.dst)
+			fmt.Fprintf(v.dst, "warning: the live view stopped (%v); the run goes on\n", err)
 		}
 	}()
 	v.out.set(&teaLines{v: v})
@@ -89,6 +101,12 @@ func (v *runView) stop() {
 		if v.closeRecord != nil {
 			defer v.closeRecord()
 		}
+		if !v.started.Load() {
+			return
+		}
+		// Every lane ends in the last frame and snapshot, also those only
+		// records told of (in-cluster).
+		v.board.Finish()
 		if v.prog == nil {
 			if v.stopPlain != nil {
 				close(v.stopPlain)
@@ -96,11 +114,15 @@ func (v *runView) stop() {
 			}
 			return
 		}
-		// Messages go straight to the terminal again before the program
-		// ends: none can be sent to a program that no longer reads them.
-		v.out.set(v.dst)
+		// Messages written while the program ends wait, so none lands in
+		// the middle of its last redraw.
+		v.stopping.Store(true)
+		var held bytes.Buffer
+		v.out.set(&held)
 		v.prog.Send(finalFrame{})
 		<-v.ran
+		v.out.set(v.dst)
+		v.dst.Write(held.Bytes())
 	})
 }
 
@@ -179,6 +201,11 @@ type boardModel struct {
 	v     *runView
 	st    boardStyles
 	width int
+	// frame is drawn on each tick, not on every message: a message must
+	// not cost a snapshot of the board the run is writing to.
+	frame string
+	// lines wait for the next frame, printed above it in order.
+	lines []string
 }
 
 type (
@@ -191,24 +218,54 @@ func nextFrame() tea.Cmd {
 	return tea.Tick(frameEvery, func(time.Time) tea.Msg { return frameTick{} })
 }
 
-func (m *boardModel) Init() tea.Cmd { return nextFrame() }
+func (m *boardModel) Init() tea.Cmd { m.draw(); return nextFrame() }
+
+func (m *boardModel) draw() {
+	m.frame = renderBoard(m.v.board.Snapshot(), m.v.title, m.width, m.st)
+}
+
+// flush prints the waiting lines as one message: commands run
+// concurrently, so lines sent one by one could swap places.
+func (m *boardModel) flush() tea.Cmd {
+	if len(m.lines) == 0 {
+		return nil
+	}
+	text := strings.Join(m.lines, "\n")
+	m.lines = nil
+	return tea.Println(text)
+}
 
 func (m *boardModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case frameTick:
-		return m, nextFrame()
+		m.draw()
+		return m, tea.Batch(m.flush(), nextFrame())
 	case tea.WindowSizeMsg:
 		m.width = msg.Width
+		m.draw()
 	case printLine:
-		return m, tea.Println(string(msg))
+		m.lines = append(m.lines, string(msg))
 	case finalFrame:
+		m.draw()
+		// The lines before the quit: a sequence, not a batch.
+		if p := m.flush(); p != nil {
+			return m, tea.Sequence(p, tea.Quit)
+		}
 		return m, tea.Quit
 	}
 	return m, nil
 }
 
-func (m *boardModel) View() string {
-	return renderBoard(m.v.board.Snapshot(), m.v.title, m.width, m.st)
+func (m *boardModel) View() string { return m.frame }
+
+// kill ends the dashboard at once and restores the terminal (the cursor
+// it hid): a second Ctrl-C, which quits the process.
+func (v *runView) kill() {
+	if v.prog != nil && v.started.Load() {
+		v.stopping.Store(true)
+		v.prog.Kill()
+		<-v.ran
+	}
 }
 
 // teaLines prints whole lines above the dashboard.

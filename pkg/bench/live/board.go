@@ -43,19 +43,24 @@ type Board struct {
 type key struct{ engine, scenario string }
 
 type lane struct {
-	engine    string
-	s         workload.Scenario
-	planned   bool
-	state     string
-	started   time.Time
-	finished  time.Time
-	done      int
-	failed    int
-	announced int  // sent and not yet finished
+	engine   string
+	s        workload.Scenario
+	planned  bool
+	state    string
+	started  time.Time
+	finished time.Time
+	done     int
+	failed   int
+	// announced are the requests sent and not yet finished, by record:
+	// records never sent (dropped, or cancelled waiting for the client's
+	// cap) arrive unannounced and must not take a real one's place.
+	announced map[*engine.Record]struct{}
 	heard     bool // any request was announced at all
-	guard     func(*engine.Record) string
-	slo       string // why the SLO can no longer hold
-	w         window
+	// final is the lane as it ended, once done: nothing it shows changes.
+	final *Lane
+	guard func(*engine.Record) string
+	slo   string // why the SLO can no longer hold
+	w     window
 }
 
 // Worker is one in-cluster load worker as its last status said.
@@ -91,7 +96,7 @@ func (b *Board) lane(engineName, scenario string) *lane {
 	if l := b.byKey[k]; l != nil {
 		return l
 	}
-	l := &lane{engine: engineName, s: workload.Scenario{Name: scenario}, state: Pending}
+	l := &lane{engine: engineName, s: workload.Scenario{Name: scenario}, state: Pending, announced: map[*engine.Record]struct{}{}}
 	b.byKey[k] = l
 	b.lanes = append(b.lanes, l)
 	return l
@@ -101,7 +106,7 @@ func (b *Board) ScenarioStarted(t engine.Target, s workload.Scenario) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l := b.lane(t.Name, s.Name)
-	l.s, l.state, l.started = s, Running, b.now()
+	l.s, l.state, l.started, l.final = s, Running, b.now(), nil
 	l.guard = nil
 	if s.SLO != nil {
 		l.guard = load.SLOGuard(s)
@@ -111,14 +116,32 @@ func (b *Board) ScenarioStarted(t engine.Target, s workload.Scenario) {
 func (b *Board) ScenarioFinished(t engine.Target, s workload.Scenario) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	l := b.lane(t.Name, s.Name)
-	l.state, l.finished = Done, b.now()
+	b.lane(t.Name, s.Name).finish(b.now())
+}
+
+func (l *lane) finish(at time.Time) {
+	l.state, l.finished, l.final = Done, at, nil
+	ln := l.snapshot(at)
+	l.final = &ln
+}
+
+// Finish ends every lane still running: an in-cluster run hears its
+// scenarios' records but not their edges.
+func (b *Board) Finish() {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.lanes {
+		if l.state == Running {
+			l.finish(now)
+		}
+	}
 }
 
 func (b *Board) RequestSent(rec *engine.Record) {
 	b.mu.Lock()
 	l := b.lane(rec.Engine, rec.Scenario)
-	l.announced++
+	l.announced[rec] = struct{}{}
 	l.heard = true
 	b.mu.Unlock()
 }
@@ -137,17 +160,29 @@ func (b *Board) Write(rec *engine.Record) error {
 			l.guard = load.SLOGuard(l.s)
 		}
 	}
-	if l.announced > 0 {
-		l.announced--
+	delete(l.announced, rec)
+	l.final = nil
+	l.done++
+	failed := !rec.OK && rec.ErrorClass != engine.ErrCanceled
+	if failed {
+		l.failed++
 	}
+	if l.guard != nil && l.slo == "" {
+		l.slo = l.guard(rec)
+	}
+	// A record is placed by when it ended, on the board's clock: one
+	// stamped ahead of it (another machine's clock) counts as now, and
+	// one older than the window, or than the second its slot holds,
+	// counts in the totals only.
 	sec := now.Unix()
 	if rec.EndUnixNS > 0 {
-		sec = rec.EndUnixNS / int64(time.Second)
+		sec = min(sec, rec.EndUnixNS/int64(time.Second))
 	}
-	bk := l.w.at(sec)
-	l.done++
-	if !rec.OK && rec.ErrorClass != engine.ErrCanceled {
-		l.failed++
+	bk := l.w.at(sec, now.Unix())
+	if bk == nil {
+		return nil
+	}
+	if failed {
 		bk.failed++
 	} else {
 		bk.done++
@@ -163,9 +198,6 @@ func (b *Board) Write(rec *engine.Record) error {
 		if rec.TPOTMS != nil {
 			bk.tpot.add(*rec.TPOTMS)
 		}
-	}
-	if l.guard != nil && l.slo == "" {
-		l.slo = l.guard(rec)
 	}
 	return nil
 }
@@ -227,7 +259,8 @@ type Snapshot struct {
 	ElapsedS float64 `json:"elapsed_s"`
 	// Progress and ETAS are over every planned lane; ETAExact is false
 	// when some scenario's length is unknown (then its time on another
-	// engine stands in, or it counts as nothing).
+	// engine stands in, or it counts as nothing); both are -1 when
+	// nothing still to run has a length.
 	Progress float64  `json:"progress"`
 	ETAS     float64  `json:"eta_s"`
 	ETAExact bool     `json:"eta_exact"`
@@ -251,6 +284,7 @@ func (b *Board) Snapshot() Snapshot {
 		}
 	}
 	remaining := map[string]float64{}
+	counted := false
 	for _, l := range b.lanes {
 		ln := l.snapshot(now)
 		if t, ok := took[ln.Scenario]; ok && ln.ETAS < 0 {
@@ -262,8 +296,10 @@ func (b *Board) Snapshot() Snapshot {
 		case ln.State == Done:
 		case ln.ETAS >= 0:
 			remaining[l.engine] += ln.ETAS
+			counted = true
 		case ln.State == Pending && ln.ExpectedS > 0:
 			remaining[l.engine] += ln.ExpectedS
+			counted = true
 		default:
 			snap.ETAExact = false
 		}
@@ -276,7 +312,11 @@ func (b *Board) Snapshot() Snapshot {
 		}
 	}
 	snap.Progress = 1
-	if total := snap.ElapsedS + snap.ETAS; snap.ETAS > 0 && total > 0 {
+	switch total := snap.ElapsedS + snap.ETAS; {
+	case !counted && !snap.ETAExact:
+		// Nothing still to run says how long it will take.
+		snap.Progress, snap.ETAS = -1, -1
+	case snap.ETAS > 0 && total > 0:
 		snap.Progress = snap.ElapsedS / total
 	}
 	return snap
@@ -284,7 +324,10 @@ func (b *Board) Snapshot() Snapshot {
 
 func (l *lane) snapshot(now time.Time) Lane {
 	s := l.s
-	ln := Lane{Engine: l.engine, Scenario: s.Name, State: l.state, Done: l.done, Failed: l.failed, InFlight: l.announced,
+	if l.final != nil {
+		return *l.final
+	}
+	ln := Lane{Engine: l.engine, Scenario: s.Name, State: l.state, Done: l.done, Failed: l.failed, InFlight: len(l.announced),
 		Progress: -1, ETAS: -1}
 	if !l.heard && l.done > 0 {
 		ln.InFlight = -1

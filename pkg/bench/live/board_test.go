@@ -56,10 +56,11 @@ func TestBoardFollowsAnOpenLoop(t *testing.T) {
 	b.ScenarioStarted(engine.Target{Name: "vllm"}, poisson)
 	for i := range 4 {
 		c.advance(500 * time.Millisecond)
-		b.RequestSent(&engine.Record{Engine: "vllm", Scenario: "chat"})
+		rec := c.rec("vllm", "chat", float64(100*(i+1)), 20)
+		b.RequestSent(rec)
 		if i < 3 {
 			// TTFTs 100, 200, 300 ms; the fourth request stays in flight.
-			b.Write(c.rec("vllm", "chat", float64(100*(i+1)), 20))
+			b.Write(rec)
 		}
 	}
 	s := b.Snapshot()
@@ -196,5 +197,41 @@ func TestBoardEstimatesFromAnotherEngine(t *testing.T) {
 	snap := b.Snapshot()
 	if l := laneOf(t, snap, "tgi", "ttft"); l.ETAS != 3 || snap.ETAS != 3 || snap.ETAExact {
 		t.Errorf("pending lane ETA %g, overall %g (exact %v); want 3 s from vllm's run", l.ETAS, snap.ETAS, snap.ETAExact)
+	}
+}
+
+// A request dropped at the client's cap was never sent: it must not end
+// one that was. An old record (a journal backlog) or one from a clock
+// ahead never wipes the current second; Finish ends lanes nobody ended.
+func TestBoardInFlightAndClocks(t *testing.T) {
+	s := workload.Scenario{Name: "chat", Arrival: workload.ArrivalClosed, Concurrency: 2}
+	b, c := newTestBoard([]workload.Scenario{s}, "vllm")
+	if snap := b.Snapshot(); snap.Progress != -1 || snap.ETAS != -1 {
+		t.Errorf("nothing bounds the run, yet progress %g, ETA %g", snap.Progress, snap.ETAS)
+	}
+	b.ScenarioStarted(engine.Target{Name: "vllm"}, s)
+	c.advance(2 * time.Second)
+	sent := c.rec("vllm", "chat", 100, 10)
+	b.RequestSent(sent)
+	dropped := &engine.Record{Engine: "vllm", Scenario: "chat", Phase: engine.PhaseMeasure, ErrorClass: engine.ErrDropped}
+	b.Write(dropped)
+	if l := laneOf(t, b.Snapshot(), "vllm", "chat"); l.InFlight != 1 || l.Failed != 1 {
+		t.Fatalf("after a dropped record: %d in flight, %d failed; want 1, 1", l.InFlight, l.Failed)
+	}
+	b.Write(sent)
+	old := c.rec("vllm", "chat", 9000, 10)
+	old.EndUnixNS -= int64(90 * time.Second)
+	b.Write(old)
+	ahead := c.rec("vllm", "chat", 300, 10)
+	ahead.EndUnixNS += int64(30 * time.Second)
+	b.Write(ahead)
+	l := laneOf(t, b.Snapshot(), "vllm", "chat")
+	if l.InFlight != 0 || l.Done != 4 || val(l.TTFTP50MS) != 100 || val(l.TTFTP95MS) != 300 {
+		t.Errorf("%d in flight, %d done, TTFT %v/%v; want 0, 4, 100/300 (the old one out of the window, the one ahead counted now)",
+			l.InFlight, l.Done, val(l.TTFTP50MS), val(l.TTFTP95MS))
+	}
+	b.Finish()
+	if l := laneOf(t, b.Snapshot(), "vllm", "chat"); l.State != Done || l.Done != 4 {
+		t.Errorf("after Finish: %+v", l)
 	}
 }

@@ -49,9 +49,17 @@ type window struct {
 	b [Window]bucket
 }
 
-func (w *window) at(sec int64) *bucket {
+// at is second sec's bucket, or nil when sec is older than the window
+// ending at now or than the second its slot already holds.
+func (w *window) at(sec, now int64) *bucket {
+	if sec <= now-Window {
+		return nil
+	}
 	b := &w.b[((sec%Window)+Window)%Window]
-	if b.sec != sec {
+	switch {
+	case b.sec > sec:
+		return nil
+	case b.sec < sec:
 		*b = bucket{sec: sec}
 	}
 	return b

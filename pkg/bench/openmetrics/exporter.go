@@ -38,6 +38,11 @@ var (
 		0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
 		1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 120, 300,
 	}
+	// A healthy client sends within tens of microseconds of schedule; a
+	// saturated one or a concurrency cap, seconds late.
+	lagBuckets = []float64{
+		0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+	}
 	tokenGapBuckets = []float64{
 		0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
 		0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5,
@@ -103,11 +108,11 @@ type group struct {
 	askedRate    prometheus.Gauge
 	requests     map[requestKey]prometheus.Counter
 
-	// announced counts requests announced by RequestSent and not yet
-	// written. A count, not a set of records: records from in-cluster
-	// workers, or dropped ones, arrive without an announcement, and the
-	// gauge must not go below zero for them.
-	announced int
+	// announced are the requests RequestSent told of and Write has not
+	// yet taken, by record: records never sent (dropped, or cancelled
+	// while waiting for the client's cap) and in-cluster workers' arrive
+	// unannounced and must not take a real request's place.
+	announced map[*engine.Record]struct{}
 }
 
 // New returns an Exporter with its own registry; version is reported as
@@ -141,7 +146,7 @@ func New(version string) *Exporter {
 		itl:  hist("itl_seconds", "Inter-token latency, one observation per gap between streamed tokens; measured, successful, warm requests.", tokenGapBuckets),
 		e2e:  hist("e2e_seconds", "End-to-end request latency, from the send to the last byte; measured, successful, warm requests.", latencyBuckets),
 		scheduleLag: hist("schedule_lag_seconds",
-			"How late each measured request was sent after its scheduled arrival (the client's own lag, or its concurrency cap).", latencyBuckets),
+			"How late each measured request was sent after its scheduled arrival (the client's own lag, or its concurrency cap).", lagBuckets),
 		outputTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "output_tokens_total",
 			Help: "Output tokens of measured, successful requests.",
@@ -198,6 +203,7 @@ func (e *Exporter) group(engineName, scenario string) *group {
 		outputTokens: e.outputTokens.WithLabelValues(engineName, scenario),
 		promptTokens: e.promptTokens.WithLabelValues(engineName, scenario),
 		requests:     map[requestKey]prometheus.Counter{},
+		announced:    map[*engine.Record]struct{}{},
 	}
 	e.groups[k] = g
 	return g
@@ -207,8 +213,8 @@ func (e *Exporter) group(engineName, scenario string) *group {
 func (e *Exporter) RequestSent(rec *engine.Record) {
 	e.mu.Lock()
 	g := e.group(rec.Engine, rec.Scenario)
-	g.announced++
-	g.inFlight.Set(float64(g.announced))
+	g.announced[rec] = struct{}{}
+	g.inFlight.Set(float64(len(g.announced)))
 	e.mu.Unlock()
 }
 
@@ -221,10 +227,9 @@ func (e *Exporter) Write(rec *engine.Record) error {
 	}
 	e.mu.Lock()
 	g := e.group(rec.Engine, rec.Scenario)
-	// A dropped request was never sent, so it was never announced.
-	if rec.ErrorClass != engine.ErrDropped && g.announced > 0 {
-		g.announced--
-		g.inFlight.Set(float64(g.announced))
+	if _, ok := g.announced[rec]; ok {
+		delete(g.announced, rec)
+		g.inFlight.Set(float64(len(g.announced)))
 	}
 	requests := g.requests[k]
 	if requests == nil {
