@@ -52,7 +52,9 @@ func tmuxPane(t *testing.T, command string, escapes bool) (wait func(until strin
 	if escapes {
 		capture = append(capture, "-e")
 	}
-	ctl = func(sub string, args ...string) string { return tmux(append([]string{sub, "-t", "llmbench"}, args...)...) }
+	ctl = func(sub string, args ...string) string {
+		return tmux(append([]string{sub, "-t", "llmbench"}, args...)...)
+	}
 	return func(until string) string {
 		t.Helper()
 		var screen string
