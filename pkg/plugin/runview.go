@@ -277,7 +277,7 @@ type teaLines struct {
 func (t *teaLines) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
 	for {
-		i := indexNewline(t.buf)
+		i := bytes.IndexByte(t.buf, '\n')
 		if i < 0 {
 			return len(p), nil
 		}
@@ -286,15 +286,6 @@ func (t *teaLines) Write(p []byte) (int, error) {
 		t.v.prog.Send(printLine(t.buf[:i]))
 		t.buf = t.buf[i+1:]
 	}
-}
-
-func indexNewline(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // switchWriter is a writer whose destination changes while the run's

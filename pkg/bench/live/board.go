@@ -192,6 +192,11 @@ func (b *Board) Write(rec *engine.Record) error {
 	}
 	if rec.OK && rec.Phase == engine.PhaseMeasure {
 		bk.tokens += rec.OutputTokens
+		// A model load is reported on its own by the summary, not in its
+		// percentiles: the rolling ones leave it out alike.
+		if rec.ColdStart {
+			return nil
+		}
 		if rec.TTFTMS != nil {
 			bk.ttft.add(*rec.TTFTMS)
 		}

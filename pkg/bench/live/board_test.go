@@ -235,3 +235,17 @@ func TestBoardInFlightAndClocks(t *testing.T) {
 		t.Errorf("after Finish: %+v", l)
 	}
 }
+
+// A cold start (a model load) counts, but stays out of the rolling
+// percentiles, as it stays out of the summary's.
+func TestBoardLeavesColdStartsOutOfPercentiles(t *testing.T) {
+	b, c := newTestBoard(nil)
+	cold := c.rec("ollama", "ttft", 30_000, 50)
+	cold.ColdStart = true
+	b.Write(cold)
+	b.Write(c.rec("ollama", "ttft", 40, 10))
+	l := laneOf(t, b.Snapshot(), "ollama", "ttft")
+	if l.Done != 2 || val(l.TTFTP95MS) != 40 || val(l.TPOTP95MS) != 10 {
+		t.Errorf("%d done, TTFT p95 %v, TPOT p95 %v; want 2, 40, 10", l.Done, val(l.TTFTP95MS), val(l.TPOTP95MS))
+	}
+}
